@@ -1,0 +1,44 @@
+// swift-tools-version: 6.2
+// Tonle: a permissioned payment ledger node. Targets follow the layers of docs/architecture.md;
+// imports point down only (Tests/TidyTests enforces it).
+import PackageDescription
+
+/// Settings shared by every target we write: Swift 6 mode (strict concurrency) and warnings as errors.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "Tonle",
+    products: [
+        .executable(name: "tonle", targets: ["tonle"]),
+        .library(name: "TonleCrypto", targets: ["TonleCrypto"]),
+        .library(name: "TonleTypes", targets: ["TonleTypes"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Layer 0: system libraries.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Layer 1: the only target that touches the C libraries.
+        .target(name: "TonleCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: strict),
+        // Layer 2: identifiers, amounts, transactions, blocks, votes, canonical codec.
+        .target(name: "TonleTypes", dependencies: ["TonleCrypto"], swiftSettings: strict),
+        // Layer 8: the command tree, and the executable that runs it.
+        .target(
+            name: "TonleCLI",
+            dependencies: [
+                "TonleCrypto", "TonleTypes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "tonle", dependencies: ["TonleCLI"], swiftSettings: strict),
+
+        .testTarget(
+            name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+        .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "TidyTests", swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+public enum TonleCommand { public static func main() {} }

@@ -1,0 +1,2 @@
+import TonleCLI
+TonleCommand.main()
