@@ -1,0 +1,35 @@
+import TonleCrypto
+
+/// Every bound the data model enforces, in one place (docs/encoding.md lists them). Decoders check
+/// these before allocating; constructors check them before a value exists.
+public enum Limits {
+    public static let chainIDBytesMax = 32
+    public static let accountNameBytesMax = 32
+    public static let institutionIDBytesMin = 2
+    public static let institutionIDBytesMax = 16
+    /// name (32) + "@" + institution (16).
+    public static let accountIDBytesMax = accountNameBytesMax + 1 + institutionIDBytesMax
+    /// Free-text payment reference (ISO 20022's unstructured remittance information is 140).
+    public static let referenceBytesMax = 140
+    public static let displayNameBytesMax = 100
+    public static let externalReferenceBytesMax = 64
+    public static let khqrPayloadBytesMax = 512
+    public static let purposeCodeBytesMax = 32
+    public static let amountTextBytesMax = 32
+
+    public static let accountKeysMax = 8
+    public static let transactionCommandsMax = 64
+    public static let transactionSignaturesMax = 16
+    public static let transactionBytesMax = 64 << 10
+
+    public static let blockTransactionsMax = 8_192
+    public static let blockBytesMax = 16 << 20
+    public static let validatorsMax = 128
+    public static let validatorPowerMax: UInt64 = 1 << 40
+    /// Keeps `3 * totalPower` far from overflow in quorum arithmetic.
+    public static let votingPowerTotalMax: UInt64 = 1 << 50
+
+    public static let genesisParticipantsMax = 1_024
+    public static let genesisAccountsMax = 100_000
+    public static let genesisBytesMax = 64 << 20
+}
