@@ -91,6 +91,9 @@ public struct AccountID: Hashable, Comparable, Sendable, CustomStringConvertible
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count >= 2 else { throw .missingAt }
         guard parts.count == 2 else { throw .extraAt }
+        if text.contains(where: { $0.isASCII && $0.isUppercase }) {
+            throw .upperCase(kind: "account id", suggestion: text.lowercased())
+        }
         try IdentifierRules.check(
             String(parts[0]), kind: "account name", min: 1, max: Limits.accountNameBytesMax,
             punctuation: [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-")], letterFirst: false)

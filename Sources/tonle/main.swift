@@ -1,2 +1,3 @@
 import TonleCLI
-TonleCommand.main()
+
+TonleCommand.runMain()

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+/// Runs the built `tonle` executable as a real process, with a time limit.
+struct TonleProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `tonle` binary next to the test bundle (`swift build --build-tests` builds both).
+    static let executable: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tonle")
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/tonle")
+        return FileManager.default.isExecutableFile(atPath: beside.path) ? beside : fallback
+    }()
+
+    static func run(_ arguments: [String], in directory: URL, timeoutSeconds: Double = 60) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        // Output goes to files, so a chatty child can never block on a full pipe.
+        let outURL = directory.appendingPathComponent(".stdout-\(UUID().uuidString)")
+        let errURL = directory.appendingPathComponent(".stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while process.isRunning {
+            if Date() > deadline { process.terminate() }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        process.waitUntilExit()
+        let stdout = try Data(contentsOf: outURL), stderr = try Data(contentsOf: errURL)
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func mode(_ path: String) throws -> Int {
+    (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! NSNumber).intValue
+}
+
+@Suite struct CLIProcessTests {
+    @Test func keygenWritesAPrivateFileAndNeverOverwrites() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try TonleProcess.run(["keygen", "--out", "bank.key"], in: dir)
+        #expect(made.status == 0, "\(made.stderr)")
+        let publicKey = try #require(made.stdout.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
+        #expect(publicKey.count == 64)
+        #expect(try mode(dir.appendingPathComponent("bank.key").path) == 0o600)
+        let file = try String(contentsOf: dir.appendingPathComponent("bank.key"), encoding: .utf8)
+        #expect(file.contains("public-key: \(publicKey)"))
+
+        let again = try TonleProcess.run(["keygen", "--out", "bank.key"], in: dir)
+        #expect(again.status == 1 && again.stderr.contains("already exists"))
+        #expect(try String(contentsOf: dir.appendingPathComponent("bank.key"), encoding: .utf8) == file, "the key was not replaced")
+
+        let shown = try TonleProcess.run(["key", "public", "bank.key"], in: dir)
+        #expect(shown.status == 0 && shown.stdout == publicKey + "\n")
+        #expect(!shown.stdout.contains(file.split(separator: "\n").first { $0.hasPrefix("seed: ") }!.dropFirst(6)))
+    }
+
+    @Test func looseOrMalformedKeyFilesAreRefused() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try TonleProcess.run(["keygen", "--out", "k.key"], in: dir)
+        let path = dir.appendingPathComponent("k.key").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        let loose = try TonleProcess.run(["key", "public", "k.key"], in: dir)
+        #expect(loose.status == 1 && loose.stderr.contains("chmod 600 k.key"), "\(loose.stderr)")
+
+        try "not a key\n".write(toFile: path, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let malformed = try TonleProcess.run(["key", "public", "k.key"], in: dir)
+        #expect(malformed.status == 1 && malformed.stderr.contains("line 1"), "\(malformed.stderr)")
+
+        let missing = try TonleProcess.run(["key", "public", "nope.key"], in: dir)
+        #expect(missing.status == 1 && missing.stderr.contains("cannot open key file nope.key"))
+    }
+
+    @Test func transferIsSignedAndInspectVerifiesIt() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try TonleProcess.run(["keygen", "--out", "sokha.key"], in: dir)
+        let made = try TonleProcess.run(
+            ["tx", "transfer", "--key", "sokha.key", "--from", "sokha@aclb", "--to", "dara@wing", "--amount", "12.50",
+             "--currency", "USD", "--reference", "ថ្លៃអាហារ 午饭", "--json"], in: dir)
+        #expect(made.status == 0, "\(made.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as? [String: Any])
+        let hex = try #require(json["hex"] as? String), id = try #require(json["id"] as? String)
+
+        let inspected = try TonleProcess.run(["tx", "inspect", hex], in: dir)
+        #expect(inspected.status == 0 && inspected.stdout.hasSuffix("VALID\n"), "\(inspected.stderr)")
+        #expect(inspected.stdout.contains(id) && inspected.stdout.contains("transfer 12.50 USD sokha@aclb → dara@wing"))
+        let viaBase64 = try TonleProcess.run(["tx", "inspect", try #require(json["base64"] as? String)], in: dir)
+        #expect(viaBase64.status == 0)
+
+        // The last byte belongs to the signature: flipping it must be caught.
+        let tampered = String(hex.dropLast(2)) + (hex.hasSuffix("00") ? "01" : "00")
+        let bad = try TonleProcess.run(["tx", "inspect", tampered], in: dir)
+        #expect(bad.status == 1 && bad.stderr.contains("INVALID: bad signature"))
+        let truncated = try TonleProcess.run(["tx", "inspect", String(hex.dropLast(10))], in: dir)
+        #expect(truncated.status == 1 && truncated.stderr.contains("INVALID: not a canonical transaction"))
+    }
+
+    @Test func badInputGetsASpecificError() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try TonleProcess.run(["keygen", "--out", "k.key"], in: dir)
+        let base = ["tx", "transfer", "--key", "k.key", "--to", "dara@wing"]
+        let cases: [([String], String)] = [
+            (["--from", "Sokha@aclb", "--amount", "1", "--currency", "KHR"], "use 'sokha@aclb'"),
+            (["--from", "sokha@aclb", "--amount", "1.5", "--currency", "KHR"], "KHR amounts are whole numbers"),
+            (["--from", "sokha@aclb", "--amount=-1", "--currency", "USD"], "no signs"),
+            (["--from", "sokha@aclb", "--amount", "1", "--currency", "CNY"], "use KHR or USD"),
+            (["--from", "sokha@aclb", "--amount", "0", "--currency", "USD"], "more than zero"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try TonleProcess.run(base + arguments, in: dir)
+            #expect(result.status == 1 && result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        }
+        let usage = try TonleProcess.run(["tx", "transfer"], in: dir)
+        #expect(usage.status == 64, "usage errors exit 64")
+    }
+
+    @Test func cryptoBenchPrintsAJSONLine() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try TonleProcess.run(["bench", "crypto", "--seconds", "0.01", "--rounds", "1"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let last = try #require(result.stdout.split(separator: "\n").last)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(json["bench"] as? String == "crypto")
+        #expect((json["ed25519_verify_1core_per_s"] as? Int ?? 0) > 0)
+        #expect((json["sha256_64b_reused_c_per_s"] as? Int ?? 0) > 0)
+    }
+}
