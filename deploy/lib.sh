@@ -1,0 +1,22 @@
+# Shared by the deploy scripts: make sure this Debian machine can build Tonle.
+# Installs the C libraries when missing (as root, or through sudo) and finds Swift.
+
+tonle_ensure_dependencies() {
+    local packages=(libsodium-dev libssl-dev pkg-config) missing=() sudo=""
+    for package in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "tonle: installing ${missing[*]}"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+    fi
+    command -v swift >/dev/null 2>&1 || {
+        echo "tonle: swift is not on PATH; install Swift 6.2 or later (https://www.swift.org/install/linux/)" >&2
+        return 1
+    }
+}
