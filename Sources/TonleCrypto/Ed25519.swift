@@ -5,28 +5,13 @@ public enum Ed25519 {}
 
 extension Ed25519 {
     /// A public key: 32 bytes inline. Sorted by its bytes wherever keys are listed canonically.
-    public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public struct PublicKey: FixedBytes32 {
         public static let byteCount = 32
         public var raw: Bytes32
 
+        /// The key's bytes. (Whether they are a valid curve point shows when a signature is
+        /// verified against it: verification then fails.)
         public init(_ raw: Bytes32) { self.raw = raw }
-
-        /// The key held in exactly 32 bytes; nil otherwise. (Whether it is a valid curve point
-        /// shows when a signature is verified against it: verification then fails.)
-        public init?(_ bytes: some Collection<UInt8>) {
-            guard let raw = Bytes32(bytes) else { return nil }
-            self.raw = raw
-        }
-
-        /// Parses exactly 64 hexadecimal digits.
-        public init?(hex: some StringProtocol) {
-            guard let raw = Bytes32(hex: hex) else { return nil }
-            self.raw = raw
-        }
-
-        public var bytes: [UInt8] { raw.bytes }
-        public var hex: String { raw.hex }
-        public var description: String { raw.hex }
 
         /// True when `signature` is this key's signature of `message`.
         /// libsodium rejects non-canonical signatures and small-order keys.
@@ -47,7 +32,6 @@ extension Ed25519 {
             message.withUnsafeBytes { isValidSignature(signature, for: $0) }
         }
 
-        public static func < (lhs: PublicKey, rhs: PublicKey) -> Bool { lhs.raw < rhs.raw }
     }
 
     /// A signature: 64 bytes inline (R then S).

@@ -1,7 +1,7 @@
 import COpenSSL
 
 /// A SHA-256 digest: 32 bytes inline, compared and sorted by its bytes.
-public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct Digest: FixedBytes32 {
     public static let byteCount = 32
     /// All zero bytes: "no previous block", "empty tree".
     public static let zero = Digest(Bytes32.zero)
@@ -9,24 +9,6 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var raw: Bytes32
 
     public init(_ raw: Bytes32) { self.raw = raw }
-
-    /// The digest held in exactly 32 bytes; nil otherwise.
-    public init?(_ bytes: some Collection<UInt8>) {
-        guard let raw = Bytes32(bytes) else { return nil }
-        self.raw = raw
-    }
-
-    /// Parses exactly 64 hexadecimal digits.
-    public init?(hex: some StringProtocol) {
-        guard let raw = Bytes32(hex: hex) else { return nil }
-        self.raw = raw
-    }
-
-    public var bytes: [UInt8] { raw.bytes }
-    public var hex: String { raw.hex }
-    public var description: String { raw.hex }
-
-    public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.raw < rhs.raw }
 }
 
 /// SHA-256 through OpenSSL libcrypto's EVP interface, with the algorithm fetched once per process.

@@ -9,7 +9,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
     case voidHold(VoidHold)
     case settlement(SettlementEntry)
     // Administration: signed by the central bank's keys.
-    case createParticipant(CreateParticipant)
+    case createParticipant(Participant)
     case createAccount(CreateAccount)
     case setKeys(SetKeys)
     case freeze(AccountID)
@@ -68,7 +68,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case 3: self = .postHold(try PostHold(from: &reader))
         case 4: self = .voidHold(try VoidHold(from: &reader))
         case 5: self = .settlement(try SettlementEntry(from: &reader))
-        case 16: self = .createParticipant(try CreateParticipant(from: &reader))
+        case 16: self = .createParticipant(try Participant(from: &reader))
         case 17: self = .createAccount(try CreateAccount(from: &reader))
         case 18: self = .setKeys(try SetKeys(from: &reader))
         case 19: self = .freeze(try AccountID(from: &reader))
@@ -175,8 +175,8 @@ public struct VoidHold: Hashable, Sendable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws(DecodeError) { id = try ID128(from: &reader) }
 }
 
-/// Admit a new participant (institution) with its role.
-public struct CreateParticipant: Hashable, Sendable, CanonicalCodable {
+/// A participant (institution) with its role: admitted by a command, or listed in genesis.
+public struct Participant: Hashable, Sendable, CanonicalCodable {
     public var id: InstitutionID
     public var role: ParticipantRole
     public var name: String

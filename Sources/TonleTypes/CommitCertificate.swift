@@ -1,23 +1,5 @@
 import TonleCrypto
 
-/// One validator's precommit signature inside a commit certificate.
-public struct CommitSignature: Hashable, Sendable, CanonicalCodable {
-    public let validator: Ed25519.PublicKey
-    public let signature: Ed25519.Signature
-
-    public init(validator: Ed25519.PublicKey, signature: Ed25519.Signature) { (self.validator, self.signature) = (validator, signature) }
-
-    public func encode(to writer: inout CanonicalWriter) {
-        writer.bytes32(validator.raw)
-        writer.raw(signature.bytes)
-    }
-
-    public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        validator = Ed25519.PublicKey(try reader.bytes32("validator"))
-        signature = Ed25519.Signature(try reader.take(Ed25519.Signature.byteCount, "signature"))!
-    }
-}
-
 /// Why a commit certificate does not prove its block.
 public enum CertificateError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongBlock(expectedHeight: UInt64, expectedHash: Digest)
@@ -39,25 +21,25 @@ public enum CertificateError: Error, Equatable, Sendable, CustomStringConvertibl
 /// more than two thirds of the voting power. Stored with block h and carried in block h+1.
 public struct CommitCertificate: Hashable, Sendable, CanonicalMessage {
     public static let kind = MessageKind.commitCertificate
-    public static let encodedBytesMax = 2 + 8 + 4 + 32 + 4 + Limits.validatorsMax * 96
+    public static let encodedBytesMax = 2 + 8 + 4 + 32 + 4 + Limits.validatorsMax * KeySignature.encodedBytes
 
     public let height: UInt64
     public let round: UInt32
     public let blockHash: Digest
-    /// Sorted by validator key, one per validator.
-    public let signatures: [CommitSignature]
+    /// Validators' precommit signatures, sorted by key, one per validator.
+    public let signatures: [KeySignature]
 
     /// Sorts `signatures` by key; throws on none, too many, or two from one validator.
-    public init(height: UInt64, round: UInt32, blockHash: Digest, signatures: [CommitSignature]) throws(DecodeError) {
-        try self.init(height: height, round: round, blockHash: blockHash, sorted: signatures.sorted { $0.validator < $1.validator })
+    public init(height: UInt64, round: UInt32, blockHash: Digest, signatures: [KeySignature]) throws(DecodeError) {
+        try self.init(height: height, round: round, blockHash: blockHash, sorted: signatures.sorted { $0.publicKey < $1.publicKey })
     }
 
-    private init(height: UInt64, round: UInt32, blockHash: Digest, sorted signatures: [CommitSignature]) throws(DecodeError) {
+    private init(height: UInt64, round: UInt32, blockHash: Digest, sorted signatures: [KeySignature]) throws(DecodeError) {
         guard !signatures.isEmpty else { throw .invalidValue(field: "commit signatures", reason: "a certificate needs signatures") }
         guard signatures.count <= Limits.validatorsMax else {
             throw .tooLarge(field: "commit signatures", count: signatures.count, max: Limits.validatorsMax)
         }
-        try signatures.requireStrictlyAscending("commit signatures", by: \.validator)
+        try signatures.requireStrictlyAscending("commit signatures", by: \.publicKey)
         (self.height, self.round, self.blockHash, self.signatures) = (height, round, blockHash, signatures)
     }
 
@@ -69,7 +51,7 @@ public struct CommitCertificate: Hashable, Sendable, CanonicalMessage {
     /// The signature checks, for batch verification by the caller.
     public func signatureChecks(chainID: ChainID) -> [SignatureCheck] {
         signatures.map {
-            SignatureCheck(publicKey: $0.validator, signature: $0.signature, message: precommit(chainID: chainID, validator: $0.validator).encoded)
+            SignatureCheck(publicKey: $0.publicKey, signature: $0.signature, message: precommit(chainID: chainID, validator: $0.publicKey).encoded)
         }
     }
 
@@ -103,6 +85,6 @@ public struct CommitCertificate: Hashable, Sendable, CanonicalMessage {
         try reader.header(Self.self)
         try self.init(
             height: reader.u64("height"), round: reader.u32("round"), blockHash: Digest(reader.bytes32("block hash")),
-            sorted: reader.list("commit signatures", of: CommitSignature.self, max: Limits.validatorsMax, elementBytesMin: 96))
+            sorted: reader.list("commit signatures", of: KeySignature.self, max: Limits.validatorsMax, elementBytesMin: KeySignature.encodedBytes))
     }
 }

@@ -1,29 +1,5 @@
 import TonleCrypto
 
-/// A participant that exists from the first block.
-public struct GenesisParticipant: Hashable, Sendable, CanonicalCodable {
-    public let id: InstitutionID
-    public let role: ParticipantRole
-    public let name: String
-
-    public init(id: InstitutionID, role: ParticipantRole, name: String) throws(DecodeError) {
-        try TextRules.check(name, field: "name", max: Limits.displayNameBytesMax)
-        (self.id, self.role, self.name) = (id, role, name)
-    }
-
-    public func encode(to writer: inout CanonicalWriter) {
-        id.encode(to: &writer)
-        role.encode(to: &writer)
-        writer.string(name)
-    }
-
-    public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        try self.init(
-            id: InstitutionID(from: &reader), role: ParticipantRole(from: &reader),
-            name: reader.string("name", max: Limits.displayNameBytesMax))
-    }
-}
-
 /// An account that exists from the first block, with its opening balances (one per currency,
 /// sorted by currency).
 public struct GenesisAccount: Hashable, Sendable, CanonicalCodable {
@@ -85,13 +61,13 @@ public struct Genesis: Hashable, Sendable, CanonicalMessage {
     public let genesisTime: Timestamp
     public let validators: ValidatorSet
     /// Sorted by id.
-    public let participants: [GenesisParticipant]
+    public let participants: [Participant]
     /// Sorted by id.
     public let accounts: [GenesisAccount]
 
     /// Sorts participants and accounts by id; throws on repeats or sizes beyond the limits.
     public init(
-        chainID: ChainID, genesisTime: Timestamp, validators: ValidatorSet, participants: [GenesisParticipant],
+        chainID: ChainID, genesisTime: Timestamp, validators: ValidatorSet, participants: [Participant],
         accounts: [GenesisAccount]
     ) throws(DecodeError) {
         try self.init(
@@ -100,7 +76,7 @@ public struct Genesis: Hashable, Sendable, CanonicalMessage {
     }
 
     private init(
-        chainID: ChainID, genesisTime: Timestamp, validators: ValidatorSet, sortedParticipants participants: [GenesisParticipant],
+        chainID: ChainID, genesisTime: Timestamp, validators: ValidatorSet, sortedParticipants participants: [Participant],
         sortedAccounts accounts: [GenesisAccount]
     ) throws(DecodeError) {
         guard participants.count <= Limits.genesisParticipantsMax else {
@@ -155,7 +131,7 @@ public struct Genesis: Hashable, Sendable, CanonicalMessage {
         try reader.header(Self.self)
         try self.init(
             chainID: ChainID(from: &reader), genesisTime: Timestamp(from: &reader), validators: ValidatorSet(from: &reader),
-            sortedParticipants: reader.list("participants", of: GenesisParticipant.self, max: Limits.genesisParticipantsMax, elementBytesMin: 11),
+            sortedParticipants: reader.list("participants", of: Participant.self, max: Limits.genesisParticipantsMax, elementBytesMin: 11),
             sortedAccounts: reader.list("accounts", of: GenesisAccount.self, max: Limits.genesisAccountsMax, elementBytesMin: 49))
     }
 }

@@ -138,18 +138,13 @@ public struct ChainID: Hashable, Sendable, CustomStringConvertible, CanonicalCod
 }
 
 /// What a participant is. The raw values are the encoding.
-public enum ParticipantRole: UInt8, Sendable, CaseIterable, CanonicalCodable {
+public enum ParticipantRole: UInt8, Sendable, CaseIterable, CanonicalByteEnum {
     case centralBank = 1
     case bank = 2
     case paymentProvider = 3
     case gateway = 4
 
-    public func encode(to writer: inout CanonicalWriter) { writer.u8(rawValue) }
-    public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        let tag = try reader.u8("role")
-        guard let role = ParticipantRole(rawValue: tag) else { throw .unknownTag(field: "role", tag: UInt64(tag)) }
-        self = role
-    }
+    public static let fieldName = "role"
 }
 
 /// 128 bits chosen by a client: a transaction's client id, a hold's id. Sixteen bytes inline.

@@ -1,5 +1,5 @@
 /// The kinds of cross-border settlement entry (DESIGN §6). The raw values are the encoding.
-public enum SettlementKind: UInt8, Sendable, CaseIterable, CanonicalCodable {
+public enum SettlementKind: UInt8, Sendable, CaseIterable, CanonicalByteEnum {
     case inwardQRPayment = 1
     case outwardQRPayment = 2
     case inwardRemittance = 3
@@ -9,12 +9,7 @@ public enum SettlementKind: UInt8, Sendable, CaseIterable, CanonicalCodable {
     case prefundTopUp = 7
     case netSettlement = 8
 
-    public func encode(to writer: inout CanonicalWriter) { writer.u8(rawValue) }
-    public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        let tag = try reader.u8("settlement kind")
-        guard let kind = SettlementKind(rawValue: tag) else { throw .unknownTag(field: "settlement kind", tag: UInt64(tag)) }
-        self = kind
-    }
+    public static let fieldName = "settlement kind"
 }
 
 /// A cross-border settlement entry submitted by a gateway. This version carries the fields every

@@ -52,24 +52,6 @@ public struct TransactionBody: Hashable, Sendable, CanonicalMessage {
     }
 }
 
-/// One signer's signature over a transaction body.
-public struct TransactionSignature: Hashable, Sendable, CanonicalCodable {
-    public let publicKey: Ed25519.PublicKey
-    public let signature: Ed25519.Signature
-
-    public init(publicKey: Ed25519.PublicKey, signature: Ed25519.Signature) { (self.publicKey, self.signature) = (publicKey, signature) }
-
-    public func encode(to writer: inout CanonicalWriter) {
-        writer.bytes32(publicKey.raw)
-        writer.raw(signature.bytes)
-    }
-
-    public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        publicKey = Ed25519.PublicKey(try reader.bytes32("signer"))
-        signature = Ed25519.Signature(try reader.take(Ed25519.Signature.byteCount, "signature"))!
-    }
-}
-
 /// A signed transaction: the body and one or more signatures over the body's canonical bytes,
 /// sorted by signer key (one signature per key).
 public struct Transaction: Hashable, Sendable, CanonicalMessage {
@@ -77,20 +59,20 @@ public struct Transaction: Hashable, Sendable, CanonicalMessage {
     public static let encodedBytesMax = Limits.transactionBytesMax
 
     public let body: TransactionBody
-    public let signatures: [TransactionSignature]
+    public let signatures: [KeySignature]
 
     /// Sorts `signatures` by key; throws on none, too many, or two from one key.
-    public init(body: TransactionBody, signatures: [TransactionSignature]) throws(DecodeError) {
+    public init(body: TransactionBody, signatures: [KeySignature]) throws(DecodeError) {
         try self.init(body: body, sortedSignatures: signatures.sorted { $0.publicKey < $1.publicKey })
     }
 
     /// Signs `body` with every key in `keys`.
     public static func signing(_ body: TransactionBody, with keys: [Ed25519.SigningKey]) throws(DecodeError) -> Transaction {
         let message = body.encoded
-        return try Transaction(body: body, signatures: keys.map { TransactionSignature(publicKey: $0.publicKey, signature: $0.sign(message)) })
+        return try Transaction(body: body, signatures: keys.map { KeySignature(publicKey: $0.publicKey, signature: $0.sign(message)) })
     }
 
-    private init(body: TransactionBody, sortedSignatures signatures: [TransactionSignature]) throws(DecodeError) {
+    private init(body: TransactionBody, sortedSignatures signatures: [KeySignature]) throws(DecodeError) {
         guard !signatures.isEmpty else { throw .invalidValue(field: "signatures", reason: "a transaction needs at least one signature") }
         guard signatures.count <= Limits.transactionSignaturesMax else {
             throw .tooLarge(field: "signatures", count: signatures.count, max: Limits.transactionSignaturesMax)
@@ -123,6 +105,6 @@ public struct Transaction: Hashable, Sendable, CanonicalMessage {
         try self.init(
             body: body,
             sortedSignatures: reader.list(
-                "signatures", of: TransactionSignature.self, max: Limits.transactionSignaturesMax, elementBytesMin: 96))
+                "signatures", of: KeySignature.self, max: Limits.transactionSignaturesMax, elementBytesMin: KeySignature.encodedBytes))
     }
 }

@@ -64,7 +64,7 @@ import TonleTypes
         var other = body
         other.expiry = Timestamp(millisecondsSinceEpoch: body.expiry.millisecondsSinceEpoch &+ 1)
         #expect(!(try Transaction(body: other, signatures: tx.signatures)).hasValidSignatures)
-        let moved = TransactionSignature(publicKey: Gen.keys[3].publicKey, signature: tx.signatures[0].signature)
+        let moved = KeySignature(publicKey: Gen.keys[3].publicKey, signature: tx.signatures[0].signature)
         #expect(!(try Transaction(body: body, signatures: [moved])).hasValidSignatures)
         #expect(throws: DecodeError.self) { try Transaction(body: body, signatures: []) }
         #expect(throws: DecodeError.self) { try Transaction.signing(body, with: [Gen.keys[1], Gen.keys[1]]) }
@@ -88,7 +88,7 @@ import TonleTypes
     func certificate(_ signers: ArraySlice<Ed25519.SigningKey>, height: UInt64 = 5, hash: Digest, chain: ChainID? = nil) throws -> CommitCertificate {
         try CommitCertificate(height: height, round: 0, blockHash: hash, signatures: signers.map { key in
             let body = VoteBody(chainID: chain ?? self.chain, type: .precommit, height: height, round: 0, blockHash: hash, validator: key.publicKey)
-            return CommitSignature(validator: key.publicKey, signature: key.sign(body.encoded))
+            return KeySignature(publicKey: key.publicKey, signature: key.sign(body.encoded))
         })
     }
 

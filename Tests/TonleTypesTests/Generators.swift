@@ -99,7 +99,7 @@ enum Gen {
         case 3: .postHold(PostHold(id: id128(&r), amount: optional(&r, amount)))
         case 4: .voidHold(VoidHold(id: id128(&r)))
         case 5: .settlement(settlement(&r))
-        case 6: .createParticipant(try! CreateParticipant(id: institution(&r), role: r.pick(ParticipantRole.allCases), name: text(&r, max: 100)))
+        case 6: .createParticipant(try! Participant(id: institution(&r), role: r.pick(ParticipantRole.allCases), name: text(&r, max: 100)))
         case 7: .createAccount(CreateAccount(id: account(&r), keys: keySet(&r), flags: r.chance(20) ? .issuance : []))
         case 8: .setKeys(SetKeys(account: account(&r), keys: keySet(&r)))
         case 9: .freeze(account(&r))
@@ -150,9 +150,9 @@ enum Gen {
     static func commitCertificate(_ r: inout SeededRandom) -> CommitCertificate {
         let chain = chainID(&r), height = UInt64(r.int(1...1_000_000)), round = UInt32(r.int(0...5)), hash = digest(&r)
         let signers = keys.shuffled(using: &r).prefix(r.int(1...keys.count))
-        let probe = try! CommitCertificate(height: height, round: round, blockHash: hash, signatures: [CommitSignature(validator: keys[0].publicKey, signature: keys[0].sign([]))])
+        let probe = try! CommitCertificate(height: height, round: round, blockHash: hash, signatures: [KeySignature(publicKey: keys[0].publicKey, signature: keys[0].sign([]))])
         return try! CommitCertificate(height: height, round: round, blockHash: hash, signatures: signers.map {
-            CommitSignature(validator: $0.publicKey, signature: $0.sign(probe.precommit(chainID: chain, validator: $0.publicKey).encoded))
+            KeySignature(publicKey: $0.publicKey, signature: $0.sign(probe.precommit(chainID: chain, validator: $0.publicKey).encoded))
         })
     }
 
@@ -168,10 +168,10 @@ enum Gen {
     }
 
     static func genesis(_ r: inout SeededRandom) -> Genesis {
-        var participants: [InstitutionID: GenesisParticipant] = [:]
+        var participants: [InstitutionID: Participant] = [:]
         for _ in 0..<r.int(0...5) {
             let id = institution(&r)
-            participants[id] = try! GenesisParticipant(id: id, role: r.pick(ParticipantRole.allCases), name: text(&r, max: 100))
+            participants[id] = try! Participant(id: id, role: r.pick(ParticipantRole.allCases), name: text(&r, max: 100))
         }
         var accounts: [AccountID: GenesisAccount] = [:]
         for _ in 0..<r.int(0...5) {

@@ -9,8 +9,8 @@ import TonleTypes
             chainID: ChainID("tonle-test"), genesisTime: Timestamp(millisecondsSinceEpoch: 1_790_000_000_000),
             validators: ValidatorSet(Gen.keys.prefix(4).map { try Validator(publicKey: $0.publicKey, power: 1, name: "v") }),
             participants: [
-                GenesisParticipant(id: InstitutionID("nbc"), role: .centralBank, name: "National Bank of Cambodia"),
-                GenesisParticipant(id: InstitutionID("aclb"), role: .bank, name: "ACLEDA"),
+                Participant(id: InstitutionID("nbc"), role: .centralBank, name: "National Bank of Cambodia"),
+                Participant(id: InstitutionID("aclb"), role: .bank, name: "ACLEDA"),
             ],
             accounts: [
                 GenesisAccount(id: AccountID("issuance.khr@nbc"), keys: keys, flags: .issuance, balances: [Amount(issuance, .khr)]),
