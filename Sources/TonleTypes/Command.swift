@@ -117,7 +117,7 @@ public struct Hold: Hashable, Sendable, CanonicalCodable {
     public var source: AccountID
     public var target: AccountID
     public var amount: Amount
-    /// Block time after which the hold is void.
+    /// How long the hold lasts, in block time from the block that applies it; after that it is void.
     public var timeoutMilliseconds: UInt64
     public var reference: String
 
