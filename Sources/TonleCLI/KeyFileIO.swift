@@ -33,9 +33,15 @@ public enum KeyFileIO {
         guard mode & 0o077 == 0 else {
             throw CLIError("key file \(path) has mode \(String(mode, radix: 8)): group or others can read it. Run 'chmod 600 \(path)' (and consider the key leaked if others had access)")
         }
+        // Read to the end (a read may return short), at most one byte past the limit.
         var buffer = [UInt8](repeating: 0, count: KeyFile.textBytesMax + 1)
-        let count = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
-        guard count >= 0 else { throw CLIError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        var count = 0
+        while count < buffer.count {
+            let got = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got == 0 { break }
+            guard got > 0 || errno == EINTR else { throw CLIError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            count += max(got, 0)
+        }
         defer { buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         guard let text = String(validating: buffer.prefix(count), as: UTF8.self) else {
             throw CLIError("key file \(path) is not text: not a Tonle key file")
