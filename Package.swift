@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "TonleCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: strict),
         // Layer 2: identifiers, amounts, transactions, blocks, votes, canonical codec.
         .target(name: "TonleTypes", dependencies: ["TonleCrypto"], swiftSettings: strict),
+        .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
         // Layer 8: the command tree, and the executable that runs it.
         .target(
             name: "TonleCLI",
@@ -37,7 +38,9 @@ let package = Package(
         .testTarget(
             name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

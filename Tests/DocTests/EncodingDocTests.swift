@@ -4,8 +4,7 @@ import TonleCrypto
 import TonleTypes
 
 /// docs/encoding.md's worked examples are checked against the encoder, so the document a
-/// gateway implements from cannot drift from the code. Each example in the document is a block
-/// after `<!-- example: NAME -->`; each line is hex, then optionally `#` and an annotation.
+/// gateway implements from cannot drift from the code.
 @Suite struct EncodingDocTests {
     /// RFC 8032's TEST 1 key: public, so anyone can reproduce the signatures. Never use it for money.
     static let key = Ed25519.SigningKey(seed: Bytes32(hex: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")!)
@@ -30,38 +29,15 @@ import TonleTypes
         ]
     }
 
-    /// The examples in the document: name → bytes.
-    static func documented() throws -> [String: [UInt8]] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("docs/encoding.md")
-        let lines = try String(contentsOf: url, encoding: .utf8).components(separatedBy: "\n")
-        var found: [String: [UInt8]] = [:], current: String?, inBlock = false, hex = ""
-        for line in lines {
-            if let range = line.range(of: "<!-- example: ") {
-                current = String(line[range.upperBound...].prefix { $0 != " " })
-            } else if line.hasPrefix("```"), let name = current {
-                if inBlock {
-                    found[name] = Hex.decode(hex)
-                    (current, hex) = (nil, "")
-                }
-                inBlock.toggle()
-            } else if inBlock {
-                hex += line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].filter { !$0.isWhitespace }
-            }
-        }
-        return found
-    }
-
     @Test func workedExamplesMatchTheEncoder() throws {
-        let expected = try Self.examples(), documented = try Self.documented()
+        let expected = try Self.examples(), documented = try documentedExamples("encoding.md")
         for (name, bytes) in expected.sorted(by: { $0.key < $1.key }) {
             #expect(documented[name] == bytes, "docs/encoding.md example '\(name)' should be:\n\(Hex.encode(bytes))")
         }
     }
 
     @Test func kindTableMatchesTheCode() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("docs/encoding.md")
+        let url = repository.appendingPathComponent("docs/encoding.md")
         let maxima: [MessageKind: Int] = [
             .transactionBody: TransactionBody.encodedBytesMax, .transaction: Transaction.encodedBytesMax,
             .blockHeader: BlockHeader.encodedBytesMax, .block: Block.encodedBytesMax, .voteBody: VoteBody.encodedBytesMax,
@@ -82,9 +58,10 @@ import TonleTypes
     }
 
     @Test func documentedTransactionVerifies() throws {
-        let bytes = try #require(try Self.documented()["transfer-transaction"])
+        let documented = try documentedExamples("encoding.md")
+        let bytes = try #require(documented["transfer-transaction"])
         let tx = try Transaction(canonical: bytes)
         #expect(tx.hasValidSignatures)
-        #expect(tx.id.digest.bytes == (try Self.documented()["transfer-id"]))
+        #expect(tx.id.digest.bytes == documented["transfer-id"])
     }
 }

@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+import TonleCrypto
+import TonleMerkle
+
+/// SplitMix64, seeded: failures replay.
+struct Random: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func key() -> Bytes32 { Bytes32((0..<32).map { _ in UInt8.random(in: 0...255, using: &self) })! }
+    mutating func digest() -> Digest { Digest(key()) }
+}
+
+let merkleCases = ProcessInfo.processInfo.environment["TONLE_PROPERTY_CASES"].flatMap(Int.init).map { max(50, $0 / 10) } ?? 100
+
+/// The root computed the slow, obvious way from the whole map: the independent reference.
+func referenceRoot(_ map: [Bytes32: Digest]) -> Digest {
+    let hasher = SHA256Hasher()
+    func root(_ entries: ArraySlice<(Bytes32, Digest)>, depth: Int) -> Digest {
+        switch entries.count {
+        case 0: return .zero
+        case 1: return MerkleNode.leaf(key: entries.first!.0, valueHash: entries.first!.1).hash(hasher)
+        default:
+            let left = entries.filter { $0.0.bit(depth) == 0 }, right = entries.filter { $0.0.bit(depth) == 1 }
+            return MerkleNode.branch(left: root(left[...], depth: depth + 1), right: root(right[...], depth: depth + 1)).hash(hasher)
+        }
+    }
+    return root(map.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }[...], depth: 0)
+}
+
+/// Keys that share long prefixes, to exercise deep paths: a random key with its last bits varied.
+func clusteredKey(_ r: inout Random, base: Bytes32) -> Bytes32 {
+    var bytes = base.bytes
+    let from = Int.random(in: 20...31, using: &r)
+    for index in from..<32 { bytes[index] = UInt8.random(in: 0...255, using: &r) }
+    return Bytes32(bytes)!
+}
+
+@Suite struct SparseMerkleTreeTests {
+    @Test func emptyTreeAndSingleLeaf() {
+        var store = MemoryNodeStore()
+        #expect(SparseMerkleTree.root(store) == .zero)
+        let key = Bytes32(Array(repeating: 0xab, count: 32))!, value = SHA256.hash([1])
+        let result = SparseMerkleTree.update(store, [MerkleUpdate(key: key, valueHash: value)])
+        store.apply(result.writes)
+        #expect(result.root == MerkleNode.leaf(key: key, valueHash: value).hash(SHA256Hasher()))
+        #expect(store.count == 1 && store.merkleNode(at: .root) == .leaf(key: key, valueHash: value))
+        store.apply(SparseMerkleTree.update(store, [MerkleUpdate(key: key, valueHash: nil)]).writes)
+        #expect(SparseMerkleTree.root(store) == .zero && store.count == 0)
+    }
+
+    /// Random batches of inserts, changes and deletes: after each, the root matches the reference,
+    /// and the store holds exactly the nodes a fresh build of the same map would (nothing stale).
+    @Test func batchesMatchTheReferenceAndLeaveNoStaleNodes() {
+        var r = Random(state: 42)
+        for _ in 0..<merkleCases / 10 {
+            var store = MemoryNodeStore(), map: [Bytes32: Digest] = [:]
+            let base = r.key()
+            for _ in 0..<20 {
+                var updates: [MerkleUpdate] = []
+                for _ in 0..<Int.random(in: 1...30, using: &r) {
+                    let existing = map.keys.sorted().randomElement(using: &r)
+                    switch Int.random(in: 0...3, using: &r) {
+                    case 0 where existing != nil: updates.append(.init(key: existing!, valueHash: nil))
+                    case 1 where existing != nil: updates.append(.init(key: existing!, valueHash: r.digest()))
+                    case 2: updates.append(.init(key: clusteredKey(&r, base: base), valueHash: r.digest()))
+                    default: updates.append(.init(key: r.key(), valueHash: r.digest()))
+                    }
+                }
+                for update in updates { map[update.key] = update.valueHash }
+                let result = SparseMerkleTree.update(store, updates)
+                store.apply(result.writes)
+                #expect(result.root == referenceRoot(map))
+                #expect(SparseMerkleTree.root(store) == result.root)
+                var fresh = MemoryNodeStore()
+                fresh.apply(SparseMerkleTree.update(fresh, map.map { .init(key: $0.key, valueHash: $0.value) }).writes)
+                #expect(fresh.nodes == store.nodes, "stale or missing nodes after a batch")
+            }
+        }
+    }
+
+    @Test func rootDoesNotDependOnUpdateOrder() {
+        var r = Random(state: 7)
+        for _ in 0..<merkleCases {
+            let entries = (0..<Int.random(in: 1...60, using: &r)).map { _ in MerkleUpdate(key: r.key(), valueHash: r.digest()) }
+            var a = MemoryNodeStore(), b = MemoryNodeStore()
+            a.apply(SparseMerkleTree.update(a, entries).writes)
+            var shuffled = entries.shuffled(using: &r)[...]
+            while !shuffled.isEmpty {   // b: the same entries, reordered, in random-sized batches
+                let take = Int.random(in: 1...shuffled.count, using: &r)
+                b.apply(SparseMerkleTree.update(b, Array(shuffled.prefix(take))).writes)
+                shuffled = shuffled.dropFirst(take)
+            }
+            #expect(SparseMerkleTree.root(a) == SparseMerkleTree.root(b))
+            #expect(a.nodes == b.nodes)
+        }
+    }
+
+    @Test func deletesRestoreEarlierRoots() {
+        var r = Random(state: 9)
+        for _ in 0..<merkleCases {
+            var store = MemoryNodeStore()
+            store.apply(SparseMerkleTree.update(store, (0..<Int.random(in: 0...40, using: &r)).map { _ in .init(key: r.key(), valueHash: r.digest()) }).writes)
+            let before = store
+            let added = (0..<Int.random(in: 1...20, using: &r)).map { _ in r.key() }
+            store.apply(SparseMerkleTree.update(store, added.map { .init(key: $0, valueHash: r.digest()) }).writes)
+            #expect(added.isEmpty || SparseMerkleTree.root(store) != SparseMerkleTree.root(before))
+            for key in added.shuffled(using: &r) {   // one at a time
+                store.apply(SparseMerkleTree.update(store, [.init(key: key, valueHash: nil)]).writes)
+            }
+            #expect(SparseMerkleTree.root(store) == SparseMerkleTree.root(before))
+            #expect(store.nodes == before.nodes)
+        }
+    }
+
+    @Test func everyProofVerifiesAndEveryChangeFails() throws {
+        var r = Random(state: 11)
+        for _ in 0..<merkleCases {
+            var store = MemoryNodeStore(), map: [Bytes32: Digest] = [:]
+            let base = r.key()
+            for _ in 0..<Int.random(in: 0...50, using: &r) { map[Bool.random(using: &r) ? r.key() : clusteredKey(&r, base: base)] = r.digest() }
+            store.apply(SparseMerkleTree.update(store, map.map { .init(key: $0.key, valueHash: $0.value) }).writes)
+            let root = SparseMerkleTree.root(store)
+            for (key, value) in map.sorted(by: { $0.key < $1.key }).prefix(10) {
+                let proof = MerkleProof(store, key: key)
+                #expect(proof.verify(root: root, key: key, valueHash: value))
+                #expect(try MerkleProof(encoded: proof.encoded) == proof)
+                expectTamperingFails(proof, root: root, key: key, valueHash: value, &r)
+            }
+            for key in [r.key(), clusteredKey(&r, base: base)] where map[key] == nil {
+                let proof = MerkleProof(store, key: key)
+                #expect(proof.verify(root: root, key: key, valueHash: nil), "exclusion")
+                #expect(!proof.verify(root: root, key: key, valueHash: r.digest()), "an exclusion proof proves no value")
+                expectTamperingFails(proof, root: root, key: key, valueHash: nil, &r)
+            }
+        }
+    }
+
+    func expectTamperingFails(_ proof: MerkleProof, root: Digest, key: Bytes32, valueHash: Digest?, _ r: inout Random) {
+        #expect(!proof.verify(root: r.digest(), key: key, valueHash: valueHash), "another root")
+        var otherKey = key.bytes
+        otherKey[Int.random(in: 0...31, using: &r)] ^= 1 << UInt8.random(in: 0...7, using: &r)
+        if valueHash != nil { #expect(!proof.verify(root: root, key: Bytes32(otherKey)!, valueHash: valueHash), "another key") }
+        if let valueHash {
+            var changed = valueHash.bytes
+            changed[0] ^= 1
+            #expect(!proof.verify(root: root, key: key, valueHash: Digest(changed)!), "another value")
+            #expect(!proof.verify(root: root, key: key, valueHash: nil), "an inclusion proof is no exclusion proof")
+        }
+        if !proof.siblings.isEmpty {
+            var changed = proof
+            let index = Int.random(in: 0..<proof.siblings.count, using: &r)
+            var bytes = changed.siblings[index].bytes
+            bytes[Int.random(in: 0...31, using: &r)] ^= 0x40
+            changed.siblings[index] = Digest(bytes)!
+            #expect(!changed.verify(root: root, key: key, valueHash: valueHash), "a changed sibling")
+            var shorter = proof
+            shorter.siblings.removeLast()
+            #expect(!shorter.verify(root: root, key: key, valueHash: valueHash), "a missing sibling")
+        }
+        var longer = proof
+        longer.siblings.append(.zero)
+        #expect(!longer.verify(root: root, key: key, valueHash: valueHash), "an extra sibling")
+        var otherTerminal = proof
+        otherTerminal.terminal = proof.terminal == .empty ? .leaf(key: r.key(), valueHash: r.digest()) : .empty
+        #expect(!otherTerminal.verify(root: root, key: key, valueHash: valueHash), "another terminal")
+    }
+
+    @Test func positionsAndNodesEncode() throws {
+        var r = Random(state: 3)
+        for _ in 0..<200 {
+            let position = NodePosition(key: r.key(), depth: Int.random(in: 0...256, using: &r))
+            #expect(NodePosition(storageKey: position.storageKey) == position)
+            let node: MerkleNode = Bool.random(using: &r) ? .leaf(key: r.key(), valueHash: r.digest()) : .branch(left: r.digest(), right: r.digest())
+            #expect(MerkleNode(encoded: node.encoded) == node)
+        }
+        #expect(NodePosition(storageKey: [0xff, 0, 1]) == nil, "bits beyond the depth must be zero")
+        #expect(NodePosition(storageKey: [1, 2]) == nil)
+        #expect(MerkleNode(encoded: [2] + Array(repeating: 0, count: 64)) == nil)
+        #expect(throws: MerkleProof.DecodeError.self) { try MerkleProof(encoded: [1, 0, 0]) }
+        #expect(throws: MerkleProof.DecodeError.self) { try MerkleProof(encoded: [0, 0, 0, 9]) }
+        #expect(throws: MerkleProof.DecodeError.self) { try MerkleProof(encoded: [0xff, 0xff, 0]) }
+    }
+}
