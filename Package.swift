@@ -25,6 +25,8 @@ let package = Package(
         // Layer 2: identifiers, amounts, transactions, blocks, votes, canonical codec.
         .target(name: "TonleTypes", dependencies: ["TonleCrypto"], swiftSettings: strict),
         .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
+        // Layer 3: deterministic execution.
+        .target(name: "TonleLedger", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 8: the command tree, and the executable that runs it.
         .target(
             name: "TonleCLI",
@@ -39,8 +41,9 @@ let package = Package(
             name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "TonleLedgerTests", dependencies: ["TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
-        .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -29,6 +29,14 @@ public enum Limits {
     /// Keeps `3 * totalPower` far from overflow in quorum arithmetic.
     public static let votingPowerTotalMax: UInt64 = 1 << 50
 
+    /// The latest expiry a transaction may carry, from the block that includes it. The ledger
+    /// remembers every transaction id for this long, so it bounds the replay-protection index.
+    public static let transactionLifetimeMaxMilliseconds: UInt64 = 3_600_000
+    /// The longest hold, in block time.
+    public static let holdTimeoutMaxMilliseconds: UInt64 = 30 * 86_400_000
+    /// Holds that may expire in the same second; more is refused (`CAPACITY_EXCEEDED`).
+    public static let holdsPerExpirySecondMax = 10_000
+
     public static let genesisParticipantsMax = 1_024
     public static let genesisAccountsMax = 100_000
     public static let genesisBytesMax = 64 << 20

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TonleCrypto
+import TonleLedger
 import TonleTypes
 
 /// docs/encoding.md's worked examples are checked against the encoder, so the document a
@@ -43,7 +44,7 @@ import TonleTypes
             .blockHeader: BlockHeader.encodedBytesMax, .block: Block.encodedBytesMax, .voteBody: VoteBody.encodedBytesMax,
             .vote: Vote.encodedBytesMax, .proposalBody: ProposalBody.encodedBytesMax, .proposal: Proposal.encodedBytesMax,
             .commitCertificate: CommitCertificate.encodedBytesMax, .validatorSet: ValidatorSet.encodedBytesMax,
-            .genesis: Genesis.encodedBytesMax,
+            .genesis: Genesis.encodedBytesMax, .blockResults: BlockResults.encodedBytesMax,
         ]
         var rows: [UInt8: String] = [:]
         for line in try String(contentsOf: url, encoding: .utf8).components(separatedBy: "\n") where line.hasPrefix("| `") {

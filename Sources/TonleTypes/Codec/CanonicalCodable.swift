@@ -18,6 +18,8 @@ public enum MessageKind: UInt8, Sendable, CaseIterable {
     case commitCertificate = 0x09
     case validatorSet = 0x0a
     case genesis = 0x0b
+    /// The results of a block's transactions (TonleLedger); its hash is the next header's `lastResultsHash`.
+    case blockResults = 0x0c
 }
 
 /// A top-level value: encoded with a header (kind, version) and decodable on its own from bytes

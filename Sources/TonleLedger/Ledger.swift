@@ -1,0 +1,195 @@
+import TonleCrypto
+import TonleTypes
+
+/// The block a ledger executes: its chain, height and BFT time.
+public struct BlockContext: Hashable, Sendable {
+    public let chainID: ChainID
+    public let height: UInt64
+    public let time: Timestamp
+
+    public init(chainID: ChainID, height: UInt64, time: Timestamp) { (self.chainID, self.height, self.time) = (chainID, height, time) }
+
+    /// The business day in Cambodia (ICT, UTC+7) that the block's time falls in, counted from 1970-01-01.
+    public var businessDay: UInt32 { UInt32((time.millisecondsSinceEpoch / 1000 + 7 * 3600) / 86_400) }
+}
+
+/// What executing a block did: each transaction's result, the state changes (sorted by key), and
+/// the validator set after the block.
+public struct BlockOutcome: Sendable {
+    public let results: [TransactionResult]
+    public let writes: [StateWrite]
+    public let validators: ValidatorSet
+}
+
+/// Deterministic execution of transactions against state (docs/errors.md lists every rejection).
+///
+/// Pure: the same state, context and transactions give the same outcome on every machine. The
+/// ledger trusts that every signature listed on a transaction is valid — the shell verifies them
+/// (in parallel) before execution — and checks only that the signers meet the quorums required.
+public enum Ledger {
+    /// Executes `transactions`, in order, as block `context` on top of `state`.
+    public static func execute(_ transactions: [Transaction], context: BlockContext, state: any LedgerStateReader) -> BlockOutcome {
+        precondition(transactions.count <= Limits.blockTransactionsMax, "a block holds at most \(Limits.blockTransactionsMax) transactions")
+        var execution = Execution(context: context, overlay: StateOverlay(state))
+        execution.expireHolds()
+        execution.forgetOldTransactions()
+        let results = transactions.map { execution.apply($0) }
+        execution.rememberBlockTransactions()
+        return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators())
+    }
+
+    /// The state a genesis document starts: participants, accounts with opening balances,
+    /// validators and the ledger's cursors. The document must have passed `Genesis.validate()`.
+    public static func genesisWrites(_ genesis: Genesis) -> [StateWrite] {
+        var records: [(Digest, StateRecord)] = []
+        for participant in genesis.participants { records.append((StateKey.participant(participant.id), .participant(participant))) }
+        for account in genesis.accounts {
+            let balances = account.balances.map { Balance(currency: $0.currency, balance: $0.minorUnits) }
+            records.append((StateKey.account(account.id), .account(AccountRecord(id: account.id, keys: account.keys, flags: account.flags, balances: balances))))
+        }
+        records.append((StateKey.validators, .validators(genesis.validators)))
+        let meta = LedgerMeta(holdExpirySecondProcessed: genesis.genesisTime.millisecondsSinceEpoch / 1000, oldestRememberedHeight: 1)
+        records.append((StateKey.meta, .meta(meta)))
+        return records.map { StateWrite(key: $0.0, value: $0.1.encoded) }.sorted { $0.key < $1.key }
+    }
+}
+
+/// A refusal: the code, and the index of the command that caused it (nil: the transaction as a whole).
+struct Rejection: Error {
+    let code: RejectionCode
+    let command: UInt16?
+}
+
+/// The state of one block's execution.
+struct Execution {
+    let context: BlockContext
+    var overlay: StateOverlay
+    /// The transactions this block records for replay protection.
+    var remembered: [TransactionID] = []
+    /// The transaction being applied: its signers and creator, and the command running.
+    var signers: Set<Ed25519.PublicKey> = []
+    var creator: AccountRecord?
+    var command: UInt16?
+
+    init(context: BlockContext, overlay: StateOverlay) { (self.context, self.overlay) = (context, overlay) }
+
+    /// A rejection for the running command.
+    func reject(_ code: RejectionCode) -> Rejection { Rejection(code: code, command: command) }
+
+    /// Applies one transaction: all of its commands, or nothing but its replay-protection record.
+    mutating func apply(_ transaction: Transaction) -> TransactionResult {
+        let body = transaction.body
+        guard body.chainID == context.chainID else { return .rejected(.wrongChain, command: nil) }
+        guard body.expiry >= context.time else { return .rejected(.expired, command: nil) }
+        guard body.expiry.millisecondsSinceEpoch - context.time.millisecondsSinceEpoch <= Limits.transactionLifetimeMaxMilliseconds else {
+            return .rejected(.expiryTooFar, command: nil)
+        }
+        let id = transaction.id
+        guard overlay.record(StateKey.dedupe(id)) == nil else { return .rejected(.duplicateTransaction, command: nil) }
+
+        let result: TransactionResult
+        do {
+            try authorise(transaction)
+            for (index, command) in body.commands.enumerated() {
+                self.command = UInt16(index)
+                try run(command)
+            }
+            overlay.commitTransaction()
+            result = .applied
+        } catch {
+            overlay.discardTransaction()
+            result = .rejected(error.code, command: error.command)
+        }
+        (signers, creator, command) = ([], nil, nil)
+        overlay.set(StateKey.dedupe(id), .dedupe(DedupeRecord(height: context.height, result: result)))
+        overlay.commitTransaction()
+        remembered.append(id)
+        return result
+    }
+
+    /// The creator must exist, be unfrozen, and its keys must meet its quorum.
+    private mutating func authorise(_ transaction: Transaction) throws(Rejection) {
+        signers = Set(transaction.signatures.map(\.publicKey))
+        guard let creator = overlay.account(transaction.body.creator) else { throw reject(.creatorNotFound) }
+        guard meetsQuorum(creator.keys) else { throw reject(.quorumNotMet) }
+        guard !creator.frozen else { throw reject(.accountFrozen) }
+        self.creator = creator
+    }
+
+    func meetsQuorum(_ keys: KeySet) -> Bool {
+        keys.keys.reduce(0) { $0 + (signers.contains($1) ? 1 : 0) } >= Int(keys.quorum)
+    }
+
+    private mutating func run(_ command: Command) throws(Rejection) {
+        switch command {
+        case .transfer(let transfer): try self.transfer(transfer)
+        case .hold(let hold): try self.hold(hold)
+        case .postHold(let post): try self.postHold(post)
+        case .voidHold(let void): try self.voidHold(void)
+        case .settlement: throw reject(.settlementNotSupported)
+        case .createParticipant(let participant): try createParticipant(participant)
+        case .createAccount(let create): try createAccount(create)
+        case .setKeys(let set): try setKeys(set)
+        case .freeze(let account): try setFrozen(account, true)
+        case .unfreeze(let account): try setFrozen(account, false)
+        case .issue(let issue): try self.issue(issue)
+        case .redeem(let redeem): try self.redeem(redeem)
+        case .setLimits(let limits): try setLimits(limits)
+        case .addValidator(let validator): try addValidator(validator)
+        case .removeValidator(let key): try removeValidator(key)
+        }
+    }
+
+    // MARK: Expiry and replay-protection upkeep, at the start of each block
+
+    /// Voids every hold whose expiry second has passed, second by second since the last block.
+    mutating func expireHolds() {
+        var meta = overlay.meta()
+        let now = context.time.millisecondsSinceEpoch / 1000
+        guard now > meta.holdExpirySecondProcessed else { return }
+        for second in (meta.holdExpirySecondProcessed + 1)...now {
+            guard case .holdExpiry(let bucket) = overlay.record(StateKey.holdExpiry(second: second)) else { continue }
+            for id in bucket.holds { if let hold = overlay.hold(id) { release(hold) } }
+            overlay.set(StateKey.holdExpiry(second: second), nil)
+        }
+        meta.holdExpirySecondProcessed = now
+        overlay.set(StateKey.meta, .meta(meta))
+        overlay.commitTransaction()
+    }
+
+    /// Forgets the ids of blocks older than the transaction lifetime: any transaction among them
+    /// has expired, so it would be refused as expired anyway.
+    mutating func forgetOldTransactions() {
+        var meta = overlay.meta()
+        while meta.oldestRememberedHeight < context.height {
+            let key = StateKey.blockTransactions(height: meta.oldestRememberedHeight)
+            if case .blockTransactions(let record) = overlay.record(key) {
+                guard record.time.millisecondsSinceEpoch + Limits.transactionLifetimeMaxMilliseconds < context.time.millisecondsSinceEpoch else { break }
+                for id in record.transactions { overlay.set(StateKey.dedupe(id), nil) }
+                overlay.set(key, nil)
+            }
+            meta.oldestRememberedHeight += 1
+        }
+        overlay.set(StateKey.meta, .meta(meta))
+        overlay.commitTransaction()
+    }
+
+    /// Records which ids this block remembers, so they can be forgotten later.
+    mutating func rememberBlockTransactions() {
+        guard !remembered.isEmpty else { return }
+        let record = BlockTransactionsRecord(time: context.time, transactions: remembered)
+        overlay.set(StateKey.blockTransactions(height: context.height), .blockTransactions(record))
+        overlay.commitTransaction()
+    }
+
+    /// Releases a hold's reserved funds and deletes it.
+    mutating func release(_ hold: HoldRecord) {
+        guard var source = overlay.account(hold.source) else { preconditionFailure("hold \(hold.id) on a missing account") }
+        var balance = source.balance(hold.amount.currency)
+        balance.held -= hold.amount.minorUnits
+        precondition(balance.held >= 0, "held funds went negative on \(hold.source)")
+        source.setBalance(balance)
+        overlay.save(source)
+        overlay.set(StateKey.hold(hold.id), nil)
+    }
+}

@@ -1,0 +1,95 @@
+import TonleTypes
+
+/// Why the ledger refused a transaction. The numbers and names are stable: they are stored in
+/// block results, returned by the API and documented in docs/errors.md.
+public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertible {
+    // Before any command runs.
+    case wrongChain = 1
+    case expired = 2
+    case expiryTooFar = 3
+    case duplicateTransaction = 4
+    case creatorNotFound = 5
+    // Authorisation.
+    case quorumNotMet = 10
+    case foreignAccount = 11
+    case notCentralBank = 12
+    case accountFrozen = 13
+    // Accounts and money.
+    case accountNotFound = 20
+    case accountExists = 21
+    case amountNotPositive = 22
+    case amountOverflow = 23
+    case insufficientFunds = 24
+    case sameAccount = 25
+    case limitExceeded = 26
+    case limitInvalid = 27
+    case issuanceAccount = 28
+    case notIssuanceAccount = 29
+    case issuanceOutsideCentralBank = 30
+    // Holds.
+    case holdExists = 40
+    case holdNotFound = 41
+    case holdExpired = 42
+    case holdAmountInvalid = 43
+    case holdTimeoutInvalid = 44
+    // Participants and validators.
+    case participantExists = 50
+    case participantNotFound = 51
+    case centralBankExists = 52
+    case validatorExists = 53
+    case validatorNotFound = 54
+    case validatorSetInvalid = 55
+    // Other.
+    case settlementNotSupported = 60
+    case capacityExceeded = 61
+
+    /// The stable name: `INSUFFICIENT_FUNDS`.
+    public var name: String {
+        var out = ""
+        for character in caseName {
+            if character.isUppercase { out += "_" }
+            out += character.uppercased()
+        }
+        return out
+    }
+
+    private var caseName: String {
+        switch self {
+        case .wrongChain: "wrongChain"
+        case .expired: "expired"
+        case .expiryTooFar: "expiryTooFar"
+        case .duplicateTransaction: "duplicateTransaction"
+        case .creatorNotFound: "creatorNotFound"
+        case .quorumNotMet: "quorumNotMet"
+        case .foreignAccount: "foreignAccount"
+        case .notCentralBank: "notCentralBank"
+        case .accountFrozen: "accountFrozen"
+        case .accountNotFound: "accountNotFound"
+        case .accountExists: "accountExists"
+        case .amountNotPositive: "amountNotPositive"
+        case .amountOverflow: "amountOverflow"
+        case .insufficientFunds: "insufficientFunds"
+        case .sameAccount: "sameAccount"
+        case .limitExceeded: "limitExceeded"
+        case .limitInvalid: "limitInvalid"
+        case .issuanceAccount: "issuanceAccount"
+        case .notIssuanceAccount: "notIssuanceAccount"
+        case .issuanceOutsideCentralBank: "issuanceOutsideCentralBank"
+        case .holdExists: "holdExists"
+        case .holdNotFound: "holdNotFound"
+        case .holdExpired: "holdExpired"
+        case .holdAmountInvalid: "holdAmountInvalid"
+        case .holdTimeoutInvalid: "holdTimeoutInvalid"
+        case .participantExists: "participantExists"
+        case .participantNotFound: "participantNotFound"
+        case .centralBankExists: "centralBankExists"
+        case .validatorExists: "validatorExists"
+        case .validatorNotFound: "validatorNotFound"
+        case .validatorSetInvalid: "validatorSetInvalid"
+        case .settlementNotSupported: "settlementNotSupported"
+        case .capacityExceeded: "capacityExceeded"
+        }
+    }
+
+    public var description: String { name }
+}

@@ -1,0 +1,252 @@
+import TonleCrypto
+import TonleTypes
+
+/// One currency's money in an account. `held` is reserved by holds and cannot be spent.
+public struct Balance: Hashable, Sendable, CanonicalCodable {
+    public let currency: Currency
+    public var balance: Int64
+    public var held: Int64
+
+    public init(currency: Currency, balance: Int64 = 0, held: Int64 = 0) { (self.currency, self.balance, self.held) = (currency, balance, held) }
+
+    /// What may still be spent.
+    public var available: Int64 { balance - held }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        currency.encode(to: &writer)
+        writer.i64(balance)
+        writer.i64(held)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        (currency, balance, held) = (try Currency(from: &reader), try reader.i64("balance"), try reader.i64("held"))
+    }
+}
+
+/// An account's debit limits in one currency, and what it has debited on the current business day.
+public struct LimitRecord: Hashable, Sendable, CanonicalCodable {
+    public let currency: Currency
+    public var perTransactionMax: Int64?
+    public var dailyDebitMax: Int64?
+    /// Business day (ICT) that `debitedToday` counts.
+    public var day: UInt32
+    public var debitedToday: Int64
+
+    public init(currency: Currency, perTransactionMax: Int64?, dailyDebitMax: Int64?, day: UInt32 = 0, debitedToday: Int64 = 0) {
+        (self.currency, self.perTransactionMax, self.dailyDebitMax, self.day, self.debitedToday) = (currency, perTransactionMax, dailyDebitMax, day, debitedToday)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        currency.encode(to: &writer)
+        writer.optional(perTransactionMax) { w, v in w.i64(v) }
+        writer.optional(dailyDebitMax) { w, v in w.i64(v) }
+        writer.u32(day)
+        writer.i64(debitedToday)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        currency = try Currency(from: &reader)
+        perTransactionMax = try reader.optional("per-transaction max") { (r: inout CanonicalReader) throws(DecodeError) in try r.i64("limit") }
+        dailyDebitMax = try reader.optional("daily debit max") { (r: inout CanonicalReader) throws(DecodeError) in try r.i64("limit") }
+        (day, debitedToday) = (try reader.u32("day"), try reader.i64("debited today"))
+    }
+}
+
+/// An account's state: who controls it, its money per currency (sorted by currency), its limits.
+public struct AccountRecord: Hashable, Sendable, CanonicalCodable {
+    public let id: AccountID
+    public var keys: KeySet
+    public let flags: AccountFlags
+    public var frozen: Bool
+    public var balances: [Balance]
+    public var limits: [LimitRecord]
+
+    public init(id: AccountID, keys: KeySet, flags: AccountFlags, frozen: Bool = false, balances: [Balance] = [], limits: [LimitRecord] = []) {
+        (self.id, self.keys, self.flags, self.frozen, self.balances, self.limits) = (id, keys, flags, frozen, balances, limits)
+    }
+
+    public var isIssuance: Bool { flags.contains(.issuance) }
+
+    /// The balance in `currency` (zero if the account has never held it).
+    public func balance(_ currency: Currency) -> Balance {
+        balances.first { $0.currency == currency } ?? Balance(currency: currency)
+    }
+
+    /// Replaces the balance of its currency, keeping the list sorted.
+    public mutating func setBalance(_ balance: Balance) {
+        if let index = balances.firstIndex(where: { $0.currency == balance.currency }) {
+            balances[index] = balance
+        } else {
+            balances.append(balance)
+            balances.sort { $0.currency < $1.currency }
+        }
+    }
+
+    public func limit(_ currency: Currency) -> LimitRecord? { limits.first { $0.currency == currency } }
+
+    /// Replaces (or with nil removes) the limit of a currency, keeping the list sorted.
+    public mutating func setLimit(_ currency: Currency, _ limit: LimitRecord?) {
+        limits.removeAll { $0.currency == currency }
+        if let limit { limits.append(limit) }
+        limits.sort { $0.currency < $1.currency }
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        id.encode(to: &writer)
+        keys.encode(to: &writer)
+        flags.encode(to: &writer)
+        writer.bool(frozen)
+        writer.list(balances)
+        writer.list(limits)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        id = try AccountID(from: &reader)
+        keys = try KeySet(from: &reader)
+        flags = try AccountFlags(from: &reader)
+        frozen = try reader.bool("frozen")
+        balances = try reader.list("balances", of: Balance.self, max: Currency.allCases.count)
+        limits = try reader.list("limits", of: LimitRecord.self, max: Currency.allCases.count)
+    }
+}
+
+/// Funds of `source` reserved for `target` until posted, voided, or `expiresAt` in block time.
+public struct HoldRecord: Hashable, Sendable, CanonicalCodable {
+    public let id: ID128
+    public let source: AccountID
+    public let target: AccountID
+    public let amount: Amount
+    public let expiresAt: Timestamp
+
+    public init(id: ID128, source: AccountID, target: AccountID, amount: Amount, expiresAt: Timestamp) {
+        (self.id, self.source, self.target, self.amount, self.expiresAt) = (id, source, target, amount, expiresAt)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        id.encode(to: &writer)
+        source.encode(to: &writer)
+        target.encode(to: &writer)
+        amount.encode(to: &writer)
+        expiresAt.encode(to: &writer)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        (id, source, target) = (try ID128(from: &reader), try AccountID(from: &reader), try AccountID(from: &reader))
+        (amount, expiresAt) = (try Amount(from: &reader), try Timestamp(from: &reader))
+    }
+}
+
+/// Replay protection: a transaction seen at `height`, with its result, remembered until
+/// `Limits.transactionLifetimeMaxMilliseconds` after that block.
+public struct DedupeRecord: Hashable, Sendable, CanonicalCodable {
+    public let height: UInt64
+    public let result: TransactionResult
+
+    public init(height: UInt64, result: TransactionResult) { (self.height, self.result) = (height, result) }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.u64(height)
+        result.encode(to: &writer)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        (height, result) = (try reader.u64("height"), try TransactionResult(from: &reader))
+    }
+}
+
+/// The ids one block recorded for replay protection, and the block's time: when that time is
+/// more than the transaction lifetime in the past, the ids are forgotten.
+public struct BlockTransactionsRecord: Hashable, Sendable, CanonicalCodable {
+    public let time: Timestamp
+    public let transactions: [TransactionID]
+
+    public init(time: Timestamp, transactions: [TransactionID]) { (self.time, self.transactions) = (time, transactions) }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        time.encode(to: &writer)
+        writer.list(transactions) { w, id in w.bytes32(id.digest.raw) }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        time = try Timestamp(from: &reader)
+        transactions = try reader.list("transactions", max: Limits.blockTransactionsMax, elementBytesMin: 32) {
+            (r: inout CanonicalReader) throws(DecodeError) in TransactionID(Digest(try r.bytes32("transaction id")))
+        }
+    }
+}
+
+/// The holds that expire in one second of block time, sorted by id.
+public struct HoldExpiryRecord: Hashable, Sendable, CanonicalCodable {
+    public var holds: [ID128]
+
+    public init(holds: [ID128]) { self.holds = holds }
+
+    public func encode(to writer: inout CanonicalWriter) { writer.list(holds) }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        holds = try reader.list("holds", of: ID128.self, max: Limits.holdsPerExpirySecondMax, elementBytesMin: 16)
+    }
+}
+
+/// The ledger's own cursors: the last second whose hold expiries were processed, and the next
+/// height whose replay-protection ids are still remembered.
+public struct LedgerMeta: Hashable, Sendable, CanonicalCodable {
+    public var holdExpirySecondProcessed: UInt64
+    public var oldestRememberedHeight: UInt64
+
+    public init(holdExpirySecondProcessed: UInt64, oldestRememberedHeight: UInt64) {
+        (self.holdExpirySecondProcessed, self.oldestRememberedHeight) = (holdExpirySecondProcessed, oldestRememberedHeight)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.u64(holdExpirySecondProcessed)
+        writer.u64(oldestRememberedHeight)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        (holdExpirySecondProcessed, oldestRememberedHeight) = (try reader.u64("expiry cursor"), try reader.u64("oldest remembered height"))
+    }
+}
+
+/// Any value in the state map. The encoding is a one-byte record tag, then the record.
+public enum StateRecord: Hashable, Sendable {
+    case account(AccountRecord)
+    case participant(Participant)
+    case hold(HoldRecord)
+    case dedupe(DedupeRecord)
+    case blockTransactions(BlockTransactionsRecord)
+    case holdExpiry(HoldExpiryRecord)
+    case meta(LedgerMeta)
+    case validators(ValidatorSet)
+
+    public var encoded: [UInt8] {
+        var writer = CanonicalWriter()
+        switch self {
+        case .account(let r): writer.u8(1); r.encode(to: &writer)
+        case .participant(let r): writer.u8(2); r.encode(to: &writer)
+        case .hold(let r): writer.u8(3); r.encode(to: &writer)
+        case .dedupe(let r): writer.u8(4); r.encode(to: &writer)
+        case .blockTransactions(let r): writer.u8(5); r.encode(to: &writer)
+        case .holdExpiry(let r): writer.u8(6); r.encode(to: &writer)
+        case .meta(let r): writer.u8(7); r.encode(to: &writer)
+        case .validators(let r): writer.u8(8); r.encode(to: &writer)
+        }
+        return writer.bytes
+    }
+
+    public init(encoded bytes: [UInt8]) throws(DecodeError) {
+        var reader = CanonicalReader(bytes)
+        switch try reader.u8("record") {
+        case 1: self = .account(try AccountRecord(from: &reader))
+        case 2: self = .participant(try Participant(from: &reader))
+        case 3: self = .hold(try HoldRecord(from: &reader))
+        case 4: self = .dedupe(try DedupeRecord(from: &reader))
+        case 5: self = .blockTransactions(try BlockTransactionsRecord(from: &reader))
+        case 6: self = .holdExpiry(try HoldExpiryRecord(from: &reader))
+        case 7: self = .meta(try LedgerMeta(from: &reader))
+        case 8: self = .validators(try ValidatorSet(from: &reader))
+        case let tag: throw .unknownTag(field: "record", tag: UInt64(tag))
+        }
+        try reader.finish()
+    }
+}

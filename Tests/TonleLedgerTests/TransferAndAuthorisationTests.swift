@@ -1,0 +1,173 @@
+import Testing
+import TonleCrypto
+import TonleLedger
+import TonleTypes
+
+typealias H = LedgerHarness
+
+@Suite struct TransferTests {
+    @Test func transferMovesMoney() {
+        var h = H()
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 250_000)], signers: [H.sokhaKey]) == .applied)
+        #expect(h.balance("sokha@aclb", .khr).balance == 750_000)
+        #expect(h.balance("dara@wing", .khr).balance == 250_000)
+        #expect(h.run("dara@wing", [transfer("dara@wing", "sokha@aclb", 1_050, .usd)], signers: [H.daraKey]) == .applied)
+        #expect(h.balance("dara@wing", .usd).balance == 8_950 && h.balance("sokha@aclb", .usd).balance == 11_050)
+    }
+
+    @Test func commandsApplyAllOrNothing() {
+        var h = H()
+        let result = h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100), transfer("sokha@aclb", "dara@wing", 5_000_000)], signers: [H.sokhaKey])
+        #expect(result == rejected(.insufficientFunds, 1))
+        #expect(h.balance("sokha@aclb", .khr).balance == 1_000_000, "the first transfer was undone")
+        #expect(h.balance("dara@wing", .khr).balance == 0)
+    }
+
+    @Test(arguments: [
+        (Int64(0), RejectionCode.amountNotPositive), (-5, .amountNotPositive), (1_000_001, .insufficientFunds),
+    ])
+    func badAmounts(_ units: Int64, _ code: RejectionCode) {
+        var h = H()
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", units)], signers: [H.sokhaKey]) == rejected(code))
+    }
+
+    @Test func refusals() {
+        var h = H()
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "sokha@aclb", 1)], signers: [H.sokhaKey]) == rejected(.sameAccount))
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "nobody@wing", 1)], signers: [H.sokhaKey]) == rejected(.accountNotFound))
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "issuance@nbc", 1)], signers: [H.sokhaKey]) == rejected(.issuanceAccount))
+        #expect(h.run("admin@nbc", [transfer("issuance@nbc", "sokha@aclb", 1)], signers: [H.admin]) == rejected(.issuanceAccount))
+        // Supply is bounded by Int64: issuance can take the issuer exactly to Int64.min, no further,
+        // and an account credited past Int64.max overflows.
+        let issue = { (units: Int64) in Command.issue(Issue(issuer: H.id("issuance@nbc"), target: H.id("dara@wing"), amount: Amount(units, .khr))) }
+        #expect(h.run("admin@nbc", [issue(.max - 1_999_999)], signers: [H.admin]) == .applied)
+        #expect(h.balance("issuance@nbc", .khr).balance == .min)
+        #expect(h.run("admin@nbc", [issue(1)], signers: [H.admin]) == rejected(.amountOverflow))
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1_000_000)], signers: [H.sokhaKey]) == .applied)
+        #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 1_000_000)], signers: Array(H.multiKeys.prefix(2))) == rejected(.amountOverflow))
+    }
+
+    @Test func frozenAccountsNeitherPayNorReceive() {
+        var h = H()
+        #expect(h.run("admin@nbc", [.freeze(H.id("dara@wing"))], signers: [H.admin]) == .applied)
+        #expect(h.account("dara@wing")!.frozen)
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey]) == rejected(.accountFrozen))
+        #expect(h.run("dara@wing", [transfer("dara@wing", "sokha@aclb", 1, .usd)], signers: [H.daraKey]) == rejected(.accountFrozen, nil))
+        #expect(h.run("admin@nbc", [.unfreeze(H.id("dara@wing"))], signers: [H.admin]) == .applied)
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey]) == .applied)
+    }
+}
+
+@Suite struct AuthorisationTests {
+    @Test func creatorMustExistAndSign() {
+        var h = H()
+        #expect(h.run("ghost@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey]) == rejected(.creatorNotFound, nil))
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.daraKey]) == rejected(.quorumNotMet, nil))
+    }
+
+    @Test func debitedAccountsQuorumMustSign() {
+        var h = H()
+        // teller@aclb creates a transaction debiting sokha@aclb (same bank) without sokha's key.
+        #expect(h.run("teller@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.tellerKey]) == rejected(.quorumNotMet))
+        #expect(h.run("teller@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.tellerKey, H.sokhaKey]) == .applied)
+    }
+
+    @Test func multiSignatureNeedsItsQuorum() {
+        var h = H()
+        let one = [H.multiKeys[0]], two = [H.multiKeys[0], H.multiKeys[2]]
+        #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 10)], signers: one) == rejected(.quorumNotMet, nil))
+        #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 10)], signers: two) == .applied)
+        // An outside key does not count towards the quorum.
+        #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 10)], signers: one + [H.daraKey]) == rejected(.quorumNotMet, nil))
+    }
+
+    @Test func aParticipantActsOnlyForItsOwnAccounts() {
+        var h = H()
+        // sokha@aclb holds dara's key too, but wing's account is not aclb's to debit.
+        #expect(h.run("sokha@aclb", [transfer("dara@wing", "sokha@aclb", 1, .usd)], signers: [H.sokhaKey, H.daraKey]) == rejected(.foreignAccount))
+    }
+
+    @Test func onlyTheCentralBankAdministers() {
+        var h = H()
+        let commands: [Command] = [
+            .createAccount(CreateAccount(id: H.id("new@aclb"), keys: KeySet(single: H.tellerKey.publicKey))),
+            .freeze(H.id("dara@wing")),
+            .issue(Issue(issuer: H.id("issuance@nbc"), target: H.id("sokha@aclb"), amount: Amount(1, .khr))),
+            .setLimits(SetLimits(account: H.id("dara@wing"), currency: .khr, perTransactionMax: 1, dailyDebitMax: nil)),
+            .addValidator(try! Validator(publicKey: H.key(99).publicKey, power: 1, name: "x")),
+            .createParticipant(try! Participant(id: InstitutionID("abc"), role: .bank, name: "ABC")),
+        ]
+        for command in commands {
+            #expect(h.run("sokha@aclb", [command], signers: [H.sokhaKey]) == rejected(.notCentralBank), "\(command)")
+        }
+    }
+}
+
+@Suite struct ReplayProtectionTests {
+    @Test func chainAndExpiry() {
+        var h = H()
+        let other = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey], chain: try! ChainID("elsewhere"))
+        let stale = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey], expiresIn: 0)
+        let far = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey], expiresIn: Limits.transactionLifetimeMaxMilliseconds + 1)
+        #expect(h.block([other, far]) == [rejected(.wrongChain, nil), rejected(.expiryTooFar, nil)])
+        #expect(h.block([stale], advance: 2_000) == [rejected(.expired, nil)])
+        #expect(h.balance("sokha@aclb", .khr).balance == 1_000_000)
+    }
+
+    @Test func theSameTransactionAppliesOnce() {
+        var h = H()
+        let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey])
+        #expect(h.block([pay, pay]) == [.applied, rejected(.duplicateTransaction, nil)])
+        #expect(h.block([pay]) == [rejected(.duplicateTransaction, nil)])
+        #expect(h.balance("dara@wing", .khr).balance == 100)
+        // A rejected transaction is remembered too: it cannot apply later when funds arrive.
+        let tooMuch = h.tx("dara@wing", [transfer("dara@wing", "sokha@aclb", 500)], signers: [H.daraKey])
+        #expect(h.block([tooMuch]) == [rejected(.insufficientFunds)])
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1_000)], signers: [H.sokhaKey]) == .applied)
+        #expect(h.block([tooMuch]) == [rejected(.duplicateTransaction, nil)])
+    }
+
+    @Test func rememberedIdsAreForgottenAfterTheLifetime() {
+        var h = H()
+        let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey])
+        h.block([pay])
+        let dedupeKey = StateKey.dedupe(pay.id)
+        #expect(h.state.stateValue(for: dedupeKey) != nil)
+        #expect(h.state.stateValue(for: StateKey.blockTransactions(height: 1)) != nil)
+        h.block([], advance: Limits.transactionLifetimeMaxMilliseconds)
+        #expect(h.state.stateValue(for: dedupeKey) != nil, "not yet: exactly the lifetime has passed")
+        h.block([], advance: 1)
+        #expect(h.state.stateValue(for: dedupeKey) == nil)
+        #expect(h.state.stateValue(for: StateKey.blockTransactions(height: 1)) == nil)
+        #expect(h.block([pay]) == [rejected(.expired, nil)], "forgotten, and still refused")
+    }
+}
+
+@Suite struct LimitTests {
+    @Test func perTransactionAndDailyLimits() {
+        var h = H()
+        let setLimits = Command.setLimits(SetLimits(account: H.id("sokha@aclb"), currency: .khr, perTransactionMax: 40_000, dailyDebitMax: 100_000))
+        #expect(h.run("admin@nbc", [setLimits], signers: [H.admin]) == .applied)
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 40_001)], signers: [H.sokhaKey]) == rejected(.limitExceeded))
+        for _ in 0..<2 { #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 40_000)], signers: [H.sokhaKey]) == .applied) }
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 20_001)], signers: [H.sokhaKey]) == rejected(.limitExceeded))
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 20_000)], signers: [H.sokhaKey]) == .applied)
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1, .usd)], signers: [H.sokhaKey]) == .applied, "USD has no limit")
+        // The next business day (ICT) starts afresh.
+        h.block([], advance: 86_400_000)
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 40_000)], signers: [H.sokhaKey]) == .applied)
+        let negative = Command.setLimits(SetLimits(account: H.id("sokha@aclb"), currency: .khr, perTransactionMax: -1, dailyDebitMax: nil))
+        #expect(h.run("admin@nbc", [negative], signers: [H.admin]) == rejected(.limitInvalid))
+        let removed = Command.setLimits(SetLimits(account: H.id("sokha@aclb"), currency: .khr, perTransactionMax: nil, dailyDebitMax: nil))
+        #expect(h.run("admin@nbc", [removed], signers: [H.admin]) == .applied)
+        #expect(h.account("sokha@aclb")!.limits.isEmpty)
+    }
+
+    @Test func businessDayIsCambodianTime() {
+        // 16:59:59.999 UTC is 23:59:59.999 ICT; a millisecond later a new business day starts.
+        let chain = H.chain
+        let before = BlockContext(chainID: chain, height: 1, time: Timestamp(millisecondsSinceEpoch: 17 * 3_600_000 - 1))
+        let after = BlockContext(chainID: chain, height: 1, time: Timestamp(millisecondsSinceEpoch: 17 * 3_600_000))
+        #expect(before.businessDay == 0 && after.businessDay == 1)
+    }
+}
