@@ -20,6 +20,7 @@ let package = Package(
         // Layer 0: system libraries.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Layer 1: the only target that touches the C libraries.
         .target(name: "TonleCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: strict),
         // Layer 2: identifiers, amounts, transactions, blocks, votes, canonical codec.
@@ -27,6 +28,14 @@ let package = Package(
         .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
         // Layer 3: deterministic execution.
         .target(name: "TonleLedger", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        // Layer 4: storage protocols and the in-memory store.
+        .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        // Layer 5: the deterministic driver (so far: block execution).
+        .target(name: "TonleRuntime", dependencies: ["TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        // Layer 6: the embedded SQLite store.
+        .target(name: "TonleStore", dependencies: ["CSQLite", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        // Layer 6: a deterministic workload for tests, the crash test and benchmarks.
+        .target(name: "TonleWorkload", dependencies: ["TonleRuntime", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 8: the command tree, and the executable that runs it.
         .target(
             name: "TonleCLI",
@@ -36,12 +45,18 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(name: "tonle", dependencies: ["TonleCLI"], swiftSettings: strict),
+        // Test helper: applies blocks to a SQLite store until killed (Tests/TonleStoreTests/CrashTests.swift).
+        .executableTarget(name: "tonle-crash-child", dependencies: ["TonleStore", "TonleWorkload"], swiftSettings: strict),
 
         .testTarget(
             name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleLedgerTests", dependencies: ["TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "TonleStoreTests",
+            dependencies: ["CSQLite", "TonleStore", "TonleStorage", "TonleRuntime", "TonleWorkload", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"],
+            swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),

@@ -48,6 +48,8 @@ import Testing
         #expect(check("TonleTypes", "import TonleMerkle").first?.contains("imports point down only") == true)
         #expect(check("TonleCrypto", "import TonleTypes").first?.contains("imports point down only") == true)
         #expect(check("TonleTypes", "import CSodium").first == "only TonleCrypto may import CSodium")
+        #expect(check("TonleStore", "import CSQLite").isEmpty)
+        #expect(check("TonleNode", "import CSQLite").first == "only TonleStore may import CSQLite")
         #expect(check("TonleLedger", "import Foundation").first?.contains("pure") == true)
         #expect(check("TonleRuntime", "import NIOCore").first?.contains("pure") == true)
         #expect(check("TonleRuntime", "import OrderedCollections").isEmpty)

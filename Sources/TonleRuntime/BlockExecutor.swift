@@ -1,0 +1,150 @@
+import TonleCrypto
+import TonleLedger
+import TonleMerkle
+import TonleStorage
+import TonleTypes
+
+/// Why a block cannot be applied to the store as it is.
+public enum ApplyError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notInitialised
+    case alreadyInitialised
+    case invalidGenesis(String)
+    case wrongHeight(expected: UInt64, got: UInt64)
+    case wrongChain
+    case inconsistent(String)
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case .notInitialised: "the store has no genesis state"
+        case .alreadyInitialised: "the store already has a genesis state"
+        case .invalidGenesis(let reason): "invalid genesis: \(reason)"
+        case .wrongHeight(let expected, let got): "block \(got) cannot follow: block \(expected) is next"
+        case .wrongChain: "the block is for another chain"
+        case .inconsistent(let reason): "the block does not follow the stored chain: \(reason)"
+        case .store(let error): error.description
+        }
+    }
+}
+
+/// Executes decided blocks and commits everything they produce in one store transaction:
+/// ledger execution, the state tree update, block, results, indexes, applied height.
+public enum BlockExecutor {
+    /// Writes the genesis state (height 0) into an empty store.
+    public static func initialise(_ store: any LedgerStore, genesis: Genesis) throws(ApplyError) {
+        guard store.appliedHeight == nil else { throw .alreadyInitialised }
+        do { try genesis.validate() } catch { throw .invalidGenesis(error.description) }
+        let writes = Ledger.genesisWrites(genesis)
+        let tree = SparseMerkleTree.update(store, merkleUpdates(writes))
+        let batch = CommitBatch(
+            height: 0, block: nil, transactionIDs: [], results: [], certificate: nil, stateWrites: writes, nodeWrites: tree.writes,
+            stateRoot: tree.root, accountIndex: [])
+        do { try store.commit(batch) } catch { throw .store(error) }
+    }
+
+    /// Timings of one application, for benchmarks and metrics.
+    public struct Applied: Sendable {
+        public let results: [TransactionResult]
+        public let stateRoot: Digest
+        public let executeNanoseconds: UInt64
+        public let stateRootNanoseconds: UInt64
+        public let commitNanoseconds: UInt64
+    }
+
+    /// Executes `block` on top of the store and commits it. The block must be next and must agree
+    /// with the stored chain (previous hash, state root, last results hash); its commit certificate
+    /// is stored with it when given. `clock` measures the phases (pass a monotonic clock; the
+    /// executor itself never reads one).
+    @discardableResult
+    public static func apply(
+        _ block: Block, certificate: CommitCertificate? = nil, to store: any LedgerStore, clock: () -> UInt64 = { 0 }
+    ) throws(ApplyError) -> Applied {
+        try check(block, against: store)
+        let start = clock()
+        let ids = block.transactions.map(\.id)
+        let context = BlockContext(chainID: block.header.chainID, height: block.header.height, time: block.header.time)
+        let outcome = Ledger.execute(block.transactions, context: context, state: store)
+        let executed = clock()
+        let tree = SparseMerkleTree.update(store, merkleUpdates(outcome.writes))
+        let hashed = clock()
+        let batch = CommitBatch(
+            height: block.header.height, block: block, transactionIDs: ids, results: outcome.results, certificate: certificate,
+            stateWrites: outcome.writes, nodeWrites: tree.writes, stateRoot: tree.root, accountIndex: accountIndex(block.transactions))
+        do { try store.commit(batch) } catch { throw .store(error) }
+        let committed = clock()
+        return Applied(results: outcome.results, stateRoot: tree.root, executeNanoseconds: executed - start,
+                       stateRootNanoseconds: hashed - executed, commitNanoseconds: committed - hashed)
+    }
+
+    /// What the next block must link to.
+    public struct ChainTip: Hashable, Sendable {
+        public let nextHeight: UInt64
+        public let previousBlockHash: Digest
+        public let stateRoot: Digest
+        public let lastResultsHash: Digest
+    }
+
+    /// The stored chain's tip.
+    public static func tip(_ store: any LedgerStore) throws(ApplyError) -> ChainTip {
+        guard let height = store.appliedHeight else { throw .notInitialised }
+        guard height > 0 else { return ChainTip(nextHeight: 1, previousBlockHash: .zero, stateRoot: store.stateRoot, lastResultsHash: .zero) }
+        guard let block = store.block(at: height), let results = store.results(at: height), let resultsHash = try? BlockResults(results).hash else {
+            throw .store(.corrupt("block \(height) or its results are missing"))
+        }
+        return ChainTip(nextHeight: height + 1, previousBlockHash: block.hash, stateRoot: store.stateRoot, lastResultsHash: resultsHash)
+    }
+
+    /// The header of the next block, linked to the stored chain, with the proposer's choices.
+    public static func nextHeader(
+        _ store: any LedgerStore, chainID: ChainID, time: Timestamp, transactions: [Transaction], validators: ValidatorSet,
+        proposer: Ed25519.PublicKey, lastCommit: CommitCertificate?
+    ) throws(ApplyError) -> BlockHeader {
+        let tip = try tip(store)
+        do {
+            return try BlockHeader(
+                chainID: chainID, height: tip.nextHeight, time: time, previousBlockHash: tip.previousBlockHash,
+                transactionsRoot: MerkleList.root(transactions.map(\.id.digest)), lastResultsHash: tip.lastResultsHash,
+                stateRoot: tip.stateRoot, validatorsHash: validators.hash, nextValidatorsHash: validators.hash, proposer: proposer,
+                lastCommitHash: lastCommit?.hash ?? .zero)
+        } catch { throw .inconsistent(error.description) }
+    }
+
+    private static func check(_ block: Block, against store: any LedgerStore) throws(ApplyError) {
+        let tip = try tip(store), header = block.header
+        guard header.height == tip.nextHeight else { throw .wrongHeight(expected: tip.nextHeight, got: header.height) }
+        guard header.previousBlockHash == tip.previousBlockHash else { throw .inconsistent("previous block hash") }
+        guard header.stateRoot == tip.stateRoot else { throw .inconsistent("state root") }
+        guard header.lastResultsHash == tip.lastResultsHash else { throw .inconsistent("last results hash") }
+        do { try block.checkConsistency() } catch { throw .inconsistent("\(error)") }
+    }
+
+    static func merkleUpdates(_ writes: [StateWrite]) -> [MerkleUpdate] {
+        writes.map { MerkleUpdate(key: $0.key.raw, valueHash: $0.value.map { SHA256.hash($0) }) }
+    }
+
+    /// The accounts each transaction names (creator and the accounts in its commands), once each.
+    static func accountIndex(_ transactions: [Transaction]) -> [(AccountID, UInt32)] {
+        var index: [(AccountID, UInt32)] = []
+        for (position, transaction) in transactions.enumerated() {
+            var named: [AccountID] = [transaction.body.creator]
+            for command in transaction.body.commands { named += accounts(in: command) }
+            for account in Set(named).sorted() { index.append((account, UInt32(position))) }
+        }
+        return index
+    }
+
+    static func accounts(in command: Command) -> [AccountID] {
+        switch command {
+        case .transfer(let t): [t.source, t.target]
+        case .hold(let h): [h.source, h.target]
+        case .postHold, .voidHold, .createParticipant, .addValidator, .removeValidator: []
+        case .settlement(let s): [s.debtor, s.creditor]
+        case .createAccount(let c): [c.id]
+        case .setKeys(let s): [s.account]
+        case .freeze(let a), .unfreeze(let a): [a]
+        case .issue(let i): [i.issuer, i.target]
+        case .redeem(let r): [r.source, r.issuer]
+        case .setLimits(let l): [l.account]
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import TonleCrypto
+import TonleLedger
+import TonleRuntime
+import TonleStorage
+import TonleTypes
+
+/// A deterministic stream of blocks for tests and benchmarks: a genesis with the central bank
+/// and four banks, blocks that create and fund `accounts` accounts, then blocks of random
+/// transfers. The same seed always gives the same blocks, so a run can be replayed exactly
+/// (after a crash, in another process, or in memory to check a store).
+public struct Workload: Sendable {
+    public let seed: UInt64
+    public let accounts: Int
+    public let chainID = try! ChainID("tonle-workload")
+    public let genesisTime = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000)
+    public let admin = Ed25519.SigningKey(seed: Bytes32(Array(repeating: 1, count: 32))!)
+    /// One key for every workload account: making a million keys would take longer than the run.
+    public let accountKey = Ed25519.SigningKey(seed: Bytes32(Array(repeating: 2, count: 32))!)
+    public let validatorKeys = (10..<14).map { Ed25519.SigningKey(seed: Bytes32(Array(repeating: UInt8($0), count: 32))!) }
+    /// Real signatures, or zero bytes where only the execution is measured (the ledger checks
+    /// which keys signed; signature validity is checked before execution).
+    public let signed: Bool
+    /// Accounts created per setup block (two commands each).
+    public let setupBlockAccounts = 5_000
+    public static let openingBalance: Int64 = 1_000_000_000
+
+    public init(seed: UInt64, accounts: Int, signed: Bool = false) {
+        precondition(accounts >= 2, "transfers need two accounts")
+        (self.seed, self.accounts, self.signed) = (seed, accounts, signed)
+    }
+
+    public var validators: ValidatorSet { try! ValidatorSet(validatorKeys.map { try Validator(publicKey: $0.publicKey, power: 1, name: "validator") }) }
+
+    public var genesis: Genesis {
+        let admin = KeySet(single: self.admin.publicKey)
+        return try! Genesis(
+            chainID: chainID, genesisTime: genesisTime, validators: validators,
+            participants: [try Participant(id: InstitutionID("nbc"), role: .centralBank, name: "Central bank")]
+                + (0..<4).map { try Participant(id: InstitutionID("bank\($0)"), role: .bank, name: "Bank \($0)") },
+            accounts: [
+                try GenesisAccount(id: AccountID("admin@nbc"), keys: admin),
+                try GenesisAccount(id: AccountID("issuance@nbc"), keys: admin, flags: .issuance),
+            ])
+    }
+
+    public func account(_ index: Int) -> AccountID { try! AccountID("a\(index)@bank\(index % 4)") }
+
+    /// Blocks 1…`setupBlocks` create the accounts; later blocks transfer.
+    public var setupBlocks: Int { (accounts + setupBlockAccounts - 1) / setupBlockAccounts }
+
+    public func time(ofHeight height: UInt64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: genesisTime.millisecondsSinceEpoch + height * 1_000)
+    }
+
+    /// The transactions of block `height`: account setup first, then `transfers` random transfers.
+    public func transactions(height: UInt64, transfers: Int) -> [Transaction] {
+        let expiry = Timestamp(millisecondsSinceEpoch: time(ofHeight: height).millisecondsSinceEpoch + 60_000)
+        if height <= UInt64(setupBlocks) {
+            let first = Int(height - 1) * setupBlockAccounts
+            return (first..<min(accounts, first + setupBlockAccounts)).map { index in
+                let commands: [Command] = [
+                    .createAccount(CreateAccount(id: account(index), keys: KeySet(single: accountKey.publicKey))),
+                    .issue(Issue(issuer: try! AccountID("issuance@nbc"), target: account(index), amount: Amount(Workload.openingBalance, .khr))),
+                ]
+                return transaction(creator: try! AccountID("admin@nbc"), key: admin, height: height, index: index, expiry: expiry, commands: commands)
+            }
+        }
+        var random = SplitMix64(seed: seed ^ (height &* 0x9E37_79B9_7F4A_7C15))
+        return (0..<transfers).map { index in
+            let source = Int(random.next() % UInt64(accounts))
+            var target = Int(random.next() % UInt64(accounts - 1))
+            if target >= source { target += 1 }
+            let amount = Amount(Int64(random.next() % 1_000) + 1, .khr)
+            let command = Command.transfer(try! Transfer(source: account(source), target: account(target), amount: amount))
+            return transaction(creator: account(source), key: accountKey, height: height, index: index, expiry: expiry, commands: [command])
+        }
+    }
+
+    private func transaction(creator: AccountID, key: Ed25519.SigningKey, height: UInt64, index: Int, expiry: Timestamp, commands: [Command]) -> Transaction {
+        let body = try! TransactionBody(chainID: chainID, creator: creator, clientID: ID128(high: height, low: UInt64(index)), expiry: expiry, commands: commands)
+        if signed { return try! Transaction.signing(body, with: [key]) }
+        return try! Transaction(body: body, signatures: [KeySignature(publicKey: key.publicKey, signature: Ed25519.Signature(Array(repeating: 0, count: 64))!)])
+    }
+
+    /// The next block on top of `store`, carrying the stored certificate of the block before it.
+    public func nextBlock(on store: any LedgerStore, transfers: Int) throws(ApplyError) -> Block {
+        let height = (store.appliedHeight ?? 0) + 1
+        let transactions = transactions(height: height, transfers: transfers)
+        let lastCommit = height > 1 ? store.certificate(at: height - 1) : nil
+        let header = try BlockExecutor.nextHeader(
+            store, chainID: chainID, time: time(ofHeight: height), transactions: transactions, validators: validators,
+            proposer: validatorKeys[Int(height % 4)].publicKey, lastCommit: lastCommit)
+        return try! Block(header: header, transactions: transactions, lastCommit: lastCommit)
+    }
+
+    /// Precommits for `block` from every validator.
+    public func certificate(for block: Block) -> CommitCertificate {
+        try! CommitCertificate(height: block.header.height, round: 0, blockHash: block.hash, signatures: validatorKeys.map { key in
+            let vote = VoteBody(chainID: chainID, type: .precommit, height: block.header.height, round: 0, blockHash: block.hash, validator: key.publicKey)
+            return KeySignature(publicKey: key.publicKey, signature: key.sign(vote.encoded))
+        })
+    }
+
+    /// Initialises an empty store, or does nothing to one that has the genesis state.
+    public func initialise(_ store: any LedgerStore) throws(ApplyError) {
+        if store.appliedHeight == nil { try BlockExecutor.initialise(store, genesis: genesis) }
+    }
+
+    /// Builds, executes and commits the next block (with its certificate).
+    @discardableResult
+    public func applyNext(to store: any LedgerStore, transfers: Int, clock: () -> UInt64 = { 0 }) throws(ApplyError) -> BlockExecutor.Applied {
+        let block = try nextBlock(on: store, transfers: transfers)
+        return try BlockExecutor.apply(block, certificate: certificate(for: block), to: store, clock: clock)
+    }
+}
+
+/// SplitMix64: the workload's seeded generator.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import TonleCrypto
+import TonleLedger
+import TonleMerkle
+import TonleRuntime
+import TonleStorage
+import TonleStore
+import TonleTypes
+import TonleWorkload
+
+func temporaryDatabase() -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-store-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent("ledger.sqlite").path
+}
+
+enum StoreKind: String, CaseIterable, Sendable {
+    case memory, sqlite
+
+    func make() throws -> any LedgerStore {
+        switch self {
+        case .memory: MemoryStore()
+        case .sqlite: try SQLiteStore(path: temporaryDatabase())
+        }
+    }
+}
+
+/// One suite, run against every store: the same workload through both must read back the same.
+@Suite struct StoreContractTests {
+    static let workload = Workload(seed: 11, accounts: 300)
+
+    @Test(arguments: StoreKind.allCases)
+    func emptyStore(_ kind: StoreKind) throws {
+        let store = try kind.make()
+        #expect(store.appliedHeight == nil && store.stateRoot == .zero)
+        #expect(store.block(at: 1) == nil && store.results(at: 1) == nil && store.stateRoot(at: 0) == nil)
+        #expect(throws: ApplyError.notInitialised) { try Self.workload.applyNext(to: store, transfers: 1) }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func blocksStateAndIndexesReadBack(_ kind: StoreKind) throws {
+        let store = try kind.make(), reference = MemoryStore()
+        try Self.workload.initialise(store)
+        try Self.workload.initialise(reference)
+        #expect(store.appliedHeight == 0 && store.stateRoot == reference.stateRoot && store.stateRoot(at: 0) == reference.stateRoot)
+        var applied: [Block] = []
+        for _ in 0..<8 {
+            let block = try Self.workload.nextBlock(on: store, transfers: 120)
+            let certificate = Self.workload.certificate(for: block)
+            let result = try BlockExecutor.apply(block, certificate: certificate, to: store)
+            _ = try BlockExecutor.apply(block, certificate: certificate, to: reference)
+            applied.append(block)
+            #expect(result.stateRoot == reference.stateRoot && store.stateRoot == reference.stateRoot)
+            #expect(SparseMerkleTree.root(store) == store.stateRoot, "the stored tree's root is the stored root")
+            #expect(LedgerInvariants.violations(reference.allValues.values.map { try! StateRecord(encoded: $0) }).isEmpty)
+        }
+        #expect(store.appliedHeight == 8)
+        for (offset, block) in applied.enumerated() {
+            let height = UInt64(offset + 1)
+            #expect(store.block(at: height) == block)
+            #expect(store.results(at: height) == reference.results(at: height))
+            #expect(store.certificate(at: height) == Self.workload.certificate(for: block))
+            #expect(store.stateRoot(at: height) == reference.stateRoot(at: height))
+            for (index, transaction) in block.transactions.enumerated().prefix(5) {
+                let location = try #require(store.transactionLocation(transaction.id))
+                #expect(location.height == height && location.index == UInt32(index))
+                #expect(location == reference.transactionLocation(transaction.id))
+            }
+        }
+        #expect(store.transactionLocation(TransactionID(SHA256.hash([1]))) == nil)
+        // State values and tree nodes agree for every key the reference holds.
+        for (key, value) in reference.allValues { #expect(store.stateValue(for: key) == value) }
+        for (position, node) in reference.allNodes.prefix(2_000) { #expect(store.merkleNode(at: position) == node) }
+        // Account history pages backwards, newest first, and agrees with the reference.
+        let account = Self.workload.account(7)
+        var pages: [AccountHistoryEntry] = [], cursor: HistoryCursor?
+        while true {
+            let page = store.accountHistory(account, before: cursor, limit: 3)
+            #expect(page == reference.accountHistory(account, before: cursor, limit: 3))
+            guard let last = page.last else { break }
+            pages += page
+            cursor = last.cursor
+        }
+        #expect(pages.count > 3 && pages == pages.sorted { $0.cursor > $1.cursor })
+        #expect(Set(pages.map(\.transaction)).count == pages.count)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func commitsAreGaplessAndBlocksMustFollowTheChain(_ kind: StoreKind) throws {
+        let store = try kind.make()
+        try Self.workload.initialise(store)
+        #expect(throws: ApplyError.alreadyInitialised) { try BlockExecutor.initialise(store, genesis: Self.workload.genesis) }
+        let block = try Self.workload.nextBlock(on: store, transfers: 10)
+        try BlockExecutor.apply(block, to: store)
+        #expect(throws: ApplyError.wrongHeight(expected: 2, got: 1)) { try BlockExecutor.apply(block, to: store) }
+        let batch = CommitBatch(height: 5, block: block, transactionIDs: block.transactions.map(\.id),
+                                results: Array(repeating: .applied, count: block.transactions.count), certificate: nil,
+                                stateWrites: [], nodeWrites: [], stateRoot: .zero, accountIndex: [])
+        #expect(throws: StoreError.heightGap(expected: 2, got: 5)) { try store.commit(batch) }
+        // A block whose header claims another state root is refused before anything is written.
+        let next = try Self.workload.nextBlock(on: store, transfers: 10)
+        var header = next.header
+        header.stateRoot = SHA256.hash([9])
+        let forged = try Block(header: header, transactions: next.transactions, lastCommit: next.lastCommit)
+        #expect(throws: ApplyError.inconsistent("state root")) { try BlockExecutor.apply(forged, to: store) }
+        #expect(store.appliedHeight == 1)
+    }
+}
+
+@Suite struct SQLiteStoreTests {
+    @Test func reopeningGivesTheSameStore() throws {
+        let path = temporaryDatabase(), workload = Workload(seed: 3, accounts: 100)
+        var root = Digest.zero
+        do {
+            let store = try SQLiteStore(path: path)
+            try workload.initialise(store)
+            for _ in 0..<3 { try workload.applyNext(to: store, transfers: 50) }
+            root = store.stateRoot
+        }
+        let reopened = try SQLiteStore(path: path)
+        #expect(reopened.appliedHeight == 3 && reopened.stateRoot == root)
+        try workload.applyNext(to: reopened, transfers: 50)
+        #expect(reopened.appliedHeight == 4)
+        #expect(reopened.diskBytes > 0)
+    }
+
+    @Test func aDamagedRootIsRefusedOnOpen() throws {
+        let path = temporaryDatabase(), workload = Workload(seed: 3, accounts: 50)
+        do {
+            let store = try SQLiteStore(path: path)
+            try workload.initialise(store)
+            try workload.applyNext(to: store, transfers: 10)
+            try store.checkpoint()
+        }
+        // Another root written behind the store's back: the tree no longer matches it.
+        let damage = try SQLiteStoreTestAccess.execute(path, "UPDATE meta SET value = zeroblob(32) WHERE name = 'state_root'")
+        #expect(damage)
+        #expect {
+            _ = try SQLiteStore(path: path)
+        } throws: { error in
+            guard case StoreError.corrupt(let message) = error else { return false }
+            return message.contains("stored root")
+        }
+    }
+
+    @Test func normalSynchronousModeWorks() throws {
+        var options = SQLiteStore.Options()
+        options.synchronousFull = false
+        options.nodeCacheEntriesMax = 10   // also exercises the cache being emptied
+        let store = try SQLiteStore(path: temporaryDatabase(), options: options), reference = MemoryStore()
+        let workload = Workload(seed: 5, accounts: 200)
+        try workload.initialise(store)
+        try workload.initialise(reference)
+        for _ in 0..<3 {
+            try workload.applyNext(to: store, transfers: 100)
+            try workload.applyNext(to: reference, transfers: 100)
+        }
+        #expect(store.stateRoot == reference.stateRoot)
+    }
+}
