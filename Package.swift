@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "TonleCLI",
             dependencies: [
-                "TonleCrypto", "TonleTypes",
+                "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore", "TonleWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

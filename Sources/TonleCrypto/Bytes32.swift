@@ -17,8 +17,14 @@ public struct Bytes32: Hashable, Sendable, Comparable {
     @inlinable public init?(_ source: some Collection<UInt8>) {
         guard source.count == Bytes32.count else { return nil }
         self = .zero
-        withUnsafeMutableBytes { destination in
-            _ = destination.initializeMemory(as: UInt8.self, from: source)
+        let copied: Bool? = source.withContiguousStorageIfAvailable { bytes in
+            withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(bytes)) }
+            return true
+        }
+        if copied == nil {
+            withUnsafeMutableBytes { destination in
+                for (index, byte) in source.enumerated() { destination[index] = byte }
+            }
         }
     }
 
@@ -49,6 +55,10 @@ public struct Bytes32: Hashable, Sendable, Comparable {
         guard let bytes = Hex.decode(hex), let value = Bytes32(bytes) else { return nil }
         self = value
     }
+
+    /// Hashes one word: Bytes32 values used as keys are digests or keys, whose bits are already
+    /// uniform, so more words would cost time and add nothing. (Equality still compares all 32 bytes.)
+    @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
 
     public static func < (lhs: Bytes32, rhs: Bytes32) -> Bool {
         lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.lexicographicallyPrecedes(r) } }

@@ -9,6 +9,8 @@ public struct Digest: FixedBytes32 {
     public var raw: Bytes32
 
     public init(_ raw: Bytes32) { self.raw = raw }
+
+    @inlinable public func hash(into hasher: inout Hasher) { raw.hash(into: &hasher) }
 }
 
 /// SHA-256 through OpenSSL libcrypto's EVP interface, with the algorithm fetched once per process.

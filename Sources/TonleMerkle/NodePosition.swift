@@ -75,6 +75,12 @@ public struct NodePosition: Hashable, Comparable, Sendable, CustomStringConverti
 
     public var description: String { "\(depth):\(path.hex.prefix((depth + 3) / 4))" }
 
+    /// The path's first word and the depth: positions near the root share path words, so the depth
+    /// tells them apart; below them the path bits are uniform.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(path.withUnsafeBytes { $0.load(as: UInt64.self) } &+ UInt64(depth) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool {
         lhs.path == rhs.path ? lhs.depth < rhs.depth : lhs.path < rhs.path
     }

@@ -9,7 +9,8 @@ public struct MerkleUpdate: Hashable, Sendable {
 }
 
 /// The result of a batch: the new root and the node writes that produce it (nil deletes a
-/// position), sorted by position so that every node persists the same bytes in the same order.
+/// position), in the order made: apply them in order (a later write of a position replaces an
+/// earlier one). Sort them by position where order must not depend on the algorithm (storage does).
 public struct MerkleBatchResult: Sendable {
     public let root: Digest
     public let writes: [(NodePosition, MerkleNode?)]
@@ -25,7 +26,8 @@ public struct MerkleBatchResult: Sendable {
 public struct SparseMerkleTree {
     private let reader: any MerkleNodeReader
     private let hasher = SHA256Hasher()
-    private var writes: [NodePosition: MerkleNode?] = [:]
+    /// Writes in the order made; a later write of a position replaces an earlier one.
+    private var writes: [(NodePosition, MerkleNode?)] = []
 
     private init(reader: any MerkleNodeReader) { self.reader = reader }
 
@@ -36,14 +38,24 @@ public struct SparseMerkleTree {
 
     /// Applies `updates` (one per key; later duplicates win) to the tree in `reader`.
     public static func update(_ reader: any MerkleNodeReader, _ updates: [MerkleUpdate]) -> MerkleBatchResult {
+        var tree = SparseMerkleTree(reader: reader)
+        tree.writes.reserveCapacity(updates.count * 16)
+        let oldRoot = reader.merkleNode(at: .root)
+        let root = tree.update(.root, current: oldRoot, sortedUnique(updates)[...])
+        tree.record(.root, root?.node, was: oldRoot)
+        return MerkleBatchResult(root: root?.hash ?? .zero, writes: tree.writes)
+    }
+
+    /// The updates sorted by key, the last one of each key kept. Usually already sorted (state
+    /// writes are), so checked in one pass before sorting.
+    private static func sortedUnique(_ updates: [MerkleUpdate]) -> [MerkleUpdate] {
+        if zip(updates, updates.dropFirst()).allSatisfy({ $0.key < $1.key }) { return updates }
         var latest: [Bytes32: Digest?] = [:]
         for update in updates { latest[update.key] = update.valueHash }
-        let sorted = latest.map { MerkleUpdate(key: $0.key, valueHash: $0.value) }.sorted { $0.key < $1.key }
-        var tree = SparseMerkleTree(reader: reader)
-        let root = tree.update(.root, current: reader.merkleNode(at: .root), sorted[...])
-        tree.record(.root, root?.node, was: reader.merkleNode(at: .root))
-        return MerkleBatchResult(root: root?.hash ?? .zero, writes: tree.writes.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 })
+        return latest.map { MerkleUpdate(key: $0.key, valueHash: $0.value) }.sorted { $0.key < $1.key }
     }
+
+
 
     private typealias Hashed = (node: MerkleNode, hash: Digest)
 
@@ -139,10 +151,11 @@ public struct SparseMerkleTree {
         return (node, node.hash(hasher))
     }
 
-    /// Notes that `position` now holds `node` (nil: nothing). A later record of the same position
-    /// wins: a leaf that moves up is first written below, then cleared there by its parent.
+    /// Notes that `position` now holds `node` (nil: nothing), when that differs from what it held.
+    /// A later record of the same position wins: a leaf that moves up is first written below,
+    /// then cleared there by its parent.
     private mutating func record(_ position: NodePosition, _ node: MerkleNode?, was old: MerkleNode?) {
-        if writes[position] != nil || node != old { writes[position] = .some(node) }
+        if node != old { writes.append((position, node)) }
     }
 }
 

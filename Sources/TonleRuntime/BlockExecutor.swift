@@ -88,10 +88,8 @@ public enum BlockExecutor {
     public static func tip(_ store: any LedgerStore) throws(ApplyError) -> ChainTip {
         guard let height = store.appliedHeight else { throw .notInitialised }
         guard height > 0 else { return ChainTip(nextHeight: 1, previousBlockHash: .zero, stateRoot: store.stateRoot, lastResultsHash: .zero) }
-        guard let block = store.block(at: height), let results = store.results(at: height), let resultsHash = try? BlockResults(results).hash else {
-            throw .store(.corrupt("block \(height) or its results are missing"))
-        }
-        return ChainTip(nextHeight: height + 1, previousBlockHash: block.hash, stateRoot: store.stateRoot, lastResultsHash: resultsHash)
+        guard let hashes = store.hashes(at: height) else { throw .store(.corrupt("block \(height) is missing")) }
+        return ChainTip(nextHeight: height + 1, previousBlockHash: hashes.block, stateRoot: store.stateRoot, lastResultsHash: hashes.results)
     }
 
     /// The header of the next block, linked to the stored chain, with the proposer's choices.

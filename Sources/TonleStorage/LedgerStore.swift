@@ -90,6 +90,8 @@ public protocol BlockStore: AnyObject {
     func certificate(at height: UInt64) -> CommitCertificate?
     /// The state root after applying block `height` (after genesis at 0).
     func stateRoot(at height: UInt64) -> Digest?
+    /// The hash of block `height` and of its results, without reading the block.
+    func hashes(at height: UInt64) -> (block: Digest, results: Digest)?
 }
 
 /// The current state: values by key (what the ledger reads), tree nodes by position (what the

@@ -9,7 +9,7 @@ public final class MemoryStore: LedgerStore {
     public private(set) var stateRoot: Digest = .zero
     private var values: [Digest: [UInt8]] = [:]
     private var nodes = MemoryNodeStore()
-    private var blocks: [UInt64: (block: Block, results: [TransactionResult], certificate: CommitCertificate?)] = [:]
+    private var blocks: [UInt64: (block: Block, results: [TransactionResult], certificate: CommitCertificate?, hashes: (Digest, Digest))] = [:]
     private var roots: [UInt64: Digest] = [:]
     private var locations: [TransactionID: TransactionLocation] = [:]
     private var histories: [AccountID: [AccountHistoryEntry]] = [:]
@@ -22,7 +22,7 @@ public final class MemoryStore: LedgerStore {
         for write in batch.stateWrites { values[write.key] = write.value }
         nodes.apply(batch.nodeWrites)
         if let block = batch.block {
-            blocks[batch.height] = (block, batch.results, batch.certificate)
+            blocks[batch.height] = (block, batch.results, batch.certificate, (block.hash, try! BlockResults(batch.results).hash))
             for (index, id) in batch.transactionIDs.enumerated() {
                 locations[id] = TransactionLocation(height: batch.height, index: UInt32(index), result: batch.results[index])
             }
@@ -40,6 +40,7 @@ public final class MemoryStore: LedgerStore {
     public func results(at height: UInt64) -> [TransactionResult]? { blocks[height]?.results }
     public func certificate(at height: UInt64) -> CommitCertificate? { blocks[height]?.certificate }
     public func stateRoot(at height: UInt64) -> Digest? { roots[height] }
+    public func hashes(at height: UInt64) -> (block: Digest, results: Digest)? { blocks[height]?.hashes }
     public func transactionLocation(_ id: TransactionID) -> TransactionLocation? { locations[id] }
 
     public func accountHistory(_ account: AccountID, before cursor: HistoryCursor?, limit: Int) -> [AccountHistoryEntry] {

@@ -6,8 +6,14 @@ import TonleStorage
 import TonleTypes
 
 /// A node's store in one SQLite database (WAL mode): state values, tree nodes, blocks with their
-/// results and certificates, and the indexes. Each commit is one SQLite transaction, so after a
-/// crash the database is at the last committed height (docs/storage.md).
+/// results and certificates, and the indexes (docs/storage.md).
+///
+/// A commit appends the block and one row of its changes (`changes`) in one SQLite transaction:
+/// small, sequential writes, so after a crash the database is at the last committed height. The
+/// changes since the last merge are also kept in memory, where reads find them first. When they
+/// pass `mergeEntriesMax` they are merged, sorted, into the keyed tables (state, nodes,
+/// transactions, account history) in one transaction, so each page of those tables is rewritten
+/// once per merge rather than once per block. Opening replays the log since the last merge.
 ///
 /// One owner at a time: the node's serial executor (or a test) holds it; it is not thread-safe.
 public final class SQLiteStore: LedgerStore {
@@ -17,8 +23,12 @@ public final class SQLiteStore: LedgerStore {
         public var synchronousFull = true
         /// SQLite's page cache, in KiB.
         public var pageCacheKiB = 256 * 1024
-        /// Tree nodes kept decoded in memory (about 200 bytes each); the cache is emptied when full.
+        /// Merged tree nodes kept decoded in memory (about 200 bytes each); emptied when full.
         public var nodeCacheEntriesMax = 4_000_000
+        /// Merged state values kept in memory (about 300 bytes each); emptied when full.
+        public var valueCacheEntriesMax = 2_000_000
+        /// Unmerged changes (state values, nodes, index rows) held in memory before a merge.
+        public var mergeEntriesMax = 2_000_000
 
         public init() {}
     }
@@ -31,6 +41,10 @@ public final class SQLiteStore: LedgerStore {
     public private(set) var appliedHeight: UInt64?
     public private(set) var stateRoot: Digest = .zero
     private var nodeCache: [NodePosition: MerkleNode] = [:]
+    private var valueCache: [Digest: [UInt8]?] = [:]
+    private var recent = RecentChanges()
+    /// The last height whose changes are in the keyed tables (nil: none yet).
+    public private(set) var mergedHeight: UInt64?
     private let statements: Statements
 
     /// Opens (creating if needed) the database at `path`, and checks that the stored state root is
@@ -56,11 +70,12 @@ public final class SQLiteStore: LedgerStore {
             CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS nodes (position BLOB PRIMARY KEY, node BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL, block BLOB NOT NULL,
-                results BLOB NOT NULL, certificate BLOB, state_root BLOB NOT NULL);
+                results BLOB NOT NULL, results_hash BLOB NOT NULL, certificate BLOB, state_root BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS transactions (id BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL,
                 result BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS account_history (account TEXT NOT NULL, height INTEGER NOT NULL, position INTEGER NOT NULL,
                 id BLOB NOT NULL, PRIMARY KEY (account, height, position)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS changes (height INTEGER PRIMARY KEY, changes BLOB NOT NULL);
             INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', \(schemaVersion));
             COMMIT;
             """)
@@ -75,8 +90,25 @@ public final class SQLiteStore: LedgerStore {
             throw .corrupt("applied height without a state root")
         }
         (appliedHeight, stateRoot) = (UInt64(height), root)
+        mergedHeight = try statements.meta.bind(.text("merged_height")).first { UInt64($0.int(0)) }
+        let replay = try statements.changesAfter.bind(.int(mergedHeight.map { Int64($0) } ?? -1)).rows { ($0.int(0), $0.blob(1)) }
+        for (height, bytes) in replay { try replayChanges(height: UInt64(height), bytes) }
+        guard replay.last.map({ UInt64($0.0) }) ?? mergedHeight == appliedHeight else {
+            throw .corrupt("the change log ends at \(replay.last?.0 ?? -1) but the applied height is \(height)")
+        }
         let treeRoot = SparseMerkleTree.root(self)
         guard treeRoot == root else { throw .corrupt("stored root \(root) but the tree's root is \(treeRoot)") }
+    }
+
+    /// Puts one logged commit back in memory, recomputing its tree nodes; the root must come out
+    /// as the one stored for that height.
+    private func replayChanges(height: UInt64, _ bytes: [UInt8]) throws(StoreError) {
+        var changes: ChangeSet
+        do { changes = try ChangeSet(encoded: bytes) } catch { throw .corrupt("change log of height \(height): \(error)") }
+        let tree = SparseMerkleTree.update(self, changes.stateWrites.map { MerkleUpdate(key: $0.key.raw, valueHash: $0.value.map { SHA256.hash($0) }) })
+        changes.nodeWrites = tree.writes
+        guard tree.root == stateRoot(at: height) else { throw .corrupt("replaying height \(height) gives root \(tree.root), not the stored root") }
+        recent.apply(changes)
     }
 
     // MARK: Commit
@@ -84,53 +116,81 @@ public final class SQLiteStore: LedgerStore {
     public func commit(_ batch: CommitBatch) throws(StoreError) {
         let expected = appliedHeight.map { $0 + 1 } ?? 0
         guard batch.height == expected else { throw .heightGap(expected: expected, got: batch.height) }
+        let changes = ChangeSet(batch)
+        try transaction { () throws(StoreError) in
+            let height = Int64(batch.height)
+            if let block = batch.block {
+                let results = try! BlockResults(batch.results).encoded
+                try statements.putBlock.bind(
+                    .int(height), .blob(block.hash.bytes), .blob(block.encoded), .blob(results), .blob(SHA256.hash(results).bytes),
+                    batch.certificate.map { .blob($0.encoded) } ?? .null, .blob(batch.stateRoot.bytes)).run()
+            }
+            try statements.putChanges.bind(.int(height), .blob(changes.encoded)).run()
+            try statements.putMeta.bind(.text("applied_height"), .int(height)).run()
+            try statements.putMeta.bind(.text("state_root"), .blob(batch.stateRoot.bytes)).run()
+            if batch.height == 0 { try statements.putMeta.bind(.text("genesis_root"), .blob(batch.stateRoot.bytes)).run() }
+        }
+        (appliedHeight, stateRoot) = (batch.height, batch.stateRoot)
+        recent.apply(changes)
+        if recent.entries > options.mergeEntriesMax { try merge() }
+    }
+
+    /// Moves the unmerged changes into the keyed tables, sorted, in one transaction, and drops
+    /// them from the log. A crash before its commit leaves the log to be replayed; after it,
+    /// nothing is left to replay.
+    public func merge() throws(StoreError) {
+        guard let height = appliedHeight, height != mergedHeight else { return }
+        try transaction { () throws(StoreError) in
+            for (key, value) in recent.state.sorted(by: { $0.key < $1.key }) {
+                if let value { try statements.putState.bind(.blob(key.bytes), .blob(value)).run() } else { try statements.deleteState.bind(.blob(key.bytes)).run() }
+            }
+            // Sorted by path (then depth): the order the table keys (path bytes, then depth) cluster in.
+            for (position, node) in recent.nodes.sorted(by: { $0.key < $1.key }) {
+                if let node {
+                    try statements.putNode.bind(.blob(position.storageKey), .blob(node.encoded)).run()
+                } else {
+                    try statements.deleteNode.bind(.blob(position.storageKey)).run()
+                }
+            }
+            for (id, location) in recent.transactions.sorted(by: { $0.key < $1.key }) {
+                var writer = CanonicalWriter(reservingCapacity: 8)
+                location.result.encode(to: &writer)
+                try statements.putTransaction.bind(.blob(id.digest.bytes), .int(Int64(location.height)), .int(Int64(location.index)), .blob(writer.bytes)).run()
+            }
+            for (account, entries) in recent.history.sorted(by: { $0.key < $1.key }) {
+                for entry in entries {
+                    try statements.putHistory.bind(.text(account.text), .int(Int64(entry.height)), .int(Int64(entry.index)), .blob(entry.transaction.digest.bytes)).run()
+                }
+            }
+            try statements.putMeta.bind(.text("merged_height"), .int(Int64(height))).run()
+            try statements.deleteChanges.bind(.int(Int64(height))).run()
+        }
+        mergedHeight = height
+        warmCaches()
+        recent = RecentChanges()
+    }
+
+    /// Keeps what was just merged readable without a query, within the caches' bounds. A merged
+    /// key never keeps an older cached value: it is updated, or dropped when the cache is full.
+    private func warmCaches() {
+        if nodeCache.count + recent.nodes.count > options.nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
+        for (position, node) in recent.nodes {
+            if nodeCache.count < options.nodeCacheEntriesMax, let node { nodeCache[position] = node } else { nodeCache[position] = nil }
+        }
+        if valueCache.count + recent.state.count > options.valueCacheEntriesMax { valueCache.removeAll(keepingCapacity: true) }
+        for (key, value) in recent.state {
+            if valueCache.count < options.valueCacheEntriesMax { valueCache[key] = .some(value) } else { valueCache[key] = nil }
+        }
+    }
+
+    private func transaction(_ body: () throws(StoreError) -> Void) throws(StoreError) {
         try connection.execute("BEGIN IMMEDIATE")
         do {
-            try write(batch)
+            try body()
             try connection.execute("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
             throw error
-        }
-        (appliedHeight, stateRoot) = (batch.height, batch.stateRoot)
-        if nodeCache.count + batch.nodeWrites.count > options.nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
-        for (position, node) in batch.nodeWrites { nodeCache[position] = node }
-    }
-
-    private func write(_ batch: CommitBatch) throws(StoreError) {
-        for write in batch.stateWrites {
-            if let value = write.value {
-                try statements.putState.bind(.blob(write.key.bytes), .blob(value)).run()
-            } else {
-                try statements.deleteState.bind(.blob(write.key.bytes)).run()
-            }
-        }
-        for (position, node) in batch.nodeWrites {
-            if let node {
-                try statements.putNode.bind(.blob(position.storageKey), .blob(node.encoded)).run()
-            } else {
-                try statements.deleteNode.bind(.blob(position.storageKey)).run()
-            }
-        }
-        let height = Int64(batch.height)
-        if let block = batch.block {
-            let results = try! BlockResults(batch.results)
-            try statements.putBlock.bind(
-                .int(height), .blob(block.hash.bytes), .blob(block.encoded), .blob(results.encoded),
-                batch.certificate.map { .blob($0.encoded) } ?? .null, .blob(batch.stateRoot.bytes)).run()
-            for (index, id) in batch.transactionIDs.enumerated() {
-                var writer = CanonicalWriter(reservingCapacity: 8)
-                batch.results[index].encode(to: &writer)
-                try statements.putTransaction.bind(.blob(id.digest.bytes), .int(height), .int(Int64(index)), .blob(writer.bytes)).run()
-            }
-            for (account, index) in batch.accountIndex {
-                try statements.putHistory.bind(.text(account.text), .int(height), .int(Int64(index)), .blob(batch.transactionIDs[Int(index)].digest.bytes)).run()
-            }
-        }
-        try statements.putMeta.bind(.text("applied_height"), .int(height)).run()
-        try statements.putMeta.bind(.text("state_root"), .blob(batch.stateRoot.bytes)).run()
-        if batch.height == 0 {
-            try statements.putGenesisRoot.bind(.blob(batch.stateRoot.bytes)).run()
         }
     }
 
@@ -140,10 +200,15 @@ public final class SQLiteStore: LedgerStore {
     // store can no longer be trusted, so it stops the process with the reason.
 
     public func stateValue(for key: Digest) -> [UInt8]? {
-        read { () throws(StoreError) in try statements.getState.bind(.blob(key.bytes)).first { $0.blob(0) } }
+        if let value = recent.state[key] { return value }
+        if let value = valueCache[key] { return value }
+        let value = read { () throws(StoreError) in try statements.getState.bind(.blob(key.bytes)).first { $0.blob(0) } }
+        if valueCache.count < options.valueCacheEntriesMax { valueCache[key] = .some(value) }
+        return value
     }
 
     public func merkleNode(at position: NodePosition) -> MerkleNode? {
+        if let node = recent.nodes[position] { return node }
         if let node = nodeCache[position] { return node }
         let node: MerkleNode? = read { () throws(StoreError) in
             try statements.getNode.bind(.blob(position.storageKey)).first { row in
@@ -172,8 +237,15 @@ public final class SQLiteStore: LedgerStore {
         return blockColumn(height, "state_root").map { Digest($0)! }
     }
 
-    public func transactionLocation(_ id: TransactionID) -> TransactionLocation? {
+    public func hashes(at height: UInt64) -> (block: Digest, results: Digest)? {
         read { () throws(StoreError) in
+            try statements.hashes.bind(.int(Int64(height))).first { (block: Digest($0.blob(0))!, results: Digest($0.blob(1))!) }
+        }
+    }
+
+    public func transactionLocation(_ id: TransactionID) -> TransactionLocation? {
+        if let location = recent.transactions[id] { return location }
+        return read { () throws(StoreError) in
             try statements.getTransaction.bind(.blob(id.digest.bytes)).first { row in
                 var reader = CanonicalReader(row.blob(2))
                 guard let result = try? TransactionResult(from: &reader) else { preconditionFailure("corrupt result of \(id) in \(path)") }
@@ -183,13 +255,18 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func accountHistory(_ account: AccountID, before cursor: HistoryCursor?, limit: Int) -> [AccountHistoryEntry] {
-        let limit = Int64(max(0, min(limit, StoreLimits.historyPageMax)))
-        let (height, index) = cursor.map { (Int64($0.height), Int64($0.index)) } ?? (Int64.max, Int64.max)
-        return read { () throws(StoreError) in
-            try statements.getHistory.bind(.text(account.text), .int(height), .int(height), .int(index), .int(limit)).rows { row in
+        let limit = max(0, min(limit, StoreLimits.historyPageMax))
+        // Unmerged entries are newer than every merged one: take them first, then the table.
+        let newer = (recent.history[account] ?? []).reversed().filter { entry in cursor.map { entry.cursor < $0 } ?? true }
+        var page = Array(newer.prefix(limit))
+        guard page.count < limit else { return page }
+        let (height, index) = (page.last?.cursor ?? cursor).map { (Int64($0.height), Int64($0.index)) } ?? (Int64.max, Int64.max)
+        page += read { () throws(StoreError) in
+            try statements.getHistory.bind(.text(account.text), .int(height), .int(height), .int(index), .int(Int64(limit - page.count))).rows { row in
                 AccountHistoryEntry(height: UInt64(row.int(0)), index: UInt32(row.int(1)), transaction: TransactionID(Digest(row.blob(2))!))
             }
         }
+        return page
     }
 
     /// Bytes on disk: the database file, its WAL and its shared-memory index.
@@ -200,8 +277,11 @@ public final class SQLiteStore: LedgerStore {
         }
     }
 
-    /// Moves the WAL's contents into the database file and empties it.
-    public func checkpoint() throws(StoreError) { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    /// Merges the unmerged changes, then moves the WAL's contents into the database file and empties it.
+    public func checkpoint() throws(StoreError) {
+        try merge()
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
 
     private func blockColumn(_ height: UInt64, _ column: String) -> [UInt8]? {
         let statement = statements.blockColumns[column]!
@@ -221,23 +301,26 @@ public final class SQLiteStore: LedgerStore {
 
 /// The prepared statements, made once per connection.
 private struct Statements {
-    let meta, putMeta, putGenesisRoot: SQLiteStatement
+    let meta, putMeta, putChanges, changesAfter, deleteChanges: SQLiteStatement
     let getState, putState, deleteState: SQLiteStatement
     let getNode, putNode, deleteNode: SQLiteStatement
-    let putBlock, putTransaction, getTransaction, putHistory, getHistory: SQLiteStatement
+    let putBlock, hashes, putTransaction, getTransaction, putHistory, getHistory: SQLiteStatement
     let blockColumns: [String: SQLiteStatement]
 
     init(_ c: SQLiteConnection) throws(StoreError) {
         meta = try c.prepare("SELECT value FROM meta WHERE name = ?")
         putMeta = try c.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)")
-        putGenesisRoot = try c.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('genesis_root', ?)")
+        putChanges = try c.prepare("INSERT INTO changes (height, changes) VALUES (?, ?)")
+        changesAfter = try c.prepare("SELECT height, changes FROM changes WHERE height > ? ORDER BY height")
+        deleteChanges = try c.prepare("DELETE FROM changes WHERE height <= ?")
         getState = try c.prepare("SELECT value FROM state WHERE key = ?")
         putState = try c.prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)")
         deleteState = try c.prepare("DELETE FROM state WHERE key = ?")
         getNode = try c.prepare("SELECT node FROM nodes WHERE position = ?")
         putNode = try c.prepare("INSERT OR REPLACE INTO nodes (position, node) VALUES (?, ?)")
         deleteNode = try c.prepare("DELETE FROM nodes WHERE position = ?")
-        putBlock = try c.prepare("INSERT INTO blocks (height, hash, block, results, certificate, state_root) VALUES (?, ?, ?, ?, ?, ?)")
+        putBlock = try c.prepare("INSERT INTO blocks (height, hash, block, results, results_hash, certificate, state_root) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        hashes = try c.prepare("SELECT hash, results_hash FROM blocks WHERE height = ?")
         putTransaction = try c.prepare("INSERT OR REPLACE INTO transactions (id, height, position, result) VALUES (?, ?, ?, ?)")
         getTransaction = try c.prepare("SELECT height, position, result FROM transactions WHERE id = ?")
         putHistory = try c.prepare("INSERT OR REPLACE INTO account_history (account, height, position, id) VALUES (?, ?, ?, ?)")

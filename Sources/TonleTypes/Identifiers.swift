@@ -35,38 +35,44 @@ enum IdentifierRules {
 
     /// `text` is `min...max` bytes of lower-case letters, digits and `punctuation`; starts with a
     /// letter (or, unless `letterFirst`, a digit); ends with a letter or digit; no two
-    /// punctuation characters in a row.
+    /// punctuation characters in a row. One pass over the UTF-8 bytes; the slow Unicode work is
+    /// done only to word an error.
     static func check(
-        _ text: String, kind: String, min: Int, max: Int, punctuation: Set<UInt8>, letterFirst: Bool
+        _ text: some StringProtocol, kind: String, min: Int, max: Int, punctuation: Set<UInt8>, letterFirst: Bool
     ) throws(IdentifierError) {
-        let utf8 = Array(text.utf8)
+        let utf8 = text.utf8
         guard !utf8.isEmpty else { throw .empty(kind: kind) }
         guard utf8.count <= max else { throw .tooLong(kind: kind, bytes: utf8.count, max: max) }
         guard utf8.count >= min else { throw .tooShort(kind: kind, bytes: utf8.count, min: min) }
-        if text.contains(where: { $0.isASCII && $0.isUppercase }) {
-            throw .upperCase(kind: kind, suggestion: text.lowercased())
+        var previousPunctuation = false, first = true, last: UInt8 = 0
+        for byte in utf8 {
+            let isPunctuation = punctuation.contains(byte)
+            guard isLowerAlnum(byte) || isPunctuation else { throw invalid(text, kind: kind, punctuation: punctuation) }
+            if first, !(letterFirst ? isLetter(byte) : isLowerAlnum(byte)) { throw .badEdge(kind: kind) }
+            if isPunctuation, previousPunctuation { throw .repeatedPunctuation(kind: kind) }
+            (previousPunctuation, first, last) = (isPunctuation, false, byte)
         }
-        if let bad = text.unicodeScalars.first(where: { !($0.isASCII && (isLowerAlnum(UInt8($0.value)) || punctuation.contains(UInt8($0.value)))) }) {
-            throw .invalidCharacter(kind: kind, character: bad)
-        }
-        guard letterFirst ? isLetter(utf8[0]) : isLowerAlnum(utf8[0]), isLowerAlnum(utf8[utf8.count - 1]) else {
-            throw .badEdge(kind: kind)
-        }
-        for index in utf8.indices.dropFirst() where punctuation.contains(utf8[index]) && punctuation.contains(utf8[index - 1]) {
-            throw .repeatedPunctuation(kind: kind)
-        }
+        guard isLowerAlnum(last) else { throw .badEdge(kind: kind) }
+    }
+
+    /// The error for a text with a character outside the allowed set.
+    private static func invalid(_ text: some StringProtocol, kind: String, punctuation: Set<UInt8>) -> IdentifierError {
+        if text.utf8.contains(where: { (65...90).contains($0) }) { return .upperCase(kind: kind, suggestion: text.lowercased()) }
+        let bad = text.unicodeScalars.first { !($0.isASCII && (isLowerAlnum(UInt8($0.value)) || punctuation.contains(UInt8($0.value)))) }!
+        return .invalidCharacter(kind: kind, character: bad)
     }
 }
 
 /// A participant (institution): `aclb`, `wing`, `upi`, `nbc`. 2–16 bytes of `a–z`, `0–9` and
 /// `-`; starts with a letter, ends with a letter or digit.
 public struct InstitutionID: Hashable, Comparable, Sendable, CustomStringConvertible, CanonicalCodable {
+    static let punctuation: Set<UInt8> = [UInt8(ascii: "-")]
     public let text: String
 
     public init(_ text: String) throws(IdentifierError) {
         try IdentifierRules.check(
             text, kind: "institution id", min: Limits.institutionIDBytesMin, max: Limits.institutionIDBytesMax,
-            punctuation: [UInt8(ascii: "-")], letterFirst: true)
+            punctuation: InstitutionID.punctuation, letterFirst: true)
         self.text = text
     }
 
@@ -85,19 +91,23 @@ public struct InstitutionID: Hashable, Comparable, Sendable, CustomStringConvert
 /// digit, no two punctuation characters in a row; the institution is an `InstitutionID`.
 /// Lower case only, so one account has one spelling (and one encoding).
 public struct AccountID: Hashable, Comparable, Sendable, CustomStringConvertible, CanonicalCodable {
+    static let namePunctuation: Set<UInt8> = [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-")]
     public let text: String
 
     public init(_ text: String) throws(IdentifierError) {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { throw .missingAt }
-        guard parts.count == 2 else { throw .extraAt }
-        if text.contains(where: { $0.isASCII && $0.isUppercase }) {
+        let at = text.utf8.split(separator: UInt8(ascii: "@"), maxSplits: 2, omittingEmptySubsequences: false)
+        guard at.count >= 2 else { throw .missingAt }
+        guard at.count == 2 else { throw .extraAt }
+        if text.utf8.contains(where: { (65...90).contains($0) }) {
             throw .upperCase(kind: "account id", suggestion: text.lowercased())
         }
+        let separator = text.utf8.firstIndex(of: UInt8(ascii: "@"))!
         try IdentifierRules.check(
-            String(parts[0]), kind: "account name", min: 1, max: Limits.accountNameBytesMax,
-            punctuation: [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-")], letterFirst: false)
-        _ = try InstitutionID(String(parts[1]))
+            text[..<separator], kind: "account name", min: 1, max: Limits.accountNameBytesMax,
+            punctuation: AccountID.namePunctuation, letterFirst: false)
+        try IdentifierRules.check(
+            text[text.utf8.index(after: separator)...], kind: "institution id", min: Limits.institutionIDBytesMin,
+            max: Limits.institutionIDBytesMax, punctuation: InstitutionID.punctuation, letterFirst: true)
         self.text = text
     }
 

@@ -1,7 +1,7 @@
 // Test helper for the crash test (Tests/TonleStoreTests/CrashTests.swift): applies workload
 // blocks to a SQLite store and reports each commit, until it is killed or reaches the last block.
 //
-//     tonle-crash-child DATABASE SEED ACCOUNTS BLOCKS TRANSFERS_PER_BLOCK
+//     tonle-crash-child DATABASE SEED ACCOUNTS BLOCKS TRANSFERS_PER_BLOCK MERGE_ENTRIES_MAX
 import Foundation
 import TonleStore
 import TonleWorkload
@@ -10,13 +10,15 @@ import TonleWorkload
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 6, let seed = UInt64(arguments[2]), let accounts = Int(arguments[3]), let blocks = UInt64(arguments[4]),
-      let transfers = Int(arguments[5]) else {
-    FileHandle.standardError.write(Data("usage: tonle-crash-child DATABASE SEED ACCOUNTS BLOCKS TRANSFERS_PER_BLOCK\n".utf8))
+guard arguments.count == 7, let seed = UInt64(arguments[2]), let accounts = Int(arguments[3]), let blocks = UInt64(arguments[4]),
+      let transfers = Int(arguments[5]), let mergeEntriesMax = Int(arguments[6]) else {
+    FileHandle.standardError.write(Data("usage: tonle-crash-child DATABASE SEED ACCOUNTS BLOCKS TRANSFERS_PER_BLOCK MERGE_ENTRIES_MAX\n".utf8))
     exit(64)
 }
 do {
-    let store = try SQLiteStore(path: arguments[1])
+    var options = SQLiteStore.Options()
+    options.mergeEntriesMax = mergeEntriesMax
+    let store = try SQLiteStore(path: arguments[1], options: options)
     let workload = Workload(seed: seed, accounts: accounts)
     try workload.initialise(store)
     say("ready \(store.appliedHeight!)")

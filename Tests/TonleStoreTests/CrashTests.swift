@@ -71,7 +71,8 @@ import TonleWorkload
     private func launch(_ path: String) throws -> (Process, FileHandle) {
         let process = Process(), pipe = Pipe()
         process.executableURL = Self.child
-        process.arguments = [path, "\(Self.seed)", "\(Self.accounts)", "\(Self.blocks)", "\(Self.transfers)"]
+        // Merges every few blocks, so kills also land inside merges.
+        process.arguments = [path, "\(Self.seed)", "\(Self.accounts)", "\(Self.blocks)", "\(Self.transfers)", "40000"]
         process.standardOutput = pipe
         try process.run()
         return (process, pipe.fileHandleForReading)

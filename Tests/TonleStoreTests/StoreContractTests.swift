@@ -16,12 +16,18 @@ func temporaryDatabase() -> String {
 }
 
 enum StoreKind: String, CaseIterable, Sendable {
-    case memory, sqlite
+    /// In memory; SQLite with every change still in the log; SQLite merging every few blocks, with
+    /// tiny caches, so reads come from the tables, the log and the caches in turn.
+    case memory, sqlite, sqliteMerging
 
     func make() throws -> any LedgerStore {
         switch self {
-        case .memory: MemoryStore()
-        case .sqlite: try SQLiteStore(path: temporaryDatabase())
+        case .memory: return MemoryStore()
+        case .sqlite: return try SQLiteStore(path: temporaryDatabase())
+        case .sqliteMerging:
+            var options = SQLiteStore.Options()
+            (options.mergeEntriesMax, options.nodeCacheEntriesMax, options.valueCacheEntriesMax) = (3_000, 500, 200)
+            return try SQLiteStore(path: temporaryDatabase(), options: options)
         }
     }
 }
@@ -109,19 +115,26 @@ enum StoreKind: String, CaseIterable, Sendable {
 }
 
 @Suite struct SQLiteStoreTests {
-    @Test func reopeningGivesTheSameStore() throws {
-        let path = temporaryDatabase(), workload = Workload(seed: 3, accounts: 100)
-        var root = Digest.zero
+    @Test(arguments: [false, true])
+    func reopeningGivesTheSameStore(mergedBeforeClosing: Bool) throws {
+        let path = temporaryDatabase(), workload = Workload(seed: 3, accounts: 100), reference = MemoryStore()
+        try workload.initialise(reference)
         do {
             let store = try SQLiteStore(path: path)
             try workload.initialise(store)
-            for _ in 0..<3 { try workload.applyNext(to: store, transfers: 50) }
-            root = store.stateRoot
+            for _ in 0..<3 {
+                try workload.applyNext(to: store, transfers: 50)
+                try workload.applyNext(to: reference, transfers: 50)
+            }
+            if mergedBeforeClosing { try store.merge() }
+            #expect(store.mergedHeight == (mergedBeforeClosing ? 3 : nil))
         }
         let reopened = try SQLiteStore(path: path)
-        #expect(reopened.appliedHeight == 3 && reopened.stateRoot == root)
+        #expect(reopened.appliedHeight == 3 && reopened.stateRoot == reference.stateRoot)
+        for (key, value) in reference.allValues { #expect(reopened.stateValue(for: key) == value) }
         try workload.applyNext(to: reopened, transfers: 50)
-        #expect(reopened.appliedHeight == 4)
+        try workload.applyNext(to: reference, transfers: 50)
+        #expect(reopened.appliedHeight == 4 && reopened.stateRoot == reference.stateRoot)
         #expect(reopened.diskBytes > 0)
     }
 

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TonleRuntime
+import TonleStorage
+import TonleStore
+import TonleWorkload
+
+/// `tonle bench exec`: execution and commit throughput of one node on its real store.
+///
+/// Creates the accounts through ordinary blocks (create + fund, 5,000 a block; its rate is
+/// reported separately), then times blocks of transfers through `BlockExecutor.apply` — block
+/// checks, transaction ids, ledger execution, the state-tree update and the SQLite commit. Building
+/// the workload's transactions and verifying signatures are not timed (signatures are measured by
+/// `tonle bench crypto`). The last line is JSON.
+struct ExecBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec", abstract: "Execute and commit blocks of transfers on a SQLite store; print throughput and latency.")
+
+    @Option(help: "Accounts to create before measuring.") var accounts = 1_000_000
+    @Option(help: "Blocks of transfers to measure.") var blocks = 100
+    @Option(help: "Transfers per block.") var transfers = 5_000
+    @Option(help: "Database path (default: a new temporary file, deleted afterwards).") var database: String?
+    @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
+    @Option(help: "Seed of the workload.") var seed: UInt64 = 1
+
+    func validate() throws {
+        guard accounts >= 2, blocks >= 1, (1...8_192).contains(transfers) else {
+            throw ValidationError("need --accounts ≥ 2, --blocks ≥ 1 and 1 ≤ --transfers ≤ 8192")
+        }
+        guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync is full or normal") }
+    }
+
+    func run() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-bench-\(UUID().uuidString)")
+        let path = database ?? directory.appendingPathComponent("ledger.sqlite").path
+        if database == nil { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        defer { if database == nil { try? FileManager.default.removeItem(at: directory) } }
+
+        var options = SQLiteStore.Options()
+        options.synchronousFull = sync == "full"
+        let store = try SQLiteStore(path: path, options: options)
+        let workload = Workload(seed: seed, accounts: accounts)
+        try workload.initialise(store)
+
+        let setupSeconds = try setUp(workload, store)
+        try store.checkpoint()
+        let diskBefore = store.diskBytes
+        let measured = try measure(workload, store)
+        try store.checkpoint()
+        let diskAfter = store.diskBytes
+        report(measured, setupSeconds: setupSeconds, diskBytes: diskAfter - diskBefore)
+    }
+
+    private func setUp(_ workload: Workload, _ store: SQLiteStore) throws -> Double {
+        let start = now()
+        while (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) {
+            try workload.applyNext(to: store, transfers: 0)
+            let height = store.appliedHeight!
+            if height % 20 == 0 || height == UInt64(workload.setupBlocks) {
+                let created = min(workload.accounts, Int(height) * workload.setupBlockAccounts)
+                progress("setup: \(created) of \(workload.accounts) accounts (\(rate(Double(created), now() - start)) accounts/s)")
+            }
+        }
+        return seconds(now() - start)
+    }
+
+    struct Measured {
+        var blockNanoseconds: [UInt64] = []
+        var executeNanoseconds: UInt64 = 0
+        var stateRootNanoseconds: UInt64 = 0
+        var commitNanoseconds: UInt64 = 0
+        var applied = 0
+        var rejected = 0
+    }
+
+    private func measure(_ workload: Workload, _ store: SQLiteStore) throws -> Measured {
+        var measured = Measured()
+        for index in 1...blocks {
+            let block = try workload.nextBlock(on: store, transfers: transfers)
+            let certificate = workload.certificate(for: block)
+            let start = now()
+            let applied = try BlockExecutor.apply(block, certificate: certificate, to: store, clock: now)
+            let elapsed = now() - start
+            measured.blockNanoseconds.append(elapsed)
+            measured.executeNanoseconds += applied.executeNanoseconds
+            measured.stateRootNanoseconds += applied.stateRootNanoseconds
+            measured.commitNanoseconds += applied.commitNanoseconds
+            measured.applied += applied.results.filter(\.isApplied).count
+            measured.rejected += applied.results.count - applied.results.filter(\.isApplied).count
+            if index % 10 == 0 || index == blocks {
+                let total = measured.blockNanoseconds.reduce(0, +)
+                progress("block \(index)/\(blocks): \(String(format: "%.1f", Double(elapsed) / 1e6)) ms; \(rate(Double(index * transfers), total)) transfers/s so far")
+            }
+        }
+        return measured
+    }
+
+    private func report(_ m: Measured, setupSeconds: Double, diskBytes: Int64) {
+        let total = m.blockNanoseconds.reduce(0, +)
+        let count = Double(m.blockNanoseconds.count), transfersTotal = Double(blocks * transfers)
+        let sorted = m.blockNanoseconds.sorted()
+        let percentile = { (p: Double) in Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6 }
+        let perSecond = transfersTotal / seconds(total)
+        let ms = { (ns: UInt64) in Double(ns) / 1e6 / count }
+        print("accounts            \(accounts) (created at \(Int(Double(accounts) / setupSeconds))/s)")
+        print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync)")
+        print("throughput          \(Int(perSecond)) transfers/s executed and committed")
+        print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
+        print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms")
+        print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer")
+        printJSON([
+            "bench": "exec", "accounts": accounts, "blocks": blocks, "transfers_per_block": transfers, "sync": sync,
+            "transfers_per_s": Int(perSecond), "block_commit_p50_ms": round3(percentile(0.50)), "block_commit_p99_ms": round3(percentile(0.99)),
+            "execute_ms": round3(ms(m.executeNanoseconds)), "state_root_ms": round3(ms(m.stateRootNanoseconds)),
+            "commit_ms": round3(ms(m.commitNanoseconds)), "disk_bytes_per_transfer": Int(Double(diskBytes) / transfersTotal),
+            "setup_accounts_per_s": Int(Double(accounts) / setupSeconds), "rejected": m.rejected,
+        ])
+    }
+
+    private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    private func seconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
+    private func rate(_ count: Double, _ nanoseconds: UInt64) -> Int { Int(count / max(seconds(nanoseconds), 1e-9)) }
+    private func f(_ value: Double) -> String { String(format: "%.2f", value) }
+    private func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    private func progress(_ line: String) { FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+}

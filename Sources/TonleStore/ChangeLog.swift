@@ -1,0 +1,88 @@
+import TonleCrypto
+import TonleLedger
+import TonleMerkle
+import TonleStorage
+import TonleTypes
+
+/// What one commit changed, as one row of the `changes` log: the state writes, the transactions
+/// with their results, and the account-history entries. The tree's node writes are not logged:
+/// they follow from the state writes, so reopening recomputes them (and checks the root).
+struct ChangeSet {
+    var stateWrites: [StateWrite]
+    var nodeWrites: [(NodePosition, MerkleNode?)]
+    var transactions: [(TransactionID, TransactionLocation)]
+    var history: [(AccountID, AccountHistoryEntry)]
+
+    init(_ batch: CommitBatch) {
+        stateWrites = batch.stateWrites
+        nodeWrites = batch.nodeWrites
+        transactions = batch.transactionIDs.enumerated().map { index, id in
+            (id, TransactionLocation(height: batch.height, index: UInt32(index), result: batch.results[index]))
+        }
+        history = batch.accountIndex.map { account, index in
+            (account, AccountHistoryEntry(height: batch.height, index: index, transaction: batch.transactionIDs[Int(index)]))
+        }
+    }
+
+    var encoded: [UInt8] {
+        var w = CanonicalWriter(reservingCapacity: stateWrites.count * 200 + nodeWrites.count * 100)
+        w.list(stateWrites) { w, write in
+            w.bytes32(write.key.raw)
+            w.optional(write.value) { w, value in w.lengthPrefixed(value) }
+        }
+        w.list(transactions) { w, entry in
+            w.bytes32(entry.0.digest.raw)
+            w.u64(entry.1.height)
+            w.u32(entry.1.index)
+            entry.1.result.encode(to: &w)
+        }
+        w.list(history) { w, entry in
+            entry.0.encode(to: &w)
+            w.u64(entry.1.height)
+            w.u32(entry.1.index)
+            w.bytes32(entry.1.transaction.digest.raw)
+        }
+        return w.bytes
+    }
+
+    init(encoded bytes: [UInt8]) throws(DecodeError) {
+        var r = CanonicalReader(bytes)
+        let many = Int(UInt32.max)
+        stateWrites = try r.list("state writes", max: many, elementBytesMin: 33) { (r: inout CanonicalReader) throws(DecodeError) in
+            StateWrite(key: Digest(try r.bytes32("key")), value: try r.optional("value") { (r: inout CanonicalReader) throws(DecodeError) in
+                Array(try r.lengthPrefixed("value", max: Limits.transactionBytesMax * 4)) })
+        }
+        nodeWrites = []
+        transactions = try r.list("transactions", max: many, elementBytesMin: 45) { (r: inout CanonicalReader) throws(DecodeError) in
+            let id = TransactionID(Digest(try r.bytes32("id")))
+            let (height, index) = (try r.u64("height"), try r.u32("index"))
+            return (id, TransactionLocation(height: height, index: index, result: try TransactionResult(from: &r)))
+        }
+        history = try r.list("history", max: many, elementBytesMin: 52) { (r: inout CanonicalReader) throws(DecodeError) in
+            let account = try AccountID(from: &r)
+            let (height, index) = (try r.u64("height"), try r.u32("index"))
+            return (account, AccountHistoryEntry(height: height, index: index, transaction: TransactionID(Digest(try r.bytes32("id")))))
+        }
+        try r.finish()
+    }
+}
+
+/// The changes committed since the last merge, in memory, newest winning: reads look here first.
+struct RecentChanges {
+    var state: [Digest: [UInt8]?] = [:]
+    var nodes: [NodePosition: MerkleNode?] = [:]
+    var transactions: [TransactionID: TransactionLocation] = [:]
+    /// Per account, oldest first.
+    var history: [AccountID: [AccountHistoryEntry]] = [:]
+    var historyCount = 0
+
+    var entries: Int { state.count + nodes.count + transactions.count + historyCount }
+
+    mutating func apply(_ changes: ChangeSet) {
+        for write in changes.stateWrites { state[write.key] = .some(write.value) }
+        for (position, node) in changes.nodeWrites { nodes[position] = .some(node) }
+        for (id, location) in changes.transactions { transactions[id] = location }
+        for (account, entry) in changes.history { history[account, default: []].append(entry) }
+        historyCount += changes.history.count
+    }
+}
