@@ -23,6 +23,7 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Database path (default: a new temporary file, deleted afterwards).") var database: String?
     @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
+    @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
 
     func validate() throws {
         guard accounts >= 2, blocks >= 1, (1...8_192).contains(transfers) else {
@@ -39,11 +40,12 @@ struct ExecBench: ParsableCommand {
 
         var options = SQLiteStore.Options()
         options.synchronousFull = sync == "full"
+        options.mergeEntriesMax = mergeEntriesMax
         let store = try SQLiteStore(path: path, options: options)
         let workload = Workload(seed: seed, accounts: accounts)
         try workload.initialise(store)
 
-        let setupSeconds = try setUp(workload, store)
+        let setupSeconds = try setUp(workload, store)   // nil: the database already had the accounts
         try store.checkpoint()
         let diskBefore = store.diskBytes
         let measured = try measure(workload, store)
@@ -52,7 +54,8 @@ struct ExecBench: ParsableCommand {
         report(measured, setupSeconds: setupSeconds, diskBytes: diskAfter - diskBefore)
     }
 
-    private func setUp(_ workload: Workload, _ store: SQLiteStore) throws -> Double {
+    private func setUp(_ workload: Workload, _ store: SQLiteStore) throws -> Double? {
+        guard (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) else { return nil }
         let start = now()
         while (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) {
             try workload.applyNext(to: store, transfers: 0)
@@ -67,6 +70,7 @@ struct ExecBench: ParsableCommand {
 
     struct Measured {
         var blockNanoseconds: [UInt64] = []
+        var mergedBlocks = 0
         var executeNanoseconds: UInt64 = 0
         var stateRootNanoseconds: UInt64 = 0
         var commitNanoseconds: UInt64 = 0
@@ -80,7 +84,9 @@ struct ExecBench: ParsableCommand {
             let block = try workload.nextBlock(on: store, transfers: transfers)
             let certificate = workload.certificate(for: block)
             let start = now()
+            let merged = store.mergedHeight
             let applied = try BlockExecutor.apply(block, certificate: certificate, to: store, clock: now)
+            if store.mergedHeight != merged { measured.mergedBlocks += 1 }
             let elapsed = now() - start
             measured.blockNanoseconds.append(elapsed)
             measured.executeNanoseconds += applied.executeNanoseconds
@@ -96,26 +102,28 @@ struct ExecBench: ParsableCommand {
         return measured
     }
 
-    private func report(_ m: Measured, setupSeconds: Double, diskBytes: Int64) {
+    private func report(_ m: Measured, setupSeconds: Double?, diskBytes: Int64) {
         let total = m.blockNanoseconds.reduce(0, +)
         let count = Double(m.blockNanoseconds.count), transfersTotal = Double(blocks * transfers)
         let sorted = m.blockNanoseconds.sorted()
         let percentile = { (p: Double) in Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6 }
         let perSecond = transfersTotal / seconds(total)
         let ms = { (ns: UInt64) in Double(ns) / 1e6 / count }
-        print("accounts            \(accounts) (created at \(Int(Double(accounts) / setupSeconds))/s)")
+        print("accounts            \(accounts) " + (setupSeconds.map { "(created at \(Int(Double(accounts) / $0))/s)" } ?? "(already in the database)"))
         print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync)")
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
-        print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms")
+        print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
         print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer")
-        printJSON([
+        var json: [String: Any] = [
             "bench": "exec", "accounts": accounts, "blocks": blocks, "transfers_per_block": transfers, "sync": sync,
             "transfers_per_s": Int(perSecond), "block_commit_p50_ms": round3(percentile(0.50)), "block_commit_p99_ms": round3(percentile(0.99)),
             "execute_ms": round3(ms(m.executeNanoseconds)), "state_root_ms": round3(ms(m.stateRootNanoseconds)),
             "commit_ms": round3(ms(m.commitNanoseconds)), "disk_bytes_per_transfer": Int(Double(diskBytes) / transfersTotal),
-            "setup_accounts_per_s": Int(Double(accounts) / setupSeconds), "rejected": m.rejected,
-        ])
+            "rejected": m.rejected, "merges": m.mergedBlocks,
+        ]
+        if let setupSeconds { json["setup_accounts_per_s"] = Int(Double(accounts) / setupSeconds) }
+        printJSON(json)
     }
 
     private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

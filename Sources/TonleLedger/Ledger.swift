@@ -27,13 +27,18 @@ public struct BlockOutcome: Sendable {
 /// ledger trusts that every signature listed on a transaction is valid — the shell verifies them
 /// (in parallel) before execution — and checks only that the signers meet the quorums required.
 public enum Ledger {
-    /// Executes `transactions`, in order, as block `context` on top of `state`.
-    public static func execute(_ transactions: [Transaction], context: BlockContext, state: any LedgerStateReader) -> BlockOutcome {
+    /// Executes `transactions`, in order, as block `context` on top of `state`. `ids`, when given,
+    /// are the transactions' ids (the caller has usually computed them already).
+    public static func execute(
+        _ transactions: [Transaction], ids: [TransactionID]? = nil, context: BlockContext, state: any LedgerStateReader
+    ) -> BlockOutcome {
         precondition(transactions.count <= Limits.blockTransactionsMax, "a block holds at most \(Limits.blockTransactionsMax) transactions")
+        precondition(ids == nil || ids!.count == transactions.count, "one id per transaction")
         var execution = Execution(context: context, overlay: StateOverlay(state))
         execution.expireHolds()
         execution.forgetOldTransactions()
-        let results = transactions.map { execution.apply($0) }
+        let ids = ids ?? transactions.map(\.id)
+        let results = zip(transactions, ids).map { execution.apply($0, id: $1) }
         execution.rememberBlockTransactions()
         return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators())
     }
@@ -77,14 +82,13 @@ struct Execution {
     func reject(_ code: RejectionCode) -> Rejection { Rejection(code: code, command: command) }
 
     /// Applies one transaction: all of its commands, or nothing but its replay-protection record.
-    mutating func apply(_ transaction: Transaction) -> TransactionResult {
+    mutating func apply(_ transaction: Transaction, id: TransactionID) -> TransactionResult {
         let body = transaction.body
         guard body.chainID == context.chainID else { return .rejected(.wrongChain, command: nil) }
         guard body.expiry >= context.time else { return .rejected(.expired, command: nil) }
         guard body.expiry.millisecondsSinceEpoch - context.time.millisecondsSinceEpoch <= Limits.transactionLifetimeMaxMilliseconds else {
             return .rejected(.expiryTooFar, command: nil)
         }
-        let id = transaction.id
         guard overlay.record(StateKey.dedupe(id)) == nil else { return .rejected(.duplicateTransaction, command: nil) }
 
         let result: TransactionResult

@@ -63,7 +63,7 @@ public enum BlockExecutor {
         let start = clock()
         let ids = block.transactions.map(\.id)
         let context = BlockContext(chainID: block.header.chainID, height: block.header.height, time: block.header.time)
-        let outcome = Ledger.execute(block.transactions, context: context, state: store)
+        let outcome = Ledger.execute(block.transactions, ids: ids, context: context, state: store)
         let executed = clock()
         let tree = SparseMerkleTree.update(store, merkleUpdates(outcome.writes))
         let hashed = clock()

@@ -78,6 +78,13 @@ struct RecentChanges {
 
     var entries: Int { state.count + nodes.count + transactions.count + historyCount }
 
+    /// Room for `entries` changes, so the tables never rehash while a block commits.
+    mutating func reserve(_ entries: Int) {
+        state.reserveCapacity(entries / 8)
+        nodes.reserveCapacity(entries * 3 / 4)
+        transactions.reserveCapacity(entries / 16)
+    }
+
     mutating func apply(_ changes: ChangeSet) {
         for write in changes.stateWrites { state[write.key] = .some(write.value) }
         for (position, node) in changes.nodeWrites { nodes[position] = .some(node) }

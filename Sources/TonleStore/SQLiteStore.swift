@@ -131,6 +131,7 @@ public final class SQLiteStore: LedgerStore {
             if batch.height == 0 { try statements.putMeta.bind(.text("genesis_root"), .blob(batch.stateRoot.bytes)).run() }
         }
         (appliedHeight, stateRoot) = (batch.height, batch.stateRoot)
+        if recent.entries == 0 { recent.reserve(options.mergeEntriesMax) }
         recent.apply(changes)
         if recent.entries > options.mergeEntriesMax { try merge() }
     }
