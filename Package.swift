@@ -52,7 +52,9 @@ let package = Package(
             name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleCrypto"], swiftSettings: strict),
-        .testTarget(name: "TonleLedgerTests", dependencies: ["TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "TonleLedgerTests", dependencies: ["TonleLedger", "TonleRuntime", "TonleStorage", "TonleStore", "TonleTypes", "TonleCrypto"],
+            swiftSettings: strict),
         .testTarget(
             name: "TonleStoreTests",
             dependencies: ["CSQLite", "TonleStore", "TonleStorage", "TonleRuntime", "TonleWorkload", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"],

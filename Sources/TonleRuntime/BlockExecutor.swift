@@ -46,6 +46,8 @@ public enum BlockExecutor {
     public struct Applied: Sendable {
         public let results: [TransactionResult]
         public let stateRoot: Digest
+        /// The validator set after the block.
+        public let validators: ValidatorSet
         public let executeNanoseconds: UInt64
         public let stateRootNanoseconds: UInt64
         public let commitNanoseconds: UInt64
@@ -72,7 +74,7 @@ public enum BlockExecutor {
             stateWrites: outcome.writes, nodeWrites: tree.writes, stateRoot: tree.root, accountIndex: accountIndex(block.transactions))
         do { try store.commit(batch) } catch { throw .store(error) }
         let committed = clock()
-        return Applied(results: outcome.results, stateRoot: tree.root, executeNanoseconds: executed - start,
+        return Applied(results: outcome.results, stateRoot: tree.root, validators: outcome.validators, executeNanoseconds: executed - start,
                        stateRootNanoseconds: hashed - executed, commitNanoseconds: committed - hashed)
     }
 

@@ -98,6 +98,8 @@ public protocol BlockStore: AnyObject {
 /// Merkle tree reads), and the root.
 public protocol StateStore: AnyObject, LedgerStateReader, MerkleNodeReader {
     var stateRoot: Digest { get }
+    /// Every value in the state: for audits, exports and tests (it reads the whole state).
+    func allStateValues() -> [Digest: [UInt8]]
 }
 
 /// Lookups the CLI and the API need.

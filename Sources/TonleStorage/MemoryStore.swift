@@ -49,8 +49,7 @@ public final class MemoryStore: LedgerStore {
         return Array(older.reversed().prefix(min(limit, StoreLimits.historyPageMax)))
     }
 
-    /// Every value in the state (tests check the ledger's invariants over it).
-    public var allValues: [Digest: [UInt8]] { values }
+    public func allStateValues() -> [Digest: [UInt8]] { values }
     /// Every stored tree node.
     public var allNodes: [NodePosition: MerkleNode] { nodes.nodes }
 }

@@ -238,6 +238,13 @@ public final class SQLiteStore: LedgerStore {
         return blockColumn(height, "state_root").map { Digest($0)! }
     }
 
+    public func allStateValues() -> [Digest: [UInt8]] {
+        var values: [Digest: [UInt8]] = [:]
+        for (key, value) in read({ () throws(StoreError) in try statements.allState.rows { (Digest($0.blob(0))!, $0.blob(1)) } }) { values[key] = value }
+        for (key, value) in recent.state { values[key] = value }
+        return values
+    }
+
     public func hashes(at height: UInt64) -> (block: Digest, results: Digest)? {
         read { () throws(StoreError) in
             try statements.hashes.bind(.int(Int64(height))).first { (block: Digest($0.blob(0))!, results: Digest($0.blob(1))!) }
@@ -303,7 +310,7 @@ public final class SQLiteStore: LedgerStore {
 /// The prepared statements, made once per connection.
 private struct Statements {
     let meta, putMeta, putChanges, changesAfter, deleteChanges: SQLiteStatement
-    let getState, putState, deleteState: SQLiteStatement
+    let getState, allState, putState, deleteState: SQLiteStatement
     let getNode, putNode, deleteNode: SQLiteStatement
     let putBlock, hashes, putTransaction, getTransaction, putHistory, getHistory: SQLiteStatement
     let blockColumns: [String: SQLiteStatement]
@@ -315,6 +322,7 @@ private struct Statements {
         changesAfter = try c.prepare("SELECT height, changes FROM changes WHERE height > ? ORDER BY height")
         deleteChanges = try c.prepare("DELETE FROM changes WHERE height <= ?")
         getState = try c.prepare("SELECT value FROM state WHERE key = ?")
+        allState = try c.prepare("SELECT key, value FROM state")
         putState = try c.prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)")
         deleteState = try c.prepare("DELETE FROM state WHERE key = ?")
         getNode = try c.prepare("SELECT node FROM nodes WHERE position = ?")

@@ -4,8 +4,9 @@ import TonleLedger
 import TonleTypes
 
 @Suite struct HoldTests {
-    @Test func heldFundsAreNotSpendableAndPostMovesThem() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func heldFundsAreNotSpendableAndPostMovesThem(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("sokha@aclb", [hold(1, "sokha@aclb", "dara@wing", 900_000)], signers: [H.sokhaKey]) == .applied)
         #expect(h.balance("sokha@aclb", .khr) == Balance(currency: .khr, balance: 1_000_000, held: 900_000))
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100_001)], signers: [H.sokhaKey]) == rejected(.insufficientFunds))
@@ -17,8 +18,9 @@ import TonleTypes
         #expect(h.run("dara@wing", [post], signers: [H.daraKey]) == rejected(.holdNotFound))
     }
 
-    @Test func voidAndExpiryRelease() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func voidAndExpiryRelease(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("sokha@aclb", [hold(1, "sokha@aclb", "dara@wing", 100), hold(2, "sokha@aclb", "dara@wing", 200, timeout: 5_500)], signers: [H.sokhaKey]) == .applied)
         #expect(h.balance("sokha@aclb", .khr).held == 300)
         #expect(h.run("dara@wing", [.voidHold(VoidHold(id: ID128(high: 7, low: 1)))], signers: [H.daraKey]) == .applied)
@@ -35,8 +37,9 @@ import TonleTypes
         #expect(h.balance("sokha@aclb", .khr).balance == 1_000_000)
     }
 
-    @Test func holdRefusals() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func holdRefusals(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("sokha@aclb", [hold(1, "sokha@aclb", "dara@wing", 10)], signers: [H.sokhaKey]) == .applied)
         #expect(h.run("sokha@aclb", [hold(1, "sokha@aclb", "dara@wing", 10)], signers: [H.sokhaKey]) == rejected(.holdExists))
         #expect(h.run("sokha@aclb", [hold(2, "sokha@aclb", "dara@wing", 10, timeout: 0)], signers: [H.sokhaKey]) == rejected(.holdTimeoutInvalid))
@@ -51,8 +54,9 @@ import TonleTypes
         #expect(h.run("dara@wing", [.voidHold(VoidHold(id: ID128(high: 7, low: 9)))], signers: [H.daraKey]) == rejected(.holdNotFound))
     }
 
-    @Test func holdsPerExpirySecondAreBounded() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func holdsPerExpirySecondAreBounded(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         // Holds that expire in the same second, from two blocks 1 ms apart: one more than the limit is refused.
         let count = Limits.holdsPerExpirySecondMax, half = count / 2
         let first = (0..<half).map { h.tx("sokha@aclb", [hold(UInt64($0), "sokha@aclb", "dara@wing", 1, timeout: 10_000)], signers: [H.sokhaKey]) }
@@ -65,8 +69,9 @@ import TonleTypes
 }
 
 @Suite struct AdministrationTests {
-    @Test func participantsAndAccounts() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func participantsAndAccounts(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let abc = try! Participant(id: InstitutionID("abc"), role: .bank, name: "Advanced Bank of Asia")
         #expect(h.run("admin@nbc", [.createParticipant(abc)], signers: [H.admin]) == .applied)
         #expect(h.run("admin@nbc", [.createParticipant(abc)], signers: [H.admin]) == rejected(.participantExists))
@@ -82,8 +87,9 @@ import TonleTypes
         #expect(h.run("admin@nbc", [.freeze(H.id("ghost@abc"))], signers: [H.admin]) == rejected(.accountNotFound))
     }
 
-    @Test func issueAndRedeem() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func issueAndRedeem(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let issue = Command.issue(Issue(issuer: H.id("issuance@nbc"), target: H.id("dara@wing"), amount: Amount(5_000, .khr)))
         #expect(h.run("admin@nbc", [issue], signers: [H.admin]) == .applied)
         #expect(h.balance("issuance@nbc", .khr).balance == -2_005_000 && h.balance("dara@wing", .khr).balance == 5_000)
@@ -97,8 +103,9 @@ import TonleTypes
         #expect(h.run("admin@nbc", [tooMuch], signers: [H.admin, H.daraKey]) == rejected(.insufficientFunds))
     }
 
-    @Test func validatorChanges() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func validatorChanges(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let newcomer = try! Validator(publicKey: H.key(50).publicKey, power: 2, name: "new")
         #expect(h.run("admin@nbc", [.addValidator(newcomer)], signers: [H.admin]) == .applied)
         #expect(h.validators.count == 5 && h.validators.totalPower == 6)
@@ -109,8 +116,9 @@ import TonleTypes
         #expect(h.validators.count == 5)
     }
 
-    @Test func settlementWaitsForTheCrossBorderRules() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func settlementWaitsForTheCrossBorderRules(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let entry = try! SettlementEntry(kind: .inwardQRPayment, gateway: InstitutionID("upi"), externalReference: "r1",
                                          amount: Amount(1, .khr), debtor: H.id("sokha@aclb"), creditor: H.id("dara@wing"))
         #expect(h.run("sokha@aclb", [.settlement(entry)], signers: [H.sokhaKey]) == rejected(.settlementNotSupported))

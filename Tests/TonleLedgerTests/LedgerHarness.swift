@@ -1,18 +1,32 @@
+import Foundation
 import Testing
 import TonleCrypto
 import TonleLedger
+import TonleRuntime
+import TonleStorage
+import TonleStore
 import TonleTypes
 
-/// State in a dictionary.
-struct MemoryState: LedgerStateReader {
-    var values: [Digest: [UInt8]] = [:]
-    func stateValue(for key: Digest) -> [UInt8]? { values[key] }
-    mutating func apply(_ writes: [StateWrite]) { for write in writes { values[write.key] = write.value } }
-    var records: [StateRecord] { values.values.map { try! StateRecord(encoded: $0) } }
+/// The stores the ledger's tests run on: every rule is shown through the real SQLite store as
+/// well as the in-memory one.
+enum LedgerStoreKind: String, CaseIterable, Sendable {
+    case memory, sqlite
+
+    func make() -> any LedgerStore {
+        switch self {
+        case .memory: return MemoryStore()
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-ledger-\(UUID().uuidString)")
+            try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var options = SQLiteStore.Options()
+            options.mergeEntriesMax = 5_000   // merge now and then, so reads come from both the log and the tables
+            return try! SQLiteStore(path: directory.appendingPathComponent("ledger.sqlite").path, options: options)
+        }
+    }
 }
 
 /// A small network's ledger: the central bank (nbc), two banks (aclb, wing) and a gateway (upi),
-/// run block by block with the invariants checked after each.
+/// run block by block through `BlockExecutor` on a real store, with the invariants checked after each.
 struct LedgerHarness {
     static let chain = try! ChainID("tonle-test")
     static let genesisTime: UInt64 = 1_790_000_000_000
@@ -22,13 +36,14 @@ struct LedgerHarness {
     static let admin = key(1), sokhaKey = key(2), daraKey = key(3), tellerKey = key(4), multiKeys = [key(5), key(6), key(7)]
     static let validatorKeys = (10..<14).map { key(UInt8($0)) }
 
-    var state = MemoryState()
+    let store: any LedgerStore
     var height: UInt64 = 0
     var time: UInt64 = genesisTime
     var clientCounter: UInt64 = 0
     var validators: ValidatorSet
 
-    init() {
+    init(_ kind: LedgerStoreKind = .memory) {
+        store = kind.make()
         let single = { (key: Ed25519.SigningKey) in KeySet(single: key.publicKey) }
         let genesis = try! Genesis(
             chainID: Self.chain, genesisTime: Timestamp(millisecondsSinceEpoch: Self.genesisTime),
@@ -48,8 +63,7 @@ struct LedgerHarness {
                 GenesisAccount(id: Self.id("multi@aclb"), keys: KeySet(keys: Self.multiKeys.map(\.publicKey), quorum: 2), balances: [Amount(1_000_000, .khr)]),
                 GenesisAccount(id: Self.id("dara@wing"), keys: single(Self.daraKey), balances: [Amount(10_000, .usd)]),
             ])
-        try! genesis.validate()
-        state.apply(Ledger.genesisWrites(genesis))
+        try! BlockExecutor.initialise(store, genesis: genesis)
         validators = genesis.validators
     }
 
@@ -61,18 +75,32 @@ struct LedgerHarness {
         return try! Transaction.signing(body, with: signers)
     }
 
-    /// Executes a block `advance` ms after the previous one; checks invariants; returns the results.
+    /// Executes a block `advance` ms after the previous one, through `BlockExecutor` with a commit
+    /// certificate from the validators; checks the invariants; returns the results.
     @discardableResult
     mutating func block(_ transactions: [Transaction], advance: UInt64 = 1_000) -> [TransactionResult] {
-        height += 1
         time += advance
-        let outcome = Ledger.execute(transactions, context: BlockContext(chainID: Self.chain, height: height, time: Timestamp(millisecondsSinceEpoch: time)), state: state)
-        state.apply(outcome.writes)
-        validators = outcome.validators
-        let violations = LedgerInvariants.violations(state.records)
+        let lastCommit = height == 0 ? nil : store.certificate(at: height)
+        let header = try! BlockExecutor.nextHeader(
+            store, chainID: Self.chain, time: Timestamp(millisecondsSinceEpoch: time), transactions: transactions,
+            validators: validators, proposer: Self.validatorKeys[0].publicKey, lastCommit: lastCommit)
+        let block = try! Block(header: header, transactions: transactions, lastCommit: lastCommit)
+        let certificate = try! CommitCertificate(height: header.height, round: 0, blockHash: block.hash, signatures: Self.validatorKeys.map { key in
+            let vote = VoteBody(chainID: Self.chain, type: .precommit, height: header.height, round: 0, blockHash: block.hash, validator: key.publicKey)
+            return KeySignature(publicKey: key.publicKey, signature: key.sign(vote.encoded))
+        })
+        let applied = try! BlockExecutor.apply(block, certificate: certificate, to: store)
+        height += 1
+        validators = applied.validators
+        let violations = LedgerInvariants.violations(records)
         #expect(violations.isEmpty, "after block \(height): \(violations)")
-        return outcome.results
+        return applied.results
     }
+
+    /// Every record in the state.
+    var records: [StateRecord] { store.allStateValues().values.map { try! StateRecord(encoded: $0) } }
+    /// The state's value under `key`.
+    func value(_ key: Digest) -> [UInt8]? { store.stateValue(for: key) }
 
     /// One transaction in its own block; its result.
     mutating func run(_ creator: String, _ commands: [Command], signers: [Ed25519.SigningKey], expiresIn: UInt64 = 60_000) -> TransactionResult {
@@ -81,7 +109,7 @@ struct LedgerHarness {
     }
 
     func account(_ id: String) -> AccountRecord? {
-        guard let bytes = state.stateValue(for: StateKey.account(Self.id(id))), case .account(let a) = try! StateRecord(encoded: bytes) else { return nil }
+        guard let bytes = store.stateValue(for: StateKey.account(Self.id(id))), case .account(let a) = try! StateRecord(encoded: bytes) else { return nil }
         return a
     }
 

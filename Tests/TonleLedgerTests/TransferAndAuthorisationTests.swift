@@ -6,8 +6,9 @@ import TonleTypes
 typealias H = LedgerHarness
 
 @Suite struct TransferTests {
-    @Test func transferMovesMoney() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func transferMovesMoney(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 250_000)], signers: [H.sokhaKey]) == .applied)
         #expect(h.balance("sokha@aclb", .khr).balance == 750_000)
         #expect(h.balance("dara@wing", .khr).balance == 250_000)
@@ -15,8 +16,9 @@ typealias H = LedgerHarness
         #expect(h.balance("dara@wing", .usd).balance == 8_950 && h.balance("sokha@aclb", .usd).balance == 11_050)
     }
 
-    @Test func commandsApplyAllOrNothing() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func commandsApplyAllOrNothing(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let result = h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100), transfer("sokha@aclb", "dara@wing", 5_000_000)], signers: [H.sokhaKey])
         #expect(result == rejected(.insufficientFunds, 1))
         #expect(h.balance("sokha@aclb", .khr).balance == 1_000_000, "the first transfer was undone")
@@ -31,8 +33,9 @@ typealias H = LedgerHarness
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", units)], signers: [H.sokhaKey]) == rejected(code))
     }
 
-    @Test func refusals() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func refusals(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "sokha@aclb", 1)], signers: [H.sokhaKey]) == rejected(.sameAccount))
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "nobody@wing", 1)], signers: [H.sokhaKey]) == rejected(.accountNotFound))
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "issuance@nbc", 1)], signers: [H.sokhaKey]) == rejected(.issuanceAccount))
@@ -47,8 +50,9 @@ typealias H = LedgerHarness
         #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 1_000_000)], signers: Array(H.multiKeys.prefix(2))) == rejected(.amountOverflow))
     }
 
-    @Test func frozenAccountsNeitherPayNorReceive() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func frozenAccountsNeitherPayNorReceive(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("admin@nbc", [.freeze(H.id("dara@wing"))], signers: [H.admin]) == .applied)
         #expect(h.account("dara@wing")!.frozen)
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey]) == rejected(.accountFrozen))
@@ -59,21 +63,24 @@ typealias H = LedgerHarness
 }
 
 @Suite struct AuthorisationTests {
-    @Test func creatorMustExistAndSign() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func creatorMustExistAndSign(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         #expect(h.run("ghost@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey]) == rejected(.creatorNotFound, nil))
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.daraKey]) == rejected(.quorumNotMet, nil))
     }
 
-    @Test func debitedAccountsQuorumMustSign() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func debitedAccountsQuorumMustSign(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         // teller@aclb creates a transaction debiting sokha@aclb (same bank) without sokha's key.
         #expect(h.run("teller@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.tellerKey]) == rejected(.quorumNotMet))
         #expect(h.run("teller@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.tellerKey, H.sokhaKey]) == .applied)
     }
 
-    @Test func multiSignatureNeedsItsQuorum() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func multiSignatureNeedsItsQuorum(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let one = [H.multiKeys[0]], two = [H.multiKeys[0], H.multiKeys[2]]
         #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 10)], signers: one) == rejected(.quorumNotMet, nil))
         #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 10)], signers: two) == .applied)
@@ -81,14 +88,16 @@ typealias H = LedgerHarness
         #expect(h.run("multi@aclb", [transfer("multi@aclb", "dara@wing", 10)], signers: one + [H.daraKey]) == rejected(.quorumNotMet, nil))
     }
 
-    @Test func aParticipantActsOnlyForItsOwnAccounts() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func aParticipantActsOnlyForItsOwnAccounts(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         // sokha@aclb holds dara's key too, but wing's account is not aclb's to debit.
         #expect(h.run("sokha@aclb", [transfer("dara@wing", "sokha@aclb", 1, .usd)], signers: [H.sokhaKey, H.daraKey]) == rejected(.foreignAccount))
     }
 
-    @Test func onlyTheCentralBankAdministers() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func onlyTheCentralBankAdministers(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let commands: [Command] = [
             .createAccount(CreateAccount(id: H.id("new@aclb"), keys: KeySet(single: H.tellerKey.publicKey))),
             .freeze(H.id("dara@wing")),
@@ -104,8 +113,9 @@ typealias H = LedgerHarness
 }
 
 @Suite struct ReplayProtectionTests {
-    @Test func chainAndExpiry() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func chainAndExpiry(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let other = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey], chain: try! ChainID("elsewhere"))
         let stale = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey], expiresIn: 0)
         let far = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 1)], signers: [H.sokhaKey], expiresIn: Limits.transactionLifetimeMaxMilliseconds + 1)
@@ -114,8 +124,9 @@ typealias H = LedgerHarness
         #expect(h.balance("sokha@aclb", .khr).balance == 1_000_000)
     }
 
-    @Test func theSameTransactionAppliesOnce() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func theSameTransactionAppliesOnce(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey])
         #expect(h.block([pay, pay]) == [.applied, rejected(.duplicateTransaction, nil)])
         #expect(h.block([pay]) == [rejected(.duplicateTransaction, nil)])
@@ -127,25 +138,27 @@ typealias H = LedgerHarness
         #expect(h.block([tooMuch]) == [rejected(.duplicateTransaction, nil)])
     }
 
-    @Test func rememberedIdsAreForgottenAfterTheLifetime() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func rememberedIdsAreForgottenAfterTheLifetime(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey])
         h.block([pay])
         let dedupeKey = StateKey.dedupe(pay.id)
-        #expect(h.state.stateValue(for: dedupeKey) != nil)
-        #expect(h.state.stateValue(for: StateKey.blockTransactions(height: 1)) != nil)
+        #expect(h.value( dedupeKey) != nil)
+        #expect(h.value( StateKey.blockTransactions(height: 1)) != nil)
         h.block([], advance: Limits.transactionLifetimeMaxMilliseconds)
-        #expect(h.state.stateValue(for: dedupeKey) != nil, "not yet: exactly the lifetime has passed")
+        #expect(h.value( dedupeKey) != nil, "not yet: exactly the lifetime has passed")
         h.block([], advance: 1)
-        #expect(h.state.stateValue(for: dedupeKey) == nil)
-        #expect(h.state.stateValue(for: StateKey.blockTransactions(height: 1)) == nil)
+        #expect(h.value( dedupeKey) == nil)
+        #expect(h.value( StateKey.blockTransactions(height: 1)) == nil)
         #expect(h.block([pay]) == [rejected(.expired, nil)], "forgotten, and still refused")
     }
 }
 
 @Suite struct LimitTests {
-    @Test func perTransactionAndDailyLimits() {
-        var h = H()
+    @Test(arguments: LedgerStoreKind.allCases)
+    func perTransactionAndDailyLimits(_ kind: LedgerStoreKind) {
+        var h = H(kind)
         let setLimits = Command.setLimits(SetLimits(account: H.id("sokha@aclb"), currency: .khr, perTransactionMax: 40_000, dailyDebitMax: 100_000))
         #expect(h.run("admin@nbc", [setLimits], signers: [H.admin]) == .applied)
         #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 40_001)], signers: [H.sokhaKey]) == rejected(.limitExceeded))

@@ -59,7 +59,7 @@ enum StoreKind: String, CaseIterable, Sendable {
             applied.append(block)
             #expect(result.stateRoot == reference.stateRoot && store.stateRoot == reference.stateRoot)
             #expect(SparseMerkleTree.root(store) == store.stateRoot, "the stored tree's root is the stored root")
-            #expect(LedgerInvariants.violations(reference.allValues.values.map { try! StateRecord(encoded: $0) }).isEmpty)
+            #expect(LedgerInvariants.violations(reference.allStateValues().values.map { try! StateRecord(encoded: $0) }).isEmpty)
         }
         #expect(store.appliedHeight == 8)
         for (offset, block) in applied.enumerated() {
@@ -76,7 +76,7 @@ enum StoreKind: String, CaseIterable, Sendable {
         }
         #expect(store.transactionLocation(TransactionID(SHA256.hash([1]))) == nil)
         // State values and tree nodes agree for every key the reference holds.
-        for (key, value) in reference.allValues { #expect(store.stateValue(for: key) == value) }
+        for (key, value) in reference.allStateValues() { #expect(store.stateValue(for: key) == value) }
         for (position, node) in reference.allNodes.prefix(2_000) { #expect(store.merkleNode(at: position) == node) }
         // Account history pages backwards, newest first, and agrees with the reference.
         let account = Self.workload.account(7)
@@ -131,7 +131,7 @@ enum StoreKind: String, CaseIterable, Sendable {
         }
         let reopened = try SQLiteStore(path: path)
         #expect(reopened.appliedHeight == 3 && reopened.stateRoot == reference.stateRoot)
-        for (key, value) in reference.allValues { #expect(reopened.stateValue(for: key) == value) }
+        for (key, value) in reference.allStateValues() { #expect(reopened.stateValue(for: key) == value) }
         try workload.applyNext(to: reopened, transfers: 50)
         try workload.applyNext(to: reference, transfers: 50)
         #expect(reopened.appliedHeight == 4 && reopened.stateRoot == reference.stateRoot)
