@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(
             name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
-        .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleCrypto"], swiftSettings: strict),
+        .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(
             name: "TonleLedgerTests", dependencies: ["TonleLedger", "TonleRuntime", "TonleStorage", "TonleStore", "TonleTypes", "TonleCrypto"],
             swiftSettings: strict),

@@ -2,17 +2,13 @@ import Foundation
 import Testing
 import TonleCrypto
 import TonleMerkle
+import TonleTypes
 
-/// SplitMix64, seeded: failures replay.
-struct Random: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The seeded generator: failures replay.
+typealias Random = SplitMix64
+
+extension SplitMix64 {
+    init(state: UInt64) { self.init(seed: state) }
     mutating func key() -> Bytes32 { Bytes32((0..<32).map { _ in UInt8.random(in: 0...255, using: &self) })! }
     mutating func digest() -> Digest { Digest(key()) }
 }

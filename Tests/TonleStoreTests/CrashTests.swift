@@ -4,6 +4,7 @@ import TonleCrypto
 import TonleRuntime
 import TonleStorage
 import TonleStore
+import TonleTypes
 import TonleWorkload
 
 /// Kills a process with SIGKILL while it applies blocks to a SQLite store — many times, at random
@@ -32,7 +33,9 @@ import TonleWorkload
         }
 
         let path = temporaryDatabase()
-        var random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1000))
+        // Kill timings vary run to run; a failure names its seed, and TONLE_CRASH_SEED=N replays it.
+        let seed = ProcessInfo.processInfo.environment["TONLE_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970 * 1000)
+        var random = SplitMix64(seed: seed)
         var heights: [UInt64?] = [], killed = 0
         for _ in 0..<Self.kills {
             let (process, output) = try launch(path)
@@ -53,8 +56,8 @@ import TonleWorkload
             process.waitUntilExit()
             let store = try SQLiteStore(path: path)
             heights.append(store.appliedHeight)
-            let height = try #require(store.appliedHeight, "genesis was committed before 'ready'")
-            #expect(store.stateRoot == roots[Int(height)], "root at height \(height) after a kill")
+            let height = try #require(store.appliedHeight, "genesis was committed before 'ready' (TONLE_CRASH_SEED=\(seed))")
+            #expect(store.stateRoot == roots[Int(height)], "root at height \(height) after a kill (TONLE_CRASH_SEED=\(seed))")
             #expect(store.block(at: height) == (height == 0 ? nil : reference.block(at: height)))
             if height == Self.blocks { break }
         }
@@ -64,7 +67,7 @@ import TonleWorkload
         process.waitUntilExit()
         let store = try SQLiteStore(path: path)
         #expect(store.appliedHeight == Self.blocks && store.stateRoot == roots.last)
-        #expect(killed >= Self.kills / 2, "most runs must be killed mid-way (killed \(killed) of \(heights.count), heights \(heights))")
+        #expect(killed >= Self.kills / 2, "most runs must be killed mid-way (killed \(killed) of \(heights.count), heights \(heights), TONLE_CRASH_SEED=\(seed))")
         #expect(Set(heights.compactMap { $0 }).count > 2, "kills landed at different heights: \(heights)")
     }
 
