@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
         // Layer 3: deterministic execution.
         .target(name: "TonleLedger", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .target(name: "TonleConsensus", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 4: storage protocols and the in-memory store.
         .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 5: the deterministic driver (so far: block execution).
@@ -58,6 +59,9 @@ let package = Package(
         .testTarget(
             name: "TonleStoreTests",
             dependencies: ["CSQLite", "TonleStore", "TonleStorage", "TonleRuntime", "TonleWorkload", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TonleConsensusTests", dependencies: ["TonleConsensus", "TonleTypes", "TonleCrypto"], exclude: ["Transcripts"],
             swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
