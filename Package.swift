@@ -10,6 +10,7 @@ let package = Package(
     name: "Tonle",
     products: [
         .executable(name: "tonle", targets: ["tonle"]),
+        .executable(name: "tonle-sim", targets: ["tonle-sim"]),
         .library(name: "TonleCrypto", targets: ["TonleCrypto"]),
         .library(name: "TonleTypes", targets: ["TonleTypes"]),
     ],
@@ -32,9 +33,11 @@ let package = Package(
         // Layer 4: storage protocols and the in-memory store.
         .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 5: the deterministic driver (so far: block execution).
-        .target(name: "TonleRuntime", dependencies: ["TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .target(name: "TonleRuntime", dependencies: ["TonleStorage", "TonleConsensus", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: the embedded SQLite store.
         .target(name: "TonleStore", dependencies: ["CSQLite", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        // Layer 6: the deterministic cluster simulator.
+        .target(name: "TonleSimulator", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: a deterministic workload for tests, the crash test and benchmarks.
         .target(name: "TonleWorkload", dependencies: ["TonleRuntime", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 8: the command tree, and the executable that runs it.
@@ -46,6 +49,10 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(name: "tonle", dependencies: ["TonleCLI"], swiftSettings: strict),
+        .executableTarget(
+            name: "tonle-sim",
+            dependencies: ["TonleSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
         // Test helper: applies blocks to a SQLite store until killed (Tests/TonleStoreTests/CrashTests.swift).
         .executableTarget(name: "tonle-crash-child", dependencies: ["TonleStore", "TonleWorkload"], swiftSettings: strict),
 

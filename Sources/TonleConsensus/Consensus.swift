@@ -11,16 +11,19 @@ public struct ConsensusConfig: Hashable, Sendable {
     public var precommitDeltaMilliseconds: UInt64 = 250
     /// Timeouts stop growing after this many rounds.
     public var timeoutGrowthRoundsMax: UInt32 = 20
+    /// How often a node sends its own messages of the current round again.
+    public var retransmitMilliseconds: UInt64 = 1_000
 
     public init() {}
 
-    /// The timeout of `step` in `round`: base + delta × round (growth capped).
-    public func milliseconds(_ step: Step, round: UInt32) -> UInt64 {
+    /// The timeout of `kind` in `round`: base + delta × round (growth capped).
+    public func milliseconds(_ kind: TimeoutKind, round: UInt32) -> UInt64 {
         let r = UInt64(min(round, timeoutGrowthRoundsMax))
-        switch step {
+        switch kind {
         case .propose: return proposeMilliseconds + proposeDeltaMilliseconds * r
         case .prevote: return prevoteMilliseconds + prevoteDeltaMilliseconds * r
         case .precommit: return precommitMilliseconds + precommitDeltaMilliseconds * r
+        case .retransmit: return retransmitMilliseconds
         }
     }
 }
@@ -120,7 +123,7 @@ public struct Consensus: Sendable {
         }
         switch added {
         case .duplicate: return []
-        case .conflict(let first): return [.evidence(first, vote)]
+        case .conflict(let first): return [.persist(.vote(vote)), .evidence(first, vote)]
         case .added:
             if body.validator == me { own.append(.vote(vote)) }
             return [.persist(.vote(vote))]
@@ -130,7 +133,10 @@ public struct Consensus: Sendable {
     private mutating func fire(_ timeout: Timeout) -> [Effect] {
         guard timeout.round == round, decision == nil else { return [] }
         var effects: [Effect]
-        switch timeout.step {
+        switch timeout.kind {
+        case .retransmit:
+            // Not persisted: it changes nothing but what is sent again, and schedules itself.
+            return ownMessages(round: round).map(Effect.broadcast) + proofOfLock() + [schedule(.retransmit)]
         case .propose:
             guard step == .propose else { return [] }
             effects = [.persist(.timeout(timeout))] + enterPrevote(nil)
@@ -141,12 +147,27 @@ public struct Consensus: Sendable {
             effects = [.persist(.timeout(timeout))] + startRound(round + 1)
         }
         // Lagging peers need this round's own messages to catch up (the proof-of-lock fix).
-        return effects + own.filter { message in
+        return effects + ownMessages(round: timeout.round).map(Effect.broadcast)
+    }
+
+    private func ownMessages(round r: UInt32) -> [ConsensusMessage] {
+        own.filter { message in
             switch message {
-            case .proposal(let p, _): p.body.round == timeout.round
-            case .vote(let v): v.body.round == timeout.round
+            case .proposal(let p, _): p.body.round == r
+            case .vote(let v): v.body.round == r
             }
-        }.map(Effect.broadcast)
+        }
+    }
+
+    /// The prevotes proving this node's valid value (its proof-of-lock), to send with a re-proposal.
+    private func proofOfLock() -> [Effect] {
+        guard let me, proposer(round: round) == me, let validBlock, validRound >= 0,
+              let tally = prevotes[UInt32(validRound)] else { return [] }
+        return tally.votes(for: validBlock.hash).map { .broadcast(.vote($0)) }
+    }
+
+    private func schedule(_ kind: TimeoutKind) -> Effect {
+        .scheduleTimeout(Timeout(height: height, round: round, kind: kind), milliseconds: config.milliseconds(kind, round: round))
     }
 
     private mutating func propose(_ block: Block, round r: UInt32) -> [Effect] {
@@ -184,12 +205,15 @@ public struct Consensus: Sendable {
 
     private mutating func startRound(_ r: UInt32) -> [Effect] {
         (round, step) = (r, .propose)
-        guard let me, proposer(round: r) == me else {
-            return [.scheduleTimeout(Timeout(height: height, round: r, step: .propose), milliseconds: config.milliseconds(.propose, round: r))]
+        let retransmit = me == nil ? [] : [schedule(.retransmit)]
+        guard let me, proposer(round: r) == me else { return [schedule(.propose)] + retransmit }
+        if let validBlock {
+            // A re-proposal with a proof-of-lock round is accepted only by nodes holding that
+            // round's quorum of prevotes: send them along, for those that lost some.
+            return [signProposal(validBlock, proofOfLockRound: UInt32(validRound))] + proofOfLock() + retransmit
         }
-        if let validBlock { return [signProposal(validBlock, proofOfLockRound: UInt32(validRound))] }
         fired.insert(.requested(r))
-        return [.requestProposal(height: height, round: r)]
+        return [.requestProposal(height: height, round: r)] + retransmit
     }
 
     private func signProposal(_ block: Block, proofOfLockRound: UInt32?) -> Effect {
@@ -231,10 +255,10 @@ public struct Consensus: Sendable {
             return enterPrecommit(nil)
         }
         if step == .prevote, validators.isQuorum(prevotes[round]?.total ?? 0), fired.insert(.prevoteTimeout(round)).inserted {   // line 34
-            return [.scheduleTimeout(Timeout(height: height, round: round, step: .prevote), milliseconds: config.milliseconds(.prevote, round: round))]
+            return [schedule(.prevote)]
         }
         if validators.isQuorum(precommits[round]?.total ?? 0), fired.insert(.precommitTimeout(round)).inserted {   // line 47
-            return [.scheduleTimeout(Timeout(height: height, round: round, step: .precommit), milliseconds: config.milliseconds(.precommit, round: round))]
+            return [schedule(.precommit)]
         }
         return nil
     }
@@ -296,28 +320,42 @@ public struct Consensus: Sendable {
     }
 }
 
-/// The votes of one type in one round: at most one per validator, with the power behind each value.
+/// The votes of one type in one round, with the power behind each value.
+///
+/// Each value's quorum is counted on its own, so a validator that votes for two values (it
+/// equivocates) counts towards both: a quorum for a value is still 2f+1 signatures for it, and two
+/// quorums for different values would need more than f equivocators. Counting only an
+/// equivocator's first vote would let nodes disagree about which quorums exist and stall rounds
+/// (Tendermint keeps votes per block for the same reason). `total`, for the "2f+1 of anything"
+/// rules, counts each validator once.
 struct Tally: Sendable {
     enum Outcome { case added, duplicate, conflict(Vote) }
+    /// Distinct values kept per validator: bounded memory against a flood of conflicting votes.
+    static let valuesPerValidatorMax = 4
 
-    private var byValidator: [Ed25519.PublicKey: Vote] = [:]
+    private var byValidator: [Ed25519.PublicKey: [Vote]] = [:]
     private var powerByValue: [Digest?: UInt64] = [:]
     private(set) var total: UInt64 = 0
 
     mutating func add(_ vote: Vote, power: UInt64) -> Outcome {
-        if let existing = byValidator[vote.body.validator] {
-            return existing.body.blockHash == vote.body.blockHash ? .duplicate : .conflict(existing)
+        var votes = byValidator[vote.body.validator] ?? []
+        if votes.contains(where: { $0.body.blockHash == vote.body.blockHash }) || votes.count >= Self.valuesPerValidatorMax {
+            return .duplicate
         }
-        byValidator[vote.body.validator] = vote
+        votes.append(vote)
+        byValidator[vote.body.validator] = votes
         powerByValue[vote.body.blockHash, default: 0] += power
+        guard votes.count == 1 else { return .conflict(votes[0]) }
         total += power
         return .added
     }
 
     func power(for value: Digest?) -> UInt64? { powerByValue[value] }
     var senders: [Ed25519.PublicKey] { Array(byValidator.keys) }
-    /// The votes for `value`, sorted by validator key.
-    func votes(for value: Digest?) -> [Vote] { byValidator.values.filter { $0.body.blockHash == value }.sorted { $0.body.validator < $1.body.validator } }
+    /// The votes for `value`, one per validator, sorted by validator key.
+    func votes(for value: Digest?) -> [Vote] {
+        byValidator.values.compactMap { $0.first { $0.body.blockHash == value } }.sorted { $0.body.validator < $1.body.validator }
+    }
 }
 
 /// Weighted round robin: over a cycle of T slots (T = total power, scaled down when large) each

@@ -18,24 +18,43 @@ public enum Step: UInt8, Sendable, Comparable, CaseIterable, CanonicalByteEnum, 
     }
 }
 
+/// What a timeout is for: one of the algorithm's three, or the retransmission of this node's own
+/// messages while a round lasts (lost messages are sent again, so rounds end under loss).
+public enum TimeoutKind: UInt8, Sendable, CaseIterable, CanonicalByteEnum, CustomStringConvertible {
+    case propose = 1
+    case prevote = 2
+    case precommit = 3
+    case retransmit = 4
+
+    public static let fieldName = "timeout kind"
+    public var description: String {
+        switch self {
+        case .propose: "propose"
+        case .prevote: "prevote"
+        case .precommit: "precommit"
+        case .retransmit: "retransmit"
+        }
+    }
+}
+
 /// A timeout the core asked for, delivered back by the shell when it fires.
 public struct Timeout: Hashable, Sendable, CanonicalCodable, CustomStringConvertible {
     public let height: UInt64
     public let round: UInt32
-    public let step: Step
+    public let kind: TimeoutKind
 
-    public init(height: UInt64, round: UInt32, step: Step) { (self.height, self.round, self.step) = (height, round, step) }
+    public init(height: UInt64, round: UInt32, kind: TimeoutKind) { (self.height, self.round, self.kind) = (height, round, kind) }
 
-    public var description: String { "timeout h\(height) r\(round) \(step)" }
+    public var description: String { "timeout h\(height) r\(round) \(kind)" }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.u64(height)
         writer.u32(round)
-        step.encode(to: &writer)
+        kind.encode(to: &writer)
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        (height, round, step) = (try reader.u64("height"), try reader.u32("round"), try Step(from: &reader))
+        (height, round, kind) = (try reader.u64("height"), try reader.u32("round"), try TimeoutKind(from: &reader))
     }
 }
 
@@ -171,5 +190,25 @@ public enum Effect: Hashable, Sendable, CustomStringConvertible {
         case .decide(let b, let c): "decide h\(b.header.height) \(b.hash.hex.prefix(8)) r\(c.round) signers \(c.signatures.count)"
         case .evidence(let a, _): "evidence equivocation by \(a.body.validator.hex.prefix(8)) h\(a.body.height) r\(a.body.round)"
         }
+    }
+}
+
+extension Input {
+    /// Bytes bounded by a block, a proposal and a certificate: what one WAL record may hold.
+    public static let encodedBytesMax = Limits.blockBytesMax + 64 << 10
+
+    /// The input's canonical bytes: a WAL record, or the signed message in the sign-state.
+    public var encoded: [UInt8] {
+        var writer = CanonicalWriter()
+        encode(to: &writer)
+        return writer.bytes
+    }
+
+    /// The input in `bytes`, which must hold exactly one.
+    public init(encoded bytes: [UInt8]) throws(DecodeError) {
+        guard bytes.count <= Self.encodedBytesMax else { throw .messageTooLarge(bytes: bytes.count, max: Self.encodedBytesMax) }
+        var reader = CanonicalReader(bytes)
+        self = try Input(from: &reader)
+        try reader.finish()
     }
 }

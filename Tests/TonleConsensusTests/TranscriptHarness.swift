@@ -49,9 +49,9 @@ final class TranscriptHarness {
         case "start": handle(core.start())
         case "deliver": try deliver(Array(words.dropFirst()))
         case "timeout":
-            let step = Step.allCases.first { $0.description == words[1] }!
+            let kind = TimeoutKind.allCases.first { $0.description == words[1] }!
             let round = words.count > 2 ? UInt32(words[2].dropFirst())! : core.round
-            feed(.timeout(Timeout(height: core.height, round: round, step: step)))
+            feed(.timeout(Timeout(height: core.height, round: round, kind: kind)))
         case "invalid": invalid.insert(words[1])
         case "propose": proposeWith = words[1]
         case "executed": feed(.blockExecuted(height: core.height, validators: validators))
@@ -106,7 +106,7 @@ final class TranscriptHarness {
             case .broadcast(.vote(let v)):
                 output.append("rebroadcast \(v.body.type == .prevote ? "prevote" : "precommit") r\(v.body.round) \(name(v.body.blockHash))")
             case .scheduleTimeout(let t, let ms):
-                output.append("schedule timeout \(t.step) r\(t.round) in \(ms) ms")
+                output.append("schedule timeout \(t.kind) r\(t.round) in \(ms) ms")
             case .decide(let b, let c):
                 output.append("DECIDE h\(b.header.height) \(name(b.hash)) in r\(c.round) with \(c.signatures.map { name($0.publicKey) }.joined(separator: " "))")
             case .evidence(let a, _):

@@ -1,0 +1,185 @@
+import TonleConsensus
+import TonleCrypto
+import TonleLedger
+import TonleStorage
+import TonleTypes
+
+/// What the driver hands to the outside world, in order.
+public enum Outgoing: Hashable, Sendable {
+    /// Send to every peer.
+    case broadcast(ConsensusMessage)
+    /// Deliver `timeout` back after `milliseconds`.
+    case timer(Timeout, milliseconds: UInt64)
+    /// Block `height` is decided, executed and stored.
+    case decided(Block, CommitCertificate, stateRoot: Digest)
+    /// Two conflicting votes by one validator.
+    case evidence(Vote, Vote)
+}
+
+/// Why the driver stopped. After any of these the node must stop and restart from its files.
+public enum DriverError: Error, Sendable, CustomStringConvertible {
+    case store(StoreError)
+    case apply(ApplyError)
+    case corruptLog(String)
+
+    public var description: String {
+        switch self {
+        case .store(let e): e.description
+        case .apply(let e): e.description
+        case .corruptLog(let message): "consensus WAL: \(message)"
+        }
+    }
+}
+
+/// The synchronous shell around the consensus core (docs/consensus.md): it carries out the core's
+/// effects in order against the WAL, the sign-state and the store, executes decided blocks with
+/// the ledger, and collects what must leave the node in `outbox`. The same driver runs in the
+/// simulator and in the node; time and the mempool are inputs.
+public final class ConsensusDriver {
+    public private(set) var core: Consensus
+    public private(set) var outbox: [Outgoing] = []
+    private let key: Ed25519.SigningKey?
+    private let store: any LedgerStore
+    private let log: any ConsensusLog
+    private let signState: any SignStateStore
+    /// Transactions to propose (the mempool's choice), given the height.
+    private let transactionsToPropose: (UInt64) -> [Transaction]
+    /// The node's clock, in ms since 1970: a proposed block's time (BFT time) comes from it.
+    private let now: () -> UInt64
+    private var replaying = false
+    private var pending: [Effect] = []
+
+    /// Starts the core at the height after the store's, and replays the WAL of that height.
+    public init(
+        chainID: ChainID, key: Ed25519.SigningKey?, validators: ValidatorSet, store: any LedgerStore, log: any ConsensusLog,
+        signState: any SignStateStore, config: ConsensusConfig = ConsensusConfig(), now: @escaping () -> UInt64,
+        transactionsToPropose: @escaping (UInt64) -> [Transaction] = { _ in [] }
+    ) throws(DriverError) {
+        guard let applied = store.appliedHeight else { throw .apply(.notInitialised) }
+        core = Consensus(chainID: chainID, me: key?.publicKey, validators: validators, height: applied + 1, config: config)
+        (self.key, self.store, self.log, self.signState, self.transactionsToPropose, self.now) = (key, store, log, signState, transactionsToPropose, now)
+        let records = log.records()
+        replaying = true
+        try carryOut(core.start())
+        for bytes in records {
+            let input: Input
+            do { input = try Input(encoded: bytes) } catch { throw .corruptLog("\(error)") }
+            guard input.height >= core.height else { continue }   // a height already stored
+            try deliver(input)
+        }
+        replaying = false
+        if records.allSatisfy({ (try? Input(encoded: $0))?.height ?? 0 < core.height }), !records.isEmpty {
+            do { try log.reset() } catch { throw .store(error) }
+        }
+        // Requests the replay raised but whose answers the WAL does not hold: answer them now.
+        let unanswered = pending
+        pending = []
+        try carryOut(unanswered)
+    }
+
+    /// Steps the core with `input` and carries out everything that follows, including the
+    /// driver's own answers (its signed messages, validations, proposals, executed blocks).
+    public func deliver(_ input: Input) throws(DriverError) {
+        try carryOut(core.step(input))
+    }
+
+    /// Takes what must leave the node.
+    public func drainOutbox() -> [Outgoing] {
+        defer { outbox = [] }
+        return outbox
+    }
+
+    private func carryOut(_ effects: [Effect]) throws(DriverError) {
+        for effect in effects {
+            switch effect {
+            case .persist(.blockExecuted):
+                // The block is stored: the WAL of its height is no longer needed.
+                if !replaying { do { try log.reset() } catch { throw .store(error) } }
+            case .persist(let input):
+                if !replaying { do { try log.append(input.encoded) } catch { throw .store(error) } }
+            case .requestProposal(let height, let round):
+                if replaying { pending.append(effect); continue }
+                try deliver(.proposalValue(height: height, round: round, try buildBlock(height: height)))
+            case .validate(let block):
+                if replaying { pending.append(effect); continue }
+                try deliver(.proposalValidated(height: block.header.height, blockHash: block.hash, valid: isValid(block)))
+            case .sign(let request):
+                guard let message = try sign(request) else { continue }
+                if !replaying { outbox.append(.broadcast(message)) }
+                switch message {
+                case .proposal(let proposal, let block): try deliver(.proposal(proposal, block))
+                case .vote(let vote): try deliver(.vote(vote))
+                }
+            case .broadcast(let message):
+                if !replaying { outbox.append(.broadcast(message)) }
+            case .scheduleTimeout(let timeout, let milliseconds):
+                outbox.append(.timer(timeout, milliseconds: milliseconds))
+            case .decide(let block, let certificate):
+                let applied: BlockExecutor.Applied
+                do { applied = try BlockExecutor.apply(block, certificate: certificate, to: store) } catch { throw .apply(error) }
+                outbox.append(.decided(block, certificate, stateRoot: applied.stateRoot))
+                try deliver(.blockExecuted(height: block.header.height, validators: applied.validators))
+            case .evidence(let first, let second):
+                outbox.append(.evidence(first, second))
+            }
+        }
+        // Timers scheduled during a replay are still wanted: only the last round's matter, and
+        // stale ones are ignored by the core.
+    }
+
+    /// Signs through the sign-state: never two different messages for one height/round/step, and
+    /// nothing below the last signed one. A repeated request gets the message signed before.
+    private func sign(_ request: SignRequest) throws(DriverError) -> ConsensusMessage? {
+        guard let key else { return nil }
+        let slot: [UInt64] = [request.height, UInt64(request.round), UInt64(request.step.rawValue)]
+        if let last = signState.last {
+            if slot.lexicographicallyPrecedes(last.slot) { return nil }
+            if slot == last.slot {
+                guard case .some(let input) = try? Input(encoded: last.signed) else { throw .corruptLog("unreadable sign-state") }
+                switch input {
+                case .proposal(let p, let b): return .proposal(p, b)
+                case .vote(let v): return .vote(v)
+                default: throw .corruptLog("sign-state holds no signed message")
+                }
+            }
+        }
+        let message: ConsensusMessage, record: Input
+        switch request {
+        case .proposal(let body, let block):
+            let proposal = Proposal(signing: body, with: key)
+            (message, record) = (.proposal(proposal, block), .proposal(proposal, block))
+        case .vote(let body):
+            let vote = Vote(signing: body, with: key)
+            (message, record) = (.vote(vote), .vote(vote))
+        }
+        do {
+            try signState.save(SignStateRecord(height: request.height, round: request.round, step: request.step.rawValue, signed: record.encoded))
+        } catch { throw .store(error) }
+        return message
+    }
+
+    private func buildBlock(height: UInt64) throws(DriverError) -> Block {
+        let transactions = Array(transactionsToPropose(height).prefix(Limits.blockTransactionsMax))
+        let lastCommit = height > 1 ? store.certificate(at: height - 1) : nil
+        let previousTime = height > 1 ? store.block(at: height - 1)?.header.time.millisecondsSinceEpoch ?? 0 : 0
+        let time = Timestamp(millisecondsSinceEpoch: max(previousTime + 1, now()))
+        do {
+            let header = try BlockExecutor.nextHeader(
+                store, chainID: core.chainID, time: time, transactions: transactions, validators: core.validators,
+                proposer: key!.publicKey, lastCommit: lastCommit)
+            return try Block(header: header, transactions: transactions, lastCommit: lastCommit)
+        } catch let error as ApplyError { throw .apply(error) } catch { throw .apply(.inconsistent("\(error)")) }
+    }
+
+    /// A proposed block is valid when it follows the stored chain: height, links, roots, time
+    /// after the previous block's, transactions root, and a last commit that matches.
+    private func isValid(_ block: Block) -> Bool {
+        guard let tip = try? BlockExecutor.tip(store), block.header.height == tip.nextHeight,
+              block.header.previousBlockHash == tip.previousBlockHash, block.header.stateRoot == tip.stateRoot,
+              block.header.lastResultsHash == tip.lastResultsHash, block.header.chainID == core.chainID,
+              (try? block.checkConsistency()) != nil
+        else { return false }
+        if block.header.height > 1, let previous = store.block(at: block.header.height - 1), block.header.time <= previous.header.time { return false }
+        return true
+    }
+}
