@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(
             name: "TonleConsensusTests", dependencies: ["TonleConsensus", "TonleTypes", "TonleCrypto"], exclude: ["Transcripts"],
             swiftSettings: strict),
+        .testTarget(name: "TonleSimulatorTests", dependencies: ["TonleSimulator"], swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),

@@ -28,6 +28,9 @@ public struct SimulationOptions: Sendable {
     public var livenessMilliseconds: UInt64 = 30_000
     /// Keep the event log (for the determinism test and for replaying a failure).
     public var recordEvents = false
+    /// Crash node 0 inside its k-th WAL write (0 = the first), then restart it: the
+    /// crash-at-every-write test. Combine with `faults = .none`.
+    public var crashNodeZeroAtWALWrite: Int?
 
     public init(seed: UInt64) { self.seed = seed }
 
@@ -46,6 +49,8 @@ public struct SimulationResult: Sendable {
     /// SHA-256 over the event log: equal for equal seeds.
     public let eventLogDigest: Digest
     public let eventLog: [String]
+    /// WAL records node 0 wrote (across restarts).
+    public let nodeZeroWALWrites: Int
 }
 
 /// One seeded run of a cluster in one thread (docs/simulator.md): N validators, each with its own
@@ -91,6 +96,7 @@ public final class Simulation {
 
     /// Runs the seed to the end and reports.
     public func run() -> SimulationResult {
+        if let k = options.crashNodeZeroAtWALWrite { nodes[0].log.appendsBeforeCrash = k }
         for node in nodes { start(node) }
         scheduleFaults()
         while let event = queue.pop() {
@@ -102,7 +108,7 @@ public final class Simulation {
         }
         finish()
         return SimulationResult(options: options, heightsDecided: checker.heightsDecidedByAllCorrect(nodes), violations: checker.violations,
-                                events: events, eventLogDigest: hasher.finalize(), eventLog: log)
+                                events: events, eventLogDigest: hasher.finalize(), eventLog: log, nodeZeroWALWrites: nodes[0].log.appends)
     }
 
     // MARK: Nodes
@@ -124,6 +130,10 @@ public final class Simulation {
 
     func crash(_ node: SimNode, tornTail: Bool) {
         guard node.up else { return }
+        if node.index == 0, options.crashNodeZeroAtWALWrite != nil {
+            // The test hook: restart soon, and count the writes made so far.
+            queue.push(now + 100, .restart(0))
+        }
         node.up = false
         node.driver = nil
         node.log.appendsBeforeCrash = nil
