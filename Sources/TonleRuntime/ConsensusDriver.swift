@@ -49,14 +49,19 @@ public final class ConsensusDriver {
     private var replaying = false
     private var pending: [Effect] = []
 
-    /// Starts the core at the height after the store's, and replays the WAL of that height.
+    /// Starts the core at the height after the store's, with the stored validator set, and replays
+    /// the WAL of that height.
     public init(
         chainID: ChainID, key: Ed25519.SigningKey?, validators: ValidatorSet, store: any LedgerStore, log: any ConsensusLog,
         signState: any SignStateStore, config: ConsensusConfig = ConsensusConfig(), now: @escaping () -> UInt64,
         transactionsToPropose: @escaping (UInt64) -> [Transaction] = { _ in [] }
     ) throws(DriverError) {
         guard let applied = store.appliedHeight else { throw .apply(.notInitialised) }
-        core = Consensus(chainID: chainID, me: key?.publicKey, validators: validators, height: applied + 1, config: config)
+        // The stored state's validator set is authoritative; `validators` serves only a store
+        // that has none (tests of the core alone).
+        var current = validators
+        if let bytes = store.stateValue(for: StateKey.validators), case .validators(let stored)? = try? StateRecord(encoded: bytes) { current = stored }
+        core = Consensus(chainID: chainID, me: key?.publicKey, validators: current, height: applied + 1, config: config)
         (self.key, self.store, self.log, self.signState, self.transactionsToPropose, self.now) = (key, store, log, signState, transactionsToPropose, now)
         let records = log.records()
         replaying = true
