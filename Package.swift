@@ -71,6 +71,9 @@ let package = Package(
             name: "TonleConsensusTests", dependencies: ["TonleConsensus", "TonleTypes", "TonleCrypto"], exclude: ["Transcripts"],
             swiftSettings: strict),
         .testTarget(name: "TonleSimulatorTests", dependencies: ["TonleSimulator"], swiftSettings: strict),
+        .testTarget(
+            name: "TonleRuntimeTests", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
+            swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),
