@@ -38,7 +38,8 @@ public struct Bytes32: Hashable, Sendable, Comparable {
         try Swift.withUnsafeBytes(of: self) { try body($0) }
     }
 
-    @inlinable mutating func withUnsafeMutableBytes<R>(
+    /// Calls `body` with the 32 bytes to change in place.
+    @inlinable public mutating func withUnsafeMutableBytes<R>(
         _ body: (UnsafeMutableRawBufferPointer) throws -> R
     ) rethrows -> R {
         try Swift.withUnsafeMutableBytes(of: &self) { try body($0) }

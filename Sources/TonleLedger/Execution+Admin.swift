@@ -52,11 +52,8 @@ extension Execution {
     mutating func redeem(_ redeem: Redeem) throws(Rejection) {
         try requireCentralBank()
         try requirePositive(redeem.amount)
-        guard let found = overlay.account(redeem.source) else { throw reject(.accountNotFound) }
-        guard meetsQuorum(found.keys) else { throw reject(.quorumNotMet) }
-        guard !found.frozen else { throw reject(.accountFrozen) }
-        guard !found.isIssuance else { throw reject(.issuanceAccount) }
-        var source = found
+        // The central bank redeems from any institution's account, with that account's keys.
+        var source = try ownedAccount(redeem.source, ownInstitution: false)
         var issuer = try issuanceAccount(redeem.issuer)
         try debit(&source, redeem.amount, spending: true)
         try credit(&issuer, redeem.amount)

@@ -79,11 +79,12 @@ extension Execution {
         guard amount.minorUnits > 0 else { throw reject(.amountNotPositive) }
     }
 
-    /// An account this transaction may act for: it exists, belongs to the creator's institution,
-    /// the signers meet its quorum, it is not frozen, and (when `debited`) it is no issuance account.
-    mutating func ownedAccount(_ id: AccountID, debited: Bool = true) throws(Rejection) -> AccountRecord {
+    /// An account this transaction may act for: it exists, belongs to the creator's institution
+    /// (unless `ownInstitution` is false), the signers meet its quorum, it is not frozen, and (when
+    /// `debited`) it is no issuance account.
+    mutating func ownedAccount(_ id: AccountID, debited: Bool = true, ownInstitution: Bool = true) throws(Rejection) -> AccountRecord {
         guard let account = overlay.account(id) else { throw reject(.accountNotFound) }
-        guard id.institution == creator!.id.institution else { throw reject(.foreignAccount) }
+        guard !ownInstitution || id.institution == creator!.id.institution else { throw reject(.foreignAccount) }
         guard meetsQuorum(account.keys) else { throw reject(.quorumNotMet) }
         guard !account.frozen else { throw reject(.accountFrozen) }
         guard !debited || !account.isIssuance else { throw reject(.issuanceAccount) }

@@ -9,7 +9,7 @@ extension Bytes32 {
     /// These bytes with every bit from `bits` on set to zero.
     public func prefix(bits: Int) -> Bytes32 {
         var copy = self
-        copy.withUnsafeMutableBytesOfSelf { bytes in
+        copy.withUnsafeMutableBytes { bytes in
             for index in 0..<32 {
                 let keep = bits - index * 8
                 if keep >= 8 { continue }
@@ -24,9 +24,6 @@ extension Bytes32 {
         prefix(bits: bits) == other.prefix(bits: bits)
     }
 
-    mutating func withUnsafeMutableBytesOfSelf<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
-        Swift.withUnsafeMutableBytes(of: &self, body)
-    }
 }
 
 /// Where a node sits in the tree: its depth (0 at the root, at most 256) and the path to it —
@@ -52,7 +49,7 @@ public struct NodePosition: Hashable, Comparable, Sendable, CustomStringConverti
         precondition(depth < NodePosition.depthMax, "a node at depth 256 has no children")
         var path = self.path
         if bit == 1 {
-            path.withUnsafeMutableBytesOfSelf { $0[depth >> 3] |= 0x80 >> UInt8(depth & 7) }
+            path.withUnsafeMutableBytes { $0[depth >> 3] |= 0x80 >> UInt8(depth & 7) }
         }
         return NodePosition(depth: depth + 1, path: path)
     }

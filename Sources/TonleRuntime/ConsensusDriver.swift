@@ -66,14 +66,17 @@ public final class ConsensusDriver {
         let records = log.records()
         replaying = true
         try carryOut(core.start())
+        var highest: UInt64?
         for bytes in records {
             let input: Input
             do { input = try Input(encoded: bytes) } catch { throw .corruptLog("\(error)") }
+            highest = max(highest ?? 0, input.height)
             guard input.height >= core.height else { continue }   // a height already stored
             try deliver(input)
         }
         replaying = false
-        if records.allSatisfy({ (try? Input(encoded: $0))?.height ?? 0 < core.height }), !records.isEmpty {
+        // Every record belongs to a height now stored (perhaps by the replay itself): start afresh.
+        if let highest, highest < core.height {
             do { try log.reset() } catch { throw .store(error) }
         }
         // Requests the replay raised but whose answers the WAL does not hold: answer them now.
