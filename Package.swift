@@ -10,12 +10,20 @@ let package = Package(
     name: "Tonle",
     products: [
         .executable(name: "tonle", targets: ["tonle"]),
+        .executable(name: "tonle-node", targets: ["tonle-node"]),
         .executable(name: "tonle-sim", targets: ["tonle-sim"]),
         .library(name: "TonleCrypto", targets: ["TonleCrypto"]),
         .library(name: "TonleTypes", targets: ["TonleTypes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Layer 0: system libraries.
@@ -40,15 +48,47 @@ let package = Package(
         .target(name: "TonleSimulator", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: a deterministic workload for tests, the crash test and benchmarks.
         .target(name: "TonleWorkload", dependencies: ["TonleRuntime", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
-        // Layer 8: the command tree, and the executable that runs it.
+        // Layer 6: peer links (SwiftNIO): framing, authenticated encrypted handshake, peer manager.
+        .target(
+            name: "TonleNetwork",
+            dependencies: [
+                "TonleConsensus", "TonleTypes", "TonleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        // Layer 6: the HTTP/JSON API (Hummingbird); the node implements its query protocol.
+        .target(
+            name: "TonleRPC",
+            dependencies: [
+                "TonleTypes", "TonleCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        // Layer 7: the node: configuration, genesis, the node loop, sync, services, logs, metrics.
+        .target(
+            name: "TonleNode",
+            dependencies: [
+                "TonleNetwork", "TonleRPC", "TonleStore", "TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes",
+                "TonleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict),
+        // Layer 8: the command trees, and the executables that run them.
         .target(
             name: "TonleCLI",
             dependencies: [
-                "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore", "TonleWorkload",
+                "TonleNode", "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore", "TonleWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(name: "tonle", dependencies: ["TonleCLI"], swiftSettings: strict),
+        .executableTarget(name: "tonle-node", dependencies: ["TonleCLI"], swiftSettings: strict),
         .executableTarget(
             name: "tonle-sim",
             dependencies: ["TonleSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -73,6 +113,18 @@ let package = Package(
         .testTarget(name: "TonleSimulatorTests", dependencies: ["TonleSimulator"], swiftSettings: strict),
         .testTarget(
             name: "TonleRuntimeTests", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TonleNetworkTests",
+            dependencies: [
+                "TonleNetwork", "TonleConsensus", "TonleTypes", "TonleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TonleNodeTests",
+            dependencies: ["TonleNode", "TonleRuntime", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"],
             swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
