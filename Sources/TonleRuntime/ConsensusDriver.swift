@@ -14,6 +14,9 @@ public enum Outgoing: Hashable, Sendable {
     case decided(Block, CommitCertificate, stateRoot: Digest)
     /// Two conflicting votes by one validator.
     case evidence(Vote, Vote)
+    /// This node must propose but has nothing to propose: call `proposeDeferred(force: true)`
+    /// after `milliseconds` (or `proposeDeferred(force: false)` as soon as transactions arrive).
+    case proposeLater(milliseconds: UInt64)
 }
 
 /// Why the driver stopped. After any of these the node must stop and restart from its files.
@@ -46,6 +49,15 @@ public final class ConsensusDriver {
     private let transactionsToPropose: (UInt64) -> [Transaction]
     /// The node's clock, in ms since 1970: a proposed block's time (BFT time) comes from it.
     private let now: () -> UInt64
+    /// Whether the mempool has something to propose.
+    private let transactionsWaiting: () -> Bool
+    /// How long a proposer with nothing to propose waits for transactions before proposing an
+    /// empty block (0: propose at once). Must stay below the propose timeout.
+    private let idleProposalMilliseconds: UInt64
+    /// Extra validity check of a proposed block, by the shell (signatures of unknown transactions).
+    private let checkBlock: (Block) -> Bool
+    /// The proposal this node owes but has put off, waiting for transactions.
+    private var deferred: (height: UInt64, round: UInt32)?
     private var replaying = false
     private var pending: [Effect] = []
 
@@ -54,7 +66,8 @@ public final class ConsensusDriver {
     public init(
         chainID: ChainID, key: Ed25519.SigningKey?, validators: ValidatorSet, store: any LedgerStore, log: any ConsensusLog,
         signState: any SignStateStore, config: ConsensusConfig = ConsensusConfig(), now: @escaping () -> UInt64,
-        transactionsToPropose: @escaping (UInt64) -> [Transaction] = { _ in [] }
+        transactionsToPropose: @escaping (UInt64) -> [Transaction] = { _ in [] }, transactionsWaiting: @escaping () -> Bool = { true },
+        idleProposalMilliseconds: UInt64 = 0, checkBlock: @escaping (Block) -> Bool = { _ in true }
     ) throws(DriverError) {
         guard let applied = store.appliedHeight else { throw .apply(.notInitialised) }
         // The stored state's validator set is authoritative; `validators` serves only a store
@@ -63,6 +76,7 @@ public final class ConsensusDriver {
         if let bytes = store.stateValue(for: StateKey.validators), case .validators(let stored)? = try? StateRecord(encoded: bytes) { current = stored }
         core = Consensus(chainID: chainID, me: key?.publicKey, validators: current, height: applied + 1, config: config)
         (self.key, self.store, self.log, self.signState, self.transactionsToPropose, self.now) = (key, store, log, signState, transactionsToPropose, now)
+        (self.transactionsWaiting, self.idleProposalMilliseconds, self.checkBlock) = (transactionsWaiting, idleProposalMilliseconds, checkBlock)
         let records = log.records()
         replaying = true
         try carryOut(core.start())
@@ -91,6 +105,19 @@ public final class ConsensusDriver {
         try carryOut(core.step(input))
     }
 
+    /// Makes the proposal put off by `proposeLater`, if it is still due: when `force` (the idle
+    /// wait is over) or when transactions are now waiting.
+    public func proposeDeferred(force: Bool) throws(DriverError) {
+        guard let (height, round) = deferred else { return }
+        guard height == core.height, round == core.round, core.decision == nil else {
+            deferred = nil
+            return
+        }
+        guard force || transactionsWaiting() else { return }
+        deferred = nil
+        try deliver(.proposalValue(height: height, round: round, try buildBlock(height: height)))
+    }
+
     /// Takes what must leave the node.
     public func drainOutbox() -> [Outgoing] {
         defer { outbox = [] }
@@ -107,6 +134,11 @@ public final class ConsensusDriver {
                 if !replaying { do { try log.append(input.encoded) } catch { throw .store(error) } }
             case .requestProposal(let height, let round):
                 if replaying { pending.append(effect); continue }
+                if idleProposalMilliseconds > 0, !transactionsWaiting() {
+                    deferred = (height, round)
+                    outbox.append(.proposeLater(milliseconds: idleProposalMilliseconds))
+                    continue
+                }
                 try deliver(.proposalValue(height: height, round: round, try buildBlock(height: height)))
             case .validate(let block):
                 if replaying { pending.append(effect); continue }
@@ -185,7 +217,7 @@ public final class ConsensusDriver {
         guard let tip = try? BlockExecutor.tip(store), block.header.height == tip.nextHeight,
               block.header.previousBlockHash == tip.previousBlockHash, block.header.stateRoot == tip.stateRoot,
               block.header.lastResultsHash == tip.lastResultsHash, block.header.chainID == core.chainID,
-              (try? block.checkConsistency()) != nil
+              (try? block.checkConsistency()) != nil, checkBlock(block)
         else { return false }
         if block.header.height > 1, let previous = store.block(at: block.header.height - 1), block.header.time <= previous.header.time { return false }
         return true

@@ -175,6 +175,8 @@ public final class Simulation {
                 node.mempool.removeAll { included.contains($0.id) || $0.body.expiry.millisecondsSinceEpoch < Self.genesisTime + now }
             case .evidence(let first, _):
                 record("n\(node.index) evidence against \(first.body.validator.hex.prefix(8))")
+            case .proposeLater:
+                break   // simulated drivers propose at once (no idle wait)
             }
         }
     }

@@ -1,0 +1,142 @@
+import Testing
+import TonleConsensus
+import TonleCrypto
+import TonleRuntime
+import TonleStorage
+import TonleTypes
+import TonleWorkload
+
+@Suite struct DeferredProposalTests {
+    let workload = Workload(seed: 2, accounts: 4)
+
+    /// Round 0's proposer of height 1, with a driver whose mempool is `waiting`.
+    func proposer(waiting: @escaping () -> Bool, transactions: @escaping () -> [Transaction] = { [] }) throws -> ConsensusDriver {
+        let store = MemoryStore()
+        try workload.initialise(store)
+        let core = Consensus(chainID: workload.chainID, me: nil, validators: workload.validators, height: 1)
+        let key = workload.validatorKeys.first { $0.publicKey == core.proposer(round: 0) }!
+        return try ConsensusDriver(
+            chainID: workload.chainID, key: key, validators: workload.validators, store: store, log: MemoryConsensusLog(),
+            signState: MemorySignState(), now: { 1 }, transactionsToPropose: { _ in transactions() }, transactionsWaiting: waiting,
+            idleProposalMilliseconds: 700)
+    }
+
+    func proposals(_ outgoing: [Outgoing]) -> [Block] {
+        outgoing.compactMap { if case .broadcast(.proposal(_, let block)) = $0 { block } else { nil } }
+    }
+
+    @Test("an idle proposer waits; transactions arriving make it propose at once, with them")
+    func transactionsEndTheWait() throws {
+        var waiting: [Transaction] = []
+        let driver = try proposer(waiting: { !waiting.isEmpty }, transactions: { waiting })
+        let first = driver.drainOutbox()
+        #expect(first.contains(.proposeLater(milliseconds: 700)))
+        #expect(proposals(first).isEmpty)
+        try driver.proposeDeferred(force: false)
+        #expect(proposals(driver.drainOutbox()).isEmpty, "nothing waiting yet: still deferred")
+        waiting = workload.transfers(count: 3, time: 1)
+        try driver.proposeDeferred(force: false)
+        let blocks = proposals(driver.drainOutbox())
+        #expect(blocks.count == 1 && blocks[0].transactions == waiting)
+        try driver.proposeDeferred(force: true)
+        #expect(proposals(driver.drainOutbox()).isEmpty, "a proposal is made once")
+    }
+
+    @Test("when the idle wait ends, the proposer proposes an empty block")
+    func idleWaitEndsWithEmptyBlock() throws {
+        let driver = try proposer(waiting: { false })
+        _ = driver.drainOutbox()
+        try driver.proposeDeferred(force: true)
+        let blocks = proposals(driver.drainOutbox())
+        #expect(blocks.count == 1 && blocks[0].transactions.isEmpty)
+    }
+
+    @Test("a proposer with transactions waiting proposes at once")
+    func busyProposerDoesNotWait() throws {
+        let transfers = workload.transfers(count: 2, time: 1)
+        let driver = try proposer(waiting: { true }, transactions: { transfers })
+        let outgoing = driver.drainOutbox()
+        #expect(!outgoing.contains(.proposeLater(milliseconds: 700)))
+        #expect(proposals(outgoing).map(\.transactions) == [transfers])
+    }
+}
+
+@Suite struct MempoolTests {
+    let workload = Workload(seed: 3, accounts: 10)
+    var now: UInt64 { workload.genesisTime.millisecondsSinceEpoch }
+
+    @Test("admits in order, refuses duplicates, other chains, expired and too-distant expiry")
+    func admission() throws {
+        var pool = Mempool(transactionsMax: 100, bytesMax: 1 << 20)
+        let txs = workload.transfers(count: 5, time: 1_000)
+        for tx in txs { try pool.admit(tx, size: tx.encoded.count, chainID: workload.chainID, nowMilliseconds: now) }
+        #expect(pool.count == 5)
+        #expect(throws: MempoolRejection.duplicate) { try pool.admit(txs[0], size: 1, chainID: workload.chainID, nowMilliseconds: now) }
+        let other = try ChainID("other-chain")
+        #expect(throws: MempoolRejection.wrongChain) { try pool.admit(workload.transfers(count: 1, time: 2_000)[0], size: 1, chainID: other, nowMilliseconds: now) }
+        let late = workload.transfers(count: 1, time: 5_000)[0]
+        #expect(throws: MempoolRejection.expired) { try pool.admit(late, size: 1, chainID: workload.chainID, nowMilliseconds: late.body.expiry.millisecondsSinceEpoch) }
+        #expect(throws: MempoolRejection.expiryTooFar) {
+            try pool.admit(late, size: 1, chainID: workload.chainID, nowMilliseconds: late.body.expiry.millisecondsSinceEpoch - Limits.transactionLifetimeMaxMilliseconds - 1)
+        }
+        #expect(pool.proposal(transactionsMax: 3, bytesMax: 1 << 20, nowMilliseconds: now) == Array(txs.prefix(3)))
+    }
+
+    @Test("full by count or by bytes answers MEMPOOL_FULL; removing committed ids makes room")
+    func bounds() throws {
+        let txs = workload.transfers(count: 6, time: 1_000)
+        var byCount = Mempool(transactionsMax: 4, bytesMax: 1 << 20)
+        for tx in txs.prefix(4) { try byCount.admit(tx, size: 100, chainID: workload.chainID, nowMilliseconds: now) }
+        #expect(throws: MempoolRejection.full(transactionsMax: 4, bytesMax: 1 << 20)) {
+            try byCount.admit(txs[4], size: 100, chainID: workload.chainID, nowMilliseconds: now)
+        }
+        byCount.remove([txs[1].id, txs[0].id])
+        #expect(byCount.count == 2 && byCount.bytes == 200)
+        try byCount.admit(txs[4], size: 100, chainID: workload.chainID, nowMilliseconds: now)
+        #expect(byCount.proposal(transactionsMax: 10, bytesMax: 1 << 20, nowMilliseconds: now) == [txs[2], txs[3], txs[4]])
+
+        var byBytes = Mempool(transactionsMax: 100, bytesMax: 250)
+        try byBytes.admit(txs[0], size: 200, chainID: workload.chainID, nowMilliseconds: now)
+        #expect(throws: MempoolRejection.full(transactionsMax: 100, bytesMax: 250)) {
+            try byBytes.admit(txs[1], size: 51, chainID: workload.chainID, nowMilliseconds: now)
+        }
+        try byBytes.admit(txs[1], size: 50, chainID: workload.chainID, nowMilliseconds: now)
+        // A block's byte budget stops the proposal at the first transaction that does not fit.
+        #expect(byBytes.proposal(transactionsMax: 10, bytesMax: 220, nowMilliseconds: now) == [txs[0]])
+    }
+
+    @Test("expired transactions are dropped when a proposal passes them")
+    func expiredDropped() throws {
+        var pool = Mempool(transactionsMax: 10, bytesMax: 1 << 20)
+        let txs = workload.transfers(count: 2, time: 1_000)
+        for tx in txs { try pool.admit(tx, size: 10, chainID: workload.chainID, nowMilliseconds: now) }
+        let after = txs.map(\.body.expiry.millisecondsSinceEpoch).max()!
+        #expect(pool.proposal(transactionsMax: 10, bytesMax: 1 << 20, nowMilliseconds: after).isEmpty)
+        #expect(pool.isEmpty && pool.bytes == 0)
+    }
+
+    @Test("many admissions and removals keep the bookkeeping exact")
+    func churn() throws {
+        var pool = Mempool(transactionsMax: 10_000, bytesMax: 1 << 30)
+        var live: [Transaction] = []
+        var random = SplitMix64(seed: 9)
+        for round in 0..<20 {
+            let batch = workload.transfers(count: 200, time: 1_000 + UInt64(round))
+            for tx in batch where !pool.contains(tx.id) {
+                try pool.admit(tx, size: 7, chainID: workload.chainID, nowMilliseconds: now)
+                live.append(tx)
+            }
+            let gone = live.filter { _ in random.next() % 3 == 0 }
+            pool.remove(gone.map(\.id))
+            let goneIDs = Set(gone.map(\.id))
+            live.removeAll { goneIDs.contains($0.id) }
+            #expect(pool.count == live.count && pool.bytes == 7 * live.count)
+        }
+        #expect(pool.proposal(transactionsMax: 100_000, bytesMax: 1 << 30, nowMilliseconds: now) == live)
+    }
+}
+
+extension Workload {
+    /// `count` distinct transfers; a different `time` gives different ones (expiry one minute after genesis + `time` seconds).
+    func transfers(count: Int, time: UInt64) -> [Transaction] { transactions(height: UInt64(setupBlocks) + 1 + time, transfers: count) }
+}
