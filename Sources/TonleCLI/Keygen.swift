@@ -1,5 +1,6 @@
 import ArgumentParser
 import TonleCrypto
+import TonleNode
 
 /// `tonle keygen --out FILE`: a new Ed25519 signing key in a 0600 key file.
 struct Keygen: ParsableCommand {

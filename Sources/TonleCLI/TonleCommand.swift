@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TonleNode
 
 /// `tonle`: the administrator's and gateway engineer's command line (docs/cli.md).
 public struct TonleCommand: ParsableCommand {
@@ -7,7 +8,7 @@ public struct TonleCommand: ParsableCommand {
         commandName: "tonle",
         abstract: "Keys, transactions and benchmarks for a Tonle payment ledger.",
         discussion: "Exit codes: 0 success; 1 failure (invalid input, invalid signature, file problems); 64 usage error.",
-        subcommands: [Keygen.self, KeyCommand.self, TxCommand.self, BenchCommand.self])
+        subcommands: [Keygen.self, KeyCommand.self, GenesisCommand.self, TxCommand.self, BenchCommand.self])
 
     public init() {}
 
@@ -18,6 +19,9 @@ public struct TonleCommand: ParsableCommand {
             try command.run()
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        } catch let error as NodeError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             Foundation.exit(1)
         } catch {
             exit(withError: error)

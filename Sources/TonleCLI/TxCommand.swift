@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TonleCrypto
+import TonleNode
 import TonleTypes
 
 /// `tonle tx ...`: build, sign and inspect transactions.
@@ -14,7 +15,7 @@ struct TransferTx: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
         abstract: "Build and sign a transfer; print its id and canonical bytes.",
-        discussion: "Nothing is sent: pass the printed hex to 'tonle tx inspect' to check it.")
+        discussion: "Without --node (or $TONLE_NODE) nothing is sent: pass the printed hex to 'tonle tx inspect' to check it. With --submit it is sent to the node, and with --wait the command waits for its block.")
 
     @Option(help: "Key file of the signer.") var key: String
     @Option(help: "Account to debit (name@institution).") var from: String
@@ -28,12 +29,19 @@ struct TransferTx: ParsableCommand {
     @Option(help: "Seconds from now until the transaction expires.") var expiresIn: UInt64 = 600
     @Option(help: "Absolute expiry in ms since 1970 (overrides --expires-in).") var expiryMs: UInt64?
     @Flag(help: "Print JSON instead of text.") var json = false
+    @Flag(help: "Submit to the node (--node, else $TONLE_NODE, else http://127.0.0.1:26700).") var submit = false
+    @Option(help: "The node's RPC address.") var node: String?
+    @Option(help: "With --submit: wait up to this many seconds for the transaction's block.") var wait: UInt64?
 
     func run() throws {
         let signer = try KeyFileIO.read(key)
         let body = try buildBody()
         let tx = try cli("transaction") { () throws(DecodeError) in try Transaction.signing(body, with: [signer]) }
         let bytes = tx.encoded
+        if submit || node != nil {
+            try Submitter(client: RPCClient(node), json: json).submit(bytes, id: tx.id.description, wait: wait)
+            return
+        }
         if json {
             printJSON(["id": tx.id.description, "hex": Hex.encode(bytes), "base64": Data(bytes).base64EncodedString(), "bytes": bytes.count])
         } else {
@@ -145,6 +153,36 @@ enum TransactionPrinter {
         case .setLimits(let l): "set limits of \(l.account) in \(l.currency)"
         case .addValidator(let v): "add validator \(v.publicKey) power \(v.power)"
         case .removeValidator(let key): "remove validator \(key)"
+        }
+    }
+}
+
+/// Submits canonical transaction bytes and optionally waits for the block (docs/api.md).
+struct Submitter {
+    let client: RPCClient
+    let json: Bool
+
+    func submit(_ bytes: [UInt8], id: String, wait: UInt64?) throws(CLIError) {
+        let answer = try client.call("POST", "v1/transactions", body: ["transaction": Data(bytes).base64EncodedString()])
+        guard answer.status == 202 || answer.status == 200 else {
+            let code = answer.json["code"] as? String ?? "HTTP_\(answer.status)", message = answer.json["message"] as? String ?? ""
+            throw CLIError("the node refused the transaction: \(code): \(message)")
+        }
+        var status = answer.json
+        if let wait, status["status"] as? String != "committed" {
+            let deadline = Date().addingTimeInterval(TimeInterval(wait))
+            while Date() < deadline {
+                status = try client.call("GET", "v1/transactions/\(id)").json
+                if status["status"] as? String == "committed" { break }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            guard status["status"] as? String == "committed" else { throw CLIError("transaction \(id) not committed after \(wait) s; it is \(status["status"] ?? "unknown")") }
+        }
+        if json {
+            printJSON(status.merging(["id": id]) { a, _ in a })
+        } else {
+            let where_ = (status["height"] as? Int).map { " in block \($0) (\(status["result"] ?? ""))" } ?? ""
+            print("\(id) \(status["status"] ?? "pending")\(where_)")
         }
     }
 }

@@ -56,6 +56,9 @@ public final class ConsensusDriver {
     private let idleProposalMilliseconds: UInt64
     /// Extra validity check of a proposed block, by the shell (signatures of unknown transactions).
     private let checkBlock: (Block) -> Bool
+    /// Called as soon as a block is stored, before the next height starts (and so before this
+    /// node can propose again): the mempool drops the block's transactions here.
+    private let onCommitted: (Block) -> Void
     /// The proposal this node owes but has put off, waiting for transactions.
     private var deferred: (height: UInt64, round: UInt32)?
     private var replaying = false
@@ -67,7 +70,8 @@ public final class ConsensusDriver {
         chainID: ChainID, key: Ed25519.SigningKey?, validators: ValidatorSet, store: any LedgerStore, log: any ConsensusLog,
         signState: any SignStateStore, config: ConsensusConfig = ConsensusConfig(), now: @escaping () -> UInt64,
         transactionsToPropose: @escaping (UInt64) -> [Transaction] = { _ in [] }, transactionsWaiting: @escaping () -> Bool = { true },
-        idleProposalMilliseconds: UInt64 = 0, checkBlock: @escaping (Block) -> Bool = { _ in true }
+        idleProposalMilliseconds: UInt64 = 0, checkBlock: @escaping (Block) -> Bool = { _ in true },
+        onCommitted: @escaping (Block) -> Void = { _ in }
     ) throws(DriverError) {
         guard let applied = store.appliedHeight else { throw .apply(.notInitialised) }
         // The stored state's validator set is authoritative; `validators` serves only a store
@@ -77,6 +81,7 @@ public final class ConsensusDriver {
         core = Consensus(chainID: chainID, me: key?.publicKey, validators: current, height: applied + 1, config: config)
         (self.key, self.store, self.log, self.signState, self.transactionsToPropose, self.now) = (key, store, log, signState, transactionsToPropose, now)
         (self.transactionsWaiting, self.idleProposalMilliseconds, self.checkBlock) = (transactionsWaiting, idleProposalMilliseconds, checkBlock)
+        self.onCommitted = onCommitted
         let records = log.records()
         replaying = true
         try carryOut(core.start())
@@ -158,6 +163,7 @@ public final class ConsensusDriver {
                 let applied: BlockExecutor.Applied
                 do { applied = try BlockExecutor.apply(block, certificate: certificate, to: store) } catch { throw .apply(error) }
                 outbox.append(.decided(block, certificate, stateRoot: applied.stateRoot))
+                onCommitted(block)
                 try deliver(.blockExecuted(height: block.header.height, validators: applied.validators))
             case .evidence(let first, let second):
                 outbox.append(.evidence(first, second))

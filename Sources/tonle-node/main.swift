@@ -1,1 +1,3 @@
 import TonleCLI
+
+await TonleNodeCommand.runMain()

@@ -6,32 +6,32 @@ import TonleCrypto
 /// key must be assumed leaked.
 public enum KeyFileIO {
     /// Writes `key` to a new file at `path` (mode 0600, synced to disk before returning).
-    public static func write(_ key: Ed25519.SigningKey, to path: String, overwrite: Bool = false) throws(CLIError) {
+    public static func write(_ key: Ed25519.SigningKey, to path: String, overwrite: Bool = false) throws(NodeError) {
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL)
         let fd = open(path, flags, 0o600)
         guard fd >= 0 else {
-            if errno == EEXIST { throw CLIError("\(path) already exists; choose another path or pass --force to replace it") }
-            throw CLIError("cannot create \(path): \(String(cString: strerror(errno)))")
+            if errno == EEXIST { throw NodeError.key("\(path) already exists; choose another path or pass --force to replace it") }
+            throw NodeError.key("cannot create \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         // An existing file keeps its old mode under O_TRUNC: set 0600 explicitly.
-        guard fchmod(fd, 0o600) == 0 else { throw CLIError("cannot set mode 0600 on \(path): \(String(cString: strerror(errno)))") }
+        guard fchmod(fd, 0o600) == 0 else { throw NodeError.key("cannot set mode 0600 on \(path): \(String(cString: strerror(errno)))") }
         let bytes = Array(KeyFile.encode(key).utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard written == bytes.count, fsync(fd) == 0 else { throw NodeError.key("cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// Reads the key in `path`, refusing files that group or others may read.
-    public static func read(_ path: String) throws(CLIError) -> Ed25519.SigningKey {
+    public static func read(_ path: String) throws(NodeError) -> Ed25519.SigningKey {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CLIError("cannot open key file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw NodeError.key("cannot open key file \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw CLIError("cannot stat \(path): \(String(cString: strerror(errno)))") }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw CLIError("\(path) is not a regular file") }
+        guard fstat(fd, &info) == 0 else { throw NodeError.key("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw NodeError.key("\(path) is not a regular file") }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else {
-            throw CLIError("key file \(path) has mode \(String(mode, radix: 8)): group or others can read it. Run 'chmod 600 \(path)' (and consider the key leaked if others had access)")
+            throw NodeError.key("key file \(path) has mode \(String(mode, radix: 8)): group or others can read it. Run 'chmod 600 \(path)' (and consider the key leaked if others had access)")
         }
         // Read to the end (a read may return short), at most one byte past the limit.
         var buffer = [UInt8](repeating: 0, count: KeyFile.textBytesMax + 1)
@@ -39,13 +39,13 @@ public enum KeyFileIO {
         while count < buffer.count {
             let got = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + count, $0.count - count) }
             if got == 0 { break }
-            guard got > 0 || errno == EINTR else { throw CLIError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard got > 0 || errno == EINTR else { throw NodeError.key("cannot read \(path): \(String(cString: strerror(errno)))") }
             count += max(got, 0)
         }
         defer { buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         guard let text = String(validating: buffer.prefix(count), as: UTF8.self) else {
-            throw CLIError("key file \(path) is not text: not a Tonle key file")
+            throw NodeError.key("key file \(path) is not text: not a Tonle key file")
         }
-        do { return try KeyFile.decode(text) } catch { throw CLIError("key file \(path): \(error)") }
+        do { return try KeyFile.decode(text) } catch { throw NodeError.key("key file \(path): \(error)") }
     }
 }

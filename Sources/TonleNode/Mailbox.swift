@@ -1,0 +1,99 @@
+import Foundation
+
+/// A bounded queue between threads: any thread posts, the node loop takes, waiting up to a deadline.
+final class Mailbox<Event>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var incoming: [Event] = []
+    private var outgoing: [Event] = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return incoming.count + outgoing.count
+    }
+
+    /// Adds `event` unless the mailbox is full (then false), or always when `force`.
+    @discardableResult
+    func post(_ event: Event, force: Bool = false) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard force || incoming.count + outgoing.count < capacity else { return false }
+        incoming.append(event)
+        condition.signal()
+        return true
+    }
+
+    /// The oldest event, waiting until `deadline` (monotonic nanoseconds) at most; nil when none came.
+    func take(deadline: UInt64?) -> Event? {
+        condition.lock()
+        defer { condition.unlock() }
+        while outgoing.isEmpty && incoming.isEmpty {
+            guard let deadline else {
+                condition.wait()
+                continue
+            }
+            let now = Monotonic.nanoseconds
+            guard deadline > now else { return nil }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        }
+        if outgoing.isEmpty {
+            outgoing = incoming.reversed()
+            incoming = []
+        }
+        return outgoing.popLast()
+    }
+}
+
+/// The monotonic clock, for timers and durations (never for block times).
+enum Monotonic {
+    static var nanoseconds: UInt64 { DispatchTime.now().uptimeNanoseconds }
+}
+
+/// The wall clock in ms since 1970, for block times and expiry.
+enum WallClock {
+    static var milliseconds: UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000) }
+}
+
+/// Timers of the node loop, earliest first (ties in the order set).
+struct TimerHeap<Payload> {
+    private var heap: [(deadline: UInt64, sequence: UInt64, payload: Payload)] = []
+    private var sequence: UInt64 = 0
+
+    var nextDeadline: UInt64? { heap.first?.deadline }
+    var count: Int { heap.count }
+
+    mutating func add(_ payload: Payload, at deadline: UInt64) {
+        sequence += 1
+        heap.append((deadline, sequence, payload))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard before(child, parent) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// The earliest timer due at `now`, removed.
+    mutating func popDue(now: UInt64) -> Payload? {
+        guard let first = heap.first, first.deadline <= now else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count, before(left, smallest) { smallest = left }
+            if right < heap.count, before(right, smallest) { smallest = right }
+            guard smallest != parent else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top.payload
+    }
+
+    private func before(_ a: Int, _ b: Int) -> Bool { (heap[a].deadline, heap[a].sequence) < (heap[b].deadline, heap[b].sequence) }
+}

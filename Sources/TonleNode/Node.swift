@@ -1,0 +1,207 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import TonleConsensus
+import TonleCrypto
+import TonleLedger
+import TonleNetwork
+import TonleRPC
+import TonleRuntime
+import TonleStore
+import TonleTypes
+
+/// A validator (or observer) node: configuration, genesis, data directory, the node loop, the
+/// peer network and the RPC, run as one ServiceGroup that stops gracefully on SIGTERM/SIGINT
+/// (docs/operations.md).
+public enum Node {
+    public static let version = "0.5.0"
+
+    /// Starts the node described by the configuration file at `configPath` and runs it until a
+    /// signal or a fatal error.
+    public static func run(configPath: String, logger baseLogger: Logger) async throws {
+        let config = try await NodeConfig.load(path: configPath)
+        var logger = baseLogger
+        logger.logLevel = config.logLevel
+        logger[metadataKey: "node"] = "\(config.name)"
+        let genesis = try GenesisFile.load(path: config.genesisFile)
+        let key = try KeyFileIO.read(config.keyFile)
+        let store = try openDataDirectory(config, genesis: genesis, logger: logger)
+        let consensusLog: FileConsensusLog, signState: FileSignState
+        do {
+            consensusLog = try FileConsensusLog(path: config.dataDirectory + "/consensus.wal")
+            signState = try FileSignState(path: config.dataDirectory + "/sign-state")
+        } catch { throw NodeError.dataDirectory("\(error)") }
+        let isValidator = genesis.validators.validator(key.publicKey) != nil
+        logger.info("starting", metadata: [
+            "version": "\(version)", "chain": "\(genesis.chainID)", "genesis": "\(genesis.hash.hex)", "key": "\(key.publicKey.hex)",
+            "height": "\(store.appliedHeight ?? 0)", "validator": "\(isValidator)", "data": "\(config.dataDirectory)",
+        ])
+        let metrics = NodeMetrics()
+        let loop = try NodeLoop(config: config, chainID: genesis.chainID, key: key, store: store, consensusLog: consensusLog,
+                                signState: signState, validators: genesis.validators, logger: logger, metrics: metrics)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
+        let identity = LinkIdentity(key: key, networkID: genesis.hash, authorise: { loop.authorised.withLock { $0 }.contains($0) })
+        let network = PeerNetwork(group: group, identity: identity, config: config.network, logger: logger) { event in
+            NodeAPIImplementation.check(event).map { _ = loop.mailbox.post(.network($0)) }
+        }
+        loop.network = network
+        var rpcConfig = RPCConfig()
+        (rpcConfig.host, rpcConfig.port) = (config.rpcHost, config.rpcPort)
+        let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network)
+        let rpc = RPCServer.application(api: api, config: rpcConfig, logger: logger)
+        let services = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: LoopService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: NetworkService(network: network)),
+                .init(service: rpc),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? await group.shutdownGracefully()
+        if let fatal = loop.snapshot.withLock({ $0.fatal }) { throw NodeError.fatal(fatal) }
+        logger.info("stopped", metadata: ["height": "\(store.appliedHeight ?? 0)"])
+    }
+
+    /// Creates the data directory on first start (mode 0700, genesis written into a new store);
+    /// afterwards checks it belongs to the configured genesis.
+    static func openDataDirectory(_ config: NodeConfig, genesis: Genesis, logger: Logger) throws(NodeError) -> SQLiteStore {
+        let directory = config.dataDirectory, marker = directory + "/genesis.sha256"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch { throw .dataDirectory("cannot create \(directory): \(error.localizedDescription)") }
+        let expected = genesis.hash.hex
+        if let recorded = try? String(contentsOfFile: marker, encoding: .utf8) {
+            let recordedHash = recorded.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard recordedHash == expected else {
+                throw .genesis("the data directory \(directory) belongs to the network with genesis hash \(recordedHash), but \(config.genesisFile) has hash \(expected). Point node.genesis_file at that network's genesis, or node.data_dir at a new directory")
+            }
+        }
+        var options = SQLiteStore.Options()
+        options.synchronousFull = config.storageSynchronousFull
+        let store: SQLiteStore
+        do { store = try SQLiteStore(path: directory + "/ledger.sqlite", options: options) } catch { throw .dataDirectory("\(error)") }
+        if store.appliedHeight == nil {
+            do { try BlockExecutor.initialise(store, genesis: genesis) } catch { throw .genesis("\(error)") }
+            logger.info("initialised the data directory from genesis", metadata: ["root": "\(store.stateRoot.hex)"])
+        }
+        if !FileManager.default.fileExists(atPath: marker) {
+            guard FileManager.default.createFile(atPath: marker, contents: Data((expected + "\n").utf8)) else {
+                throw .dataDirectory("cannot write \(marker)")
+            }
+        }
+        return store
+    }
+}
+
+/// Runs the node loop on a thread of its own; a graceful shutdown stops it.
+struct LoopService: Service {
+    let loop: NodeLoop
+
+    func run() async throws {
+        let fatal: String? = await withGracefulShutdownHandler {
+            await withCheckedContinuation { continuation in
+                let thread = Thread { continuation.resume(returning: loop.run()) }
+                thread.name = "tonle-node-loop"
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            loop.stop()
+        }
+        if let fatal { throw NodeError.fatal(fatal) }
+    }
+}
+
+/// Starts the peer network and closes it on shutdown.
+struct NetworkService: Service {
+    let network: PeerNetwork
+
+    func run() async throws {
+        try await network.start()
+        try? await gracefulShutdown()
+        await network.shutdown()
+    }
+}
+
+/// The RPC's view of the node.
+struct NodeAPIImplementation: NodeAPI {
+    let loop: NodeLoop
+    let config: NodeConfig
+    let chainID: ChainID
+    let metrics: NodeMetrics
+    let network: PeerNetwork
+
+    /// Checks the signatures a network event carries (on the event loop that received it):
+    /// consensus messages must be signed by their signer; transactions with a bad signature are dropped.
+    static func check(_ event: NetworkEvent) -> NetworkEvent? {
+        guard case .message(let message, let peer) = event else { return event }
+        switch message {
+        case .consensus(.proposal(let proposal, _)):
+            return proposal.signatureCheck.isValid ? event : nil
+        case .consensus(.vote(let vote)):
+            return vote.signatureCheck.isValid ? event : nil
+        case .transactions(let transactions):
+            let valid = transactions.filter(\.hasValidSignatures)
+            return valid.isEmpty ? nil : .message(.transactions(valid), from: peer)
+        case .status, .blocksRequest, .blocks:
+            return event
+        }
+    }
+
+    func submit(_ transactions: [Transaction]) async -> [SubmitOutcome] {
+        // Signatures first, in parallel on all cores; only valid transactions reach the loop.
+        let checks = transactions.map(\.signatureChecks)
+        let flat = checks.flatMap { $0 }
+        let results = BatchVerifier.verify(flat, workers: config.verifyWorkers, forkJoin: Parallel.forkJoin)
+        var outcomes = [SubmitOutcome?](repeating: nil, count: transactions.count)
+        var valid: [Transaction] = [], positions: [Int] = [], offset = 0
+        for (index, list) in checks.enumerated() {
+            if results[offset..<offset + list.count].allSatisfy({ $0 }) {
+                valid.append(transactions[index])
+                positions.append(index)
+            } else {
+                outcomes[index] = .refused(code: "BAD_SIGNATURE", message: "a signature on the transaction does not verify", retryable: false)
+            }
+            offset += list.count
+        }
+        if !valid.isEmpty {
+            let admitted: [SubmitOutcome] = await withCheckedContinuation { continuation in
+                let posted = loop.mailbox.post(.submit(valid, reply: { continuation.resume(returning: $0) }))
+                if !posted {
+                    continuation.resume(returning: valid.map { _ in .refused(code: "NODE_BUSY", message: "the node is busy; retry later", retryable: true) })
+                }
+            }
+            for (position, outcome) in zip(positions, admitted) { outcomes[position] = outcome }
+        }
+        return outcomes.map { $0! }
+    }
+
+    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView {
+        await withCheckedContinuation { continuation in
+            let posted = loop.mailbox.post(.query { loop in continuation.resume(returning: loop.transactionStatus(id)) })
+            if !posted { continuation.resume(returning: TransactionStatusView(id: id.digest.hex, status: "unknown")) }
+        }
+    }
+
+    func status() -> StatusView {
+        let snapshot = loop.snapshot.withLock { $0 }
+        metrics.droppedPeerMessages.record(network.droppedMessages)
+        return StatusView(
+            name: config.name, chainID: chainID.description, version: Node.version, height: snapshot.height, round: snapshot.round,
+            stateRoot: snapshot.stateRoot.hex, latestBlockHash: snapshot.latestBlockHash.hex, latestBlockTimeMilliseconds: snapshot.latestBlockTime,
+            validator: snapshot.validator, peers: network.connectedPeers.map(\.hex),
+            sync: snapshot.syncing ? "syncing" : "caught_up", mempoolTransactions: snapshot.mempoolTransactions)
+    }
+
+    func metricsText() -> String {
+        metrics.droppedPeerMessages.record(network.droppedMessages)
+        return metrics.text()
+    }
+}

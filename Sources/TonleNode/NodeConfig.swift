@@ -1,0 +1,142 @@
+import Configuration
+import Foundation
+import Logging
+import TonleConsensus
+import TonleCrypto
+import TonleNetwork
+import TonleTypes
+
+/// Everything `tonle-node start` reads: a JSON file, each key overridable by an environment
+/// variable (`p2p.listen` ← `TONLE_P2P_LISTEN`). Every key, its default and its meaning is in
+/// docs/operations.md; a test checks the two agree. Relative paths are relative to the file.
+public struct NodeConfig: Sendable {
+    public var name = "tonle-node"
+    public var keyFile = ""
+    public var dataDirectory = ""
+    public var genesisFile = ""
+    public var network = NetworkConfig()
+    /// Public keys (hex) of observers allowed to link besides the validators.
+    public var observers: [Ed25519.PublicKey] = []
+    public var rpcHost = "127.0.0.1"
+    public var rpcPort = 26_700
+    public var mempoolTransactionsMax = 100_000
+    public var mempoolBytesMax = 256 << 20
+    public var consensus = ConsensusConfig.nodeDefaults
+    public var emptyBlockIntervalMilliseconds: UInt64 = 1_000
+    public var blockTransactionsMax = Limits.blockTransactionsMax
+    public var blockBytesMax = 8 << 20
+    public var syncBatchBlocks = 64
+    public var statusIntervalMilliseconds: UInt64 = 500
+    public var syncRequestTimeoutMilliseconds: UInt64 = 5_000
+    public var storageSynchronousFull = true
+    public var verifyWorkers = ProcessInfo.processInfo.activeProcessorCount
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    /// Every key the file may hold (docs/operations.md lists the same set).
+    public static let keys = [
+        "node.name", "node.key_file", "node.data_dir", "node.genesis_file",
+        "p2p.listen", "p2p.peers", "p2p.observers", "p2p.reconnect_min_ms", "p2p.reconnect_max_ms", "p2p.peer_queue_bytes_max",
+        "p2p.handshake_timeout_ms", "p2p.idle_timeout_ms",
+        "rpc.listen",
+        "mempool.transactions_max", "mempool.bytes_max",
+        "consensus.propose_timeout_ms", "consensus.prevote_timeout_ms", "consensus.precommit_timeout_ms", "consensus.timeout_delta_ms",
+        "consensus.retransmit_ms", "consensus.empty_block_interval_ms", "consensus.block_transactions_max", "consensus.block_bytes_max",
+        "sync.batch_blocks", "sync.status_interval_ms", "sync.request_timeout_ms",
+        "storage.synchronous_full", "verify.workers", "log.level",
+    ]
+
+    /// Reads `path`, then the environment over it, and checks every value.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(NodeError) -> NodeConfig {
+        guard FileManager.default.fileExists(atPath: path) else { throw .config("no configuration file at \(path)") }
+        let reader: ConfigReader
+        do {
+            let file = try await FileProvider<JSONSnapshot>(filePath: .init(path))
+            let env = EnvironmentVariablesProvider(environmentVariables: environment.filter { $0.key.hasPrefix("TONLE_") }).prefixKeys(with: "tonle")
+            reader = ConfigReader(providers: [env, file])
+        } catch { throw .config("\(path): \(error)") }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ value: String) -> String {
+            value.isEmpty || value.hasPrefix("/") ? value : base.appendingPathComponent(value).standardizedFileURL.path
+        }
+        var c = NodeConfig()
+        func required(_ key: String) throws(NodeError) -> String {
+            guard let value = reader.string(forKey: ConfigKey(key)), !value.isEmpty else {
+                throw .config("\(key) is required (or TONLE_\(key.uppercased().replacingOccurrences(of: ".", with: "_")))")
+            }
+            return value
+        }
+        func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(NodeError) -> Int {
+            let value = reader.int(forKey: ConfigKey(key), default: fallback)
+            guard range.contains(value) else { throw .config("\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)") }
+            return value
+        }
+        func address(_ key: String, _ fallback: String) throws(NodeError) -> (String, Int) {
+            let text = reader.string(forKey: ConfigKey(key), default: fallback)
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+                  colon > text.startIndex
+            else { throw .config("\(key) is \"\(text)\"; expected HOST:PORT") }
+            return (String(text[..<colon]), port)
+        }
+        c.name = reader.string(forKey: "node.name", default: c.name)
+        c.keyFile = resolve(try required("node.key_file"))
+        c.dataDirectory = resolve(try required("node.data_dir"))
+        c.genesisFile = resolve(try required("node.genesis_file"))
+        (c.network.host, c.network.port) = try address("p2p.listen", "127.0.0.1:26600")
+        for text in reader.stringArray(forKey: "p2p.peers", default: []) {
+            guard let peer = PeerAddress(text) else { throw .config("p2p.peers: \"\(text)\" is not KEYHEX@HOST:PORT") }
+            c.network.peers.append(peer)
+        }
+        for text in reader.stringArray(forKey: "p2p.observers", default: []) {
+            guard let raw = Bytes32(hex: text) else { throw .config("p2p.observers: \"\(text)\" is not a 64-digit hex public key") }
+            c.observers.append(Ed25519.PublicKey(raw))
+        }
+        c.network.reconnectMinimumMilliseconds = Int64(try int("p2p.reconnect_min_ms", 100, 1...60_000))
+        c.network.reconnectMaximumMilliseconds = Int64(try int("p2p.reconnect_max_ms", 5_000, Int(c.network.reconnectMinimumMilliseconds)...600_000))
+        c.network.peerQueueBytesMax = try int("p2p.peer_queue_bytes_max", c.network.peerQueueBytesMax, (1 << 20)...(1 << 32))
+        c.network.handshakeTimeoutMilliseconds = Int64(try int("p2p.handshake_timeout_ms", 5_000, 100...60_000))
+        c.network.idleTimeoutMilliseconds = Int64(try int("p2p.idle_timeout_ms", 10_000, 1_000...600_000))
+        (c.rpcHost, c.rpcPort) = try address("rpc.listen", "127.0.0.1:26700")
+        c.mempoolTransactionsMax = try int("mempool.transactions_max", c.mempoolTransactionsMax, 1...10_000_000)
+        c.mempoolBytesMax = try int("mempool.bytes_max", c.mempoolBytesMax, (1 << 20)...(1 << 34))
+        c.consensus.proposeMilliseconds = UInt64(try int("consensus.propose_timeout_ms", Int(c.consensus.proposeMilliseconds), 10...600_000))
+        c.consensus.prevoteMilliseconds = UInt64(try int("consensus.prevote_timeout_ms", Int(c.consensus.prevoteMilliseconds), 10...600_000))
+        c.consensus.precommitMilliseconds = UInt64(try int("consensus.precommit_timeout_ms", Int(c.consensus.precommitMilliseconds), 10...600_000))
+        let delta = UInt64(try int("consensus.timeout_delta_ms", Int(c.consensus.proposeDeltaMilliseconds), 0...600_000))
+        (c.consensus.proposeDeltaMilliseconds, c.consensus.prevoteDeltaMilliseconds, c.consensus.precommitDeltaMilliseconds) = (delta, delta / 2, delta / 2)
+        c.consensus.retransmitMilliseconds = UInt64(try int("consensus.retransmit_ms", Int(c.consensus.retransmitMilliseconds), 50...600_000))
+        c.emptyBlockIntervalMilliseconds = UInt64(try int("consensus.empty_block_interval_ms", 1_000, 0...600_000))
+        guard c.emptyBlockIntervalMilliseconds * 2 <= c.consensus.proposeMilliseconds else {
+            throw .config("consensus.empty_block_interval_ms (\(c.emptyBlockIntervalMilliseconds)) must be at most half of consensus.propose_timeout_ms (\(c.consensus.proposeMilliseconds)), or idle proposers would be timed out")
+        }
+        c.blockTransactionsMax = try int("consensus.block_transactions_max", c.blockTransactionsMax, 1...Limits.blockTransactionsMax)
+        c.blockBytesMax = try int("consensus.block_bytes_max", c.blockBytesMax, (64 << 10)...(Limits.blockBytesMax - (64 << 10)))
+        c.syncBatchBlocks = try int("sync.batch_blocks", c.syncBatchBlocks, 1...NetworkLimits.syncBlocksMax)
+        c.statusIntervalMilliseconds = UInt64(try int("sync.status_interval_ms", 500, 50...60_000))
+        guard c.statusIntervalMilliseconds * 2 < UInt64(c.network.idleTimeoutMilliseconds) else {
+            throw .config("sync.status_interval_ms must be under half of p2p.idle_timeout_ms, or idle links would be closed")
+        }
+        c.syncRequestTimeoutMilliseconds = UInt64(try int("sync.request_timeout_ms", 5_000, 100...600_000))
+        c.storageSynchronousFull = reader.bool(forKey: "storage.synchronous_full", default: true)
+        c.verifyWorkers = try int("verify.workers", c.verifyWorkers, 1...256)
+        let level = reader.string(forKey: "log.level", default: "info")
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw .config("log.level is \"\(level)\"; one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        c.logLevel = parsed
+        return c
+    }
+}
+
+extension ConsensusConfig {
+    /// Timeouts for real networks (the simulator's defaults are shorter).
+    public static var nodeDefaults: ConsensusConfig {
+        var config = ConsensusConfig()
+        (config.proposeMilliseconds, config.proposeDeltaMilliseconds) = (3_000, 500)
+        (config.prevoteMilliseconds, config.prevoteDeltaMilliseconds) = (1_000, 250)
+        (config.precommitMilliseconds, config.precommitDeltaMilliseconds) = (1_000, 250)
+        config.retransmitMilliseconds = 1_000
+        return config
+    }
+}

@@ -1,0 +1,407 @@
+import Foundation
+import Logging
+import Synchronization
+import TonleConsensus
+import TonleCrypto
+import TonleLedger
+import TonleNetwork
+import TonleRPC
+import TonleRuntime
+import TonleStorage
+import TonleStore
+import TonleTypes
+
+/// What the node loop is told.
+enum LoopEvent: @unchecked Sendable {
+    /// From a peer; consensus messages and transactions arrive with their signatures checked.
+    case network(NetworkEvent)
+    /// Transactions from the RPC, signatures checked; `reply` gets one outcome each.
+    case submit([Transaction], reply: @Sendable ([SubmitOutcome]) -> Void)
+    /// Runs on the loop thread, with the store.
+    case query((NodeLoop) -> Void)
+    case stop
+}
+
+/// The loop's timers.
+enum LoopTimer {
+    case consensus(Timeout)
+    case proposeDeferred
+    case status
+}
+
+/// What the loop publishes after every step, for the RPC and metrics (read from any thread).
+struct LoopSnapshot: Sendable {
+    var height: UInt64 = 0
+    var round: UInt32 = 0
+    var stateRoot = Digest.zero
+    var latestBlockHash = Digest.zero
+    var latestBlockTime: UInt64 = 0
+    var syncing = false
+    var validator = false
+    var mempoolTransactions = 0
+    var fatal: String?
+}
+
+/// The node's one thread of control (docs/node.md): it owns the consensus driver, the store and
+/// the mempool, and handles one event at a time — peer messages, submissions, queries, timers.
+/// Network and RPC threads only post to its bounded mailbox, and signatures are checked before
+/// anything is posted, on the posting threads.
+final class NodeLoop: @unchecked Sendable {
+    let config: NodeConfig
+    let chainID: ChainID
+    let key: Ed25519.SigningKey
+    let store: SQLiteStore
+    let logger: Logger
+    let metrics: NodeMetrics
+    let mailbox = Mailbox<LoopEvent>(capacity: 65_536)
+    let snapshot = Mutex(LoopSnapshot())
+    /// Keys that may hold a peer link: the current validators and the configured observers.
+    let authorised = Mutex<Set<Ed25519.PublicKey>>([])
+    var network: PeerNetwork?
+    private(set) var driver: ConsensusDriver!
+    private(set) var mempool: Mempool
+    private var timers = TimerHeap<LoopTimer>()
+    private var gossip: [Transaction] = []
+    private var running = true
+
+    // Block sync (docs/node.md#block-sync).
+    private var peerHeights: [Ed25519.PublicKey: UInt64] = [:]
+    private var aheadLastTick: Set<Ed25519.PublicKey> = []
+    private var inflight: [Ed25519.PublicKey: (from: UInt64, count: UInt64, deadline: UInt64)] = [:]
+    private var syncBuffer: [UInt64: CertifiedBlock] = [:]
+    private var syncing = false
+    private var syncStartedAt: (height: UInt64, nanoseconds: UInt64)?
+    private var lastSyncLog: UInt64 = 0
+    private var heightStartedAt = Monotonic.nanoseconds
+    private var admittedAt: [TransactionID: UInt64] = [:]
+
+    init(config: NodeConfig, chainID: ChainID, key: Ed25519.SigningKey, store: SQLiteStore, consensusLog: FileConsensusLog,
+         signState: FileSignState, validators: ValidatorSet, logger: Logger, metrics: NodeMetrics) throws(NodeError) {
+        (self.config, self.chainID, self.key, self.store, self.logger, self.metrics) = (config, chainID, key, store, logger, metrics)
+        mempool = Mempool(transactionsMax: config.mempoolTransactionsMax, bytesMax: config.mempoolBytesMax)
+        do {
+            driver = try ConsensusDriver(
+                chainID: chainID, key: key, validators: validators, store: store, log: consensusLog, signState: signState,
+                config: config.consensus, now: { WallClock.milliseconds },
+                transactionsToPropose: { [unowned self] _ in
+                    self.mempool.proposal(transactionsMax: config.blockTransactionsMax, bytesMax: config.blockBytesMax, nowMilliseconds: WallClock.milliseconds)
+                },
+                transactionsWaiting: { [unowned self] in !self.mempool.isEmpty },
+                idleProposalMilliseconds: config.emptyBlockIntervalMilliseconds,
+                checkBlock: { [unowned self] block in self.signaturesValid(block) },
+                onCommitted: { [unowned self] block in self.mempool.remove(block.transactions.map(\.id)) })
+        } catch { throw .fatal("cannot start consensus: \(error)") }
+        updateAuthorised()
+        publish()
+    }
+
+    // MARK: The loop
+
+    /// Runs until `stop`; returns the fatal error that ended it, if any.
+    func run() -> String? {
+        timers.add(.status, at: Monotonic.nanoseconds)
+        flushOutbox()
+        while running {
+            let event = mailbox.take(deadline: timers.nextDeadline)
+            do {
+                if let event { try handle(event) }
+                while let timer = timers.popDue(now: Monotonic.nanoseconds) { try fire(timer) }
+                flushOutbox()
+                flushGossip()
+            } catch {
+                let message = "\(error)"
+                logger.critical("node loop stopped", metadata: ["error": "\(message)"])
+                snapshot.withLock { $0.fatal = message }
+                return message
+            }
+            publish()
+        }
+        return nil
+    }
+
+    func stop() { mailbox.post(.stop, force: true) }
+
+    private func handle(_ event: LoopEvent) throws {
+        switch event {
+        case .stop:
+            running = false
+        case .query(let body):
+            body(self)
+        case .submit(let transactions, let reply):
+            reply(transactions.map { admit($0, gossip: true) })
+            try driver.proposeDeferred(force: false)
+        case .network(.connected(let peer)):
+            metrics.peers.record(network?.connectedPeers.count ?? 0)
+            network?.send(.status(height: store.appliedHeight ?? 0), to: peer)
+        case .network(.disconnected(let peer)):
+            metrics.peers.record(network?.connectedPeers.count ?? 0)
+            (peerHeights[peer], inflight[peer]) = (nil, nil)
+        case .network(.message(let message, let peer)):
+            try receive(message, from: peer)
+        }
+    }
+
+    private func receive(_ message: PeerMessage, from peer: Ed25519.PublicKey) throws {
+        switch message {
+        case .consensus(.proposal(let proposal, let block)):
+            try driver.deliver(.proposal(proposal, block))
+        case .consensus(.vote(let vote)):
+            try driver.deliver(.vote(vote))
+        case .transactions(let transactions):
+            for transaction in transactions { _ = admit(transaction, gossip: false) }
+            try driver.proposeDeferred(force: false)
+        case .status(let height):
+            peerHeights[peer] = height
+        case .blocksRequest(let from, let count):
+            serveBlocks(from: from, count: count, to: peer)
+        case .blocks(let blocks):
+            inflight[peer] = nil
+            let applied = store.appliedHeight ?? 0
+            for certified in blocks where certified.block.header.height > applied && certified.block.header.height <= applied + bufferBlocksMax {
+                syncBuffer[certified.block.header.height] = certified
+            }
+            try applySynced(from: peer)
+            requestBlocks()
+        }
+    }
+
+    private func fire(_ timer: LoopTimer) throws {
+        switch timer {
+        case .consensus(let timeout):
+            try driver.deliver(.timeout(timeout))
+        case .proposeDeferred:
+            try driver.proposeDeferred(force: true)
+        case .status:
+            timers.add(.status, at: Monotonic.nanoseconds + config.statusIntervalMilliseconds * 1_000_000)
+            network?.broadcast(.status(height: store.appliedHeight ?? 0))
+            checkSync()
+        }
+    }
+
+    /// Carries the driver's outbox: messages to peers, timers, decided blocks.
+    private func flushOutbox() {
+        for outgoing in driver.drainOutbox() {
+            switch outgoing {
+            case .broadcast(let message):
+                network?.broadcast(.consensus(message))
+            case .timer(let timeout, let milliseconds):
+                timers.add(.consensus(timeout), at: Monotonic.nanoseconds + milliseconds * 1_000_000)
+            case .proposeLater(let milliseconds):
+                timers.add(.proposeDeferred, at: Monotonic.nanoseconds + milliseconds * 1_000_000)
+            case .decided(let block, _, let root):
+                committed(block, root: root)
+            case .evidence(let first, let second):
+                logger.warning("equivocation", metadata: [
+                    "validator": "\(first.body.validator.hex)", "height": "\(first.body.height)", "round": "\(first.body.round)",
+                    "first": "\(first.body.blockHash?.hex ?? "nil")", "second": "\(second.body.blockHash?.hex ?? "nil")",
+                ])
+            }
+        }
+    }
+
+    private func committed(_ block: Block, root: Digest) {
+        let ids = block.transactions.map(\.id)
+        let now = Monotonic.nanoseconds
+        metrics.blockSeconds.recordNanoseconds(Int64(now - heightStartedAt))
+        heightStartedAt = now
+        for id in ids {
+            if let admitted = admittedAt.removeValue(forKey: id) { metrics.transactionSeconds.recordNanoseconds(Int64(now - admitted)) }
+        }
+        if admittedAt.count > config.mempoolTransactionsMax { admittedAt.removeAll() }   // bound: forget timings of dropped ones
+        metrics.transactionsCommitted.increment(by: Int64(ids.count))
+        metrics.height.record(Int64(block.header.height))
+        updateAuthorised()
+        if !syncing || block.header.height % 100 == 0 {
+            logger.info("committed", metadata: [
+                "height": "\(block.header.height)", "txs": "\(ids.count)", "hash": "\(block.hash.hex.prefix(16))",
+                "root": "\(root.hex.prefix(16))", "mempool": "\(mempool.count)",
+            ])
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Admits one transaction whose signatures were checked; gossips it when it came from a client.
+    private func admit(_ transaction: Transaction, gossip shouldGossip: Bool) -> SubmitOutcome {
+        let id = transaction.id
+        if let location = store.transactionLocation(id) { return .committed(statusView(id, location)) }
+        do {
+            try mempool.admit(transaction, size: transaction.encoded.count, chainID: chainID, nowMilliseconds: WallClock.milliseconds)
+        } catch .duplicate {
+            return .pending(id)
+        } catch {
+            if case .full = error { metrics.mempoolFull.increment() }
+            return .refused(code: error.code, message: error.description, retryable: error == .full(transactionsMax: mempool.transactionsMax, bytesMax: mempool.bytesMax))
+        }
+        admittedAt[id] = Monotonic.nanoseconds
+        metrics.mempoolSize.record(mempool.count)
+        if shouldGossip { gossip.append(transaction) }
+        return .pending(id)
+    }
+
+    private func flushGossip() {
+        guard !gossip.isEmpty else { return }
+        var start = 0
+        while start < gossip.count {
+            let end = min(start + NetworkLimits.gossipTransactionsMax, gossip.count)
+            network?.broadcast(.transactions(Array(gossip[start..<end])))
+            start = end
+        }
+        gossip = []
+    }
+
+    func statusView(_ id: TransactionID, _ location: TransactionLocation) -> TransactionStatusView {
+        let result = store.results(at: location.height).flatMap { Int(location.index) < $0.count ? $0[Int(location.index)] : nil }
+        return TransactionStatusView(id: id.digest.hex, status: "committed", height: location.height, index: location.index, result: result.map(resultText))
+    }
+
+    func transactionStatus(_ id: TransactionID) -> TransactionStatusView {
+        if let location = store.transactionLocation(id) { return statusView(id, location) }
+        if mempool.contains(id) { return TransactionStatusView(id: id.digest.hex, status: "pending") }
+        return TransactionStatusView(id: id.digest.hex, status: "unknown")
+    }
+
+    private func resultText(_ result: TransactionResult) -> String {
+        switch result {
+        case .applied: "applied"
+        case .rejected(let code, _): code.name
+        }
+    }
+
+    /// A proposed block's transactions have valid signatures: those equal to a mempool entry were
+    /// checked on admission; the rest are checked now, in parallel.
+    private func signaturesValid(_ block: Block) -> Bool {
+        let unknown = block.transactions.filter { mempool.transaction($0.id) != $0 }
+        guard !unknown.isEmpty else { return true }
+        let checks = unknown.flatMap(\.signatureChecks)
+        return BatchVerifier.verify(checks, workers: config.verifyWorkers, forkJoin: Parallel.forkJoin).allSatisfy { $0 }
+    }
+
+    // MARK: Block sync
+
+    private var bufferBlocksMax: UInt64 { UInt64(config.syncBatchBlocks) * 4 }
+
+    /// Every status tick: are peers ahead? Then ask them for blocks.
+    private func checkSync() {
+        let applied = store.appliedHeight ?? 0
+        let now = Monotonic.nanoseconds
+        for (peer, request) in inflight where request.deadline <= now {
+            logger.info("sync request timed out", metadata: ["peer": "\(peer.hex.prefix(8))", "from": "\(request.from)"])
+            inflight[peer] = nil
+        }
+        let ahead = Set(peerHeights.filter { $0.value > applied }.keys)
+        let best = peerHeights.values.max() ?? 0
+        let wasSyncing = syncing
+        syncing = best >= applied + 2
+        if syncing, !wasSyncing {
+            syncStartedAt = (applied, now)
+            logger.info("behind peers: syncing", metadata: ["height": "\(applied)", "peers_height": "\(best)"])
+        } else if !syncing, wasSyncing, let start = syncStartedAt {
+            let seconds = Double(now - start.nanoseconds) / 1e9
+            logger.info("caught up", metadata: [
+                "height": "\(applied)", "blocks": "\(applied - start.height)", "seconds": "\(String(format: "%.2f", seconds))",
+            ])
+            syncStartedAt = nil
+        }
+        metrics.syncing.record(syncing ? 1 : 0)
+        // A peer one block ahead may just be a little faster: ask only if it still is a tick later.
+        let eligible = ahead.filter { syncing || aheadLastTick.contains($0) }
+        aheadLastTick = ahead
+        if !eligible.isEmpty { requestBlocks(only: eligible) }
+        if syncing, now - lastSyncLog > 2_000_000_000, let start = syncStartedAt {
+            lastSyncLog = now
+            let rate = Double(applied - start.height) / max(Double(now - start.nanoseconds) / 1e9, 0.001)
+            logger.info("sync progress", metadata: ["height": "\(applied)", "target": "\(best)", "blocks_per_s": "\(String(format: "%.1f", rate))"])
+        }
+    }
+
+    /// Asks peers that are ahead (and have nothing outstanding) for the next missing ranges.
+    private func requestBlocks(only eligible: Set<Ed25519.PublicKey>? = nil) {
+        let applied = store.appliedHeight ?? 0
+        var next = max(applied + 1, (inflight.values.map { $0.from + $0.count }.max() ?? 0))
+        while syncBuffer[next] != nil { next += 1 }
+        let candidates = peerHeights.filter { $0.value >= next && inflight[$0.key] == nil && (eligible?.contains($0.key) ?? true) }
+            .sorted { $0.key < $1.key }
+        let deadline = Monotonic.nanoseconds + config.syncRequestTimeoutMilliseconds * 1_000_000
+        for (peer, height) in candidates where next <= applied + bufferBlocksMax && height >= next {
+            let count = min(UInt64(config.syncBatchBlocks), height - next + 1, applied + bufferBlocksMax - next + 1)
+            guard count > 0 else { continue }
+            inflight[peer] = (next, count, deadline)
+            network?.send(.blocksRequest(from: next, count: UInt32(count)), to: peer)
+            next += count
+        }
+    }
+
+    /// Applies buffered blocks in order, each only after its certificate verifies against the
+    /// validator set the chain has at that height.
+    private func applySynced(from peer: Ed25519.PublicKey) throws {
+        while let certified = syncBuffer[driver.core.height] {
+            syncBuffer[driver.core.height] = nil
+            let block = certified.block, certificate = certified.certificate
+            let checks = certificate.signatureChecks(chainID: chainID)
+            let allValid = BatchVerifier.verify(checks, workers: config.verifyWorkers, forkJoin: Parallel.forkJoin).allSatisfy { $0 }
+            do {
+                guard allValid else { throw CertificateError.invalidSignature(checks.first!.publicKey) }
+                try certificate.verify(chainID: chainID, validators: driver.core.validators, height: block.header.height, blockHash: block.hash)
+            } catch {
+                logger.warning("synced block refused", metadata: ["peer": "\(peer.hex.prefix(8))", "height": "\(block.header.height)", "error": "\(error)"])
+                syncBuffer.removeAll()
+                return
+            }
+            try driver.deliver(.syncedBlock(block, certificate))
+            flushOutbox()
+        }
+        // Drop what can no longer be applied.
+        let applied = store.appliedHeight ?? 0
+        syncBuffer = syncBuffer.filter { $0.key > applied }
+    }
+
+    private func serveBlocks(from: UInt64, count: UInt32, to peer: Ed25519.PublicKey) {
+        let applied = store.appliedHeight ?? 0
+        guard from >= 1, from <= applied else {
+            network?.send(.blocks([]), to: peer)
+            return
+        }
+        var blocks: [CertifiedBlock] = [], bytes = 0
+        var height = from
+        while height <= applied, blocks.count < min(Int(count), NetworkLimits.syncBlocksMax), bytes < NetworkLimits.syncResponseBytesTarget {
+            guard let block = store.block(at: height), let certificate = store.certificate(at: height) else { break }
+            let size = block.encoded.count
+            if !blocks.isEmpty, bytes + size > NetworkLimits.frameBytesMax - (1 << 20) { break }
+            blocks.append(CertifiedBlock(block: block, certificate: certificate))
+            bytes += size
+            height += 1
+        }
+        network?.send(.blocks(blocks), to: peer)
+    }
+
+    // MARK: Publishing
+
+    private func updateAuthorised() {
+        let keys = Set(driver.core.validators.validators.map(\.publicKey)).union(config.observers)
+        authorised.withLock { $0 = keys }
+    }
+
+    private func publish() {
+        let applied = store.appliedHeight ?? 0
+        let current = snapshot.withLock { $0 }
+        var next = current
+        if applied != current.height || current.stateRoot == .zero {
+            next.height = applied
+            next.stateRoot = store.stateRoot
+            if applied > 0, let block = store.block(at: applied) {
+                (next.latestBlockHash, next.latestBlockTime) = (block.hash, block.header.time.millisecondsSinceEpoch)
+            }
+        }
+        (next.round, next.syncing, next.mempoolTransactions) = (driver.core.round, syncing, mempool.count)
+        next.validator = driver.core.validators.validator(key.publicKey) != nil
+        metrics.round.record(Int64(next.round))
+        metrics.mempoolSize.record(next.mempoolTransactions)
+        snapshot.withLock { $0 = next }
+    }
+}
+
+/// Fork-join over the machine's cores, for signature batches.
+enum Parallel {
+    static func forkJoin(_ iterations: Int, _ body: @Sendable (Int) -> Void) { DispatchQueue.concurrentPerform(iterations: iterations, execute: body) }
+}

@@ -1,0 +1,39 @@
+import CoreMetrics
+import Prometheus
+
+/// The node's metrics (docs/operations.md#metrics), through swift-metrics into a Prometheus
+/// registry of its own (so several nodes in one test process do not share counters).
+final class NodeMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let height: CoreMetrics.Gauge
+    let round: CoreMetrics.Gauge
+    let peers: CoreMetrics.Gauge
+    let syncing: CoreMetrics.Gauge
+    let mempoolSize: CoreMetrics.Gauge
+    let transactionsCommitted: CoreMetrics.Counter
+    let mempoolFull: CoreMetrics.Counter
+    let droppedPeerMessages: CoreMetrics.Gauge
+    /// From the start of a height to its block stored.
+    let blockSeconds: CoreMetrics.Timer
+    /// From admission into this node's mempool to commit.
+    let transactionSeconds: CoreMetrics.Timer
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let buckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                                   .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2_500), .seconds(5), .seconds(10)]
+        factory.defaultDurationHistogramBuckets = buckets
+        height = CoreMetrics.Gauge(label: "tonle_height", factory: factory)
+        round = CoreMetrics.Gauge(label: "tonle_round", factory: factory)
+        peers = CoreMetrics.Gauge(label: "tonle_peers", factory: factory)
+        syncing = CoreMetrics.Gauge(label: "tonle_syncing", factory: factory)
+        mempoolSize = CoreMetrics.Gauge(label: "tonle_mempool_transactions", factory: factory)
+        transactionsCommitted = CoreMetrics.Counter(label: "tonle_transactions_committed_total", factory: factory)
+        mempoolFull = CoreMetrics.Counter(label: "tonle_mempool_full_total", factory: factory)
+        droppedPeerMessages = CoreMetrics.Gauge(label: "tonle_peer_messages_dropped", factory: factory)
+        blockSeconds = CoreMetrics.Timer(label: "tonle_block_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        transactionSeconds = CoreMetrics.Timer(label: "tonle_transaction_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    func text() -> String { registry.emitToString() }
+}
