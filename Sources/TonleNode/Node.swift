@@ -190,6 +190,13 @@ struct NodeAPIImplementation: NodeAPI {
         }
     }
 
+    func block(_ height: UInt64) async -> BlockView? {
+        await withCheckedContinuation { continuation in
+            let posted = loop.mailbox.post(.query { loop in continuation.resume(returning: loop.blockView(height)) })
+            if !posted { continuation.resume(returning: nil) }
+        }
+    }
+
     func status() -> StatusView {
         let snapshot = loop.snapshot.withLock { $0 }
         metrics.droppedPeerMessages.record(network.droppedMessages)

@@ -261,6 +261,14 @@ final class NodeLoop: @unchecked Sendable {
         return TransactionStatusView(id: id.digest.hex, status: "unknown")
     }
 
+    func blockView(_ height: UInt64) -> BlockView? {
+        guard height >= 1, let block = store.block(at: height), let root = store.stateRoot(at: height) else { return nil }
+        let results = store.results(at: height) ?? []
+        return BlockView(
+            height: height, hash: block.hash.hex, previousHash: block.header.previousBlockHash.hex, timeMilliseconds: block.header.time.millisecondsSinceEpoch,
+            proposer: block.header.proposer.hex, stateRoot: root.hex, transactions: block.transactions.map(\.id.digest.hex), results: results.map(resultText))
+    }
+
     private func resultText(_ result: TransactionResult) -> String {
         switch result {
         case .applied: "applied"

@@ -11,6 +11,8 @@ public protocol NodeAPI: Sendable {
     func submit(_ transactions: [Transaction]) async -> [SubmitOutcome]
     /// Where a transaction is.
     func transactionStatus(_ id: TransactionID) async -> TransactionStatusView
+    /// A stored block, or nil above the stored height.
+    func block(_ height: UInt64) async -> BlockView?
     /// The node's status right now.
     func status() -> StatusView
     /// Prometheus text exposition of the node's metrics.
@@ -39,6 +41,30 @@ public struct TransactionStatusView: Codable, Sendable, Equatable {
 
     public init(id: String, status: String, height: UInt64? = nil, index: UInt32? = nil, result: String? = nil) {
         (self.id, self.status, self.height, self.index, self.result) = (id, status, height, index, result)
+    }
+}
+
+/// `GET /v1/blocks/{height}`.
+public struct BlockView: Codable, Sendable, Equatable {
+    public var height: UInt64
+    public var hash: String
+    public var previousHash: String
+    public var timeMilliseconds: UInt64
+    public var proposer: String
+    /// The state root after this block's transactions.
+    public var stateRoot: String
+    public var transactions: [String]
+    /// One per transaction: "applied" or a rejection code.
+    public var results: [String]
+
+    public init(height: UInt64, hash: String, previousHash: String, timeMilliseconds: UInt64, proposer: String, stateRoot: String,
+                transactions: [String], results: [String]) {
+        (self.height, self.hash, self.previousHash, self.timeMilliseconds, self.proposer) = (height, hash, previousHash, timeMilliseconds, proposer)
+        (self.stateRoot, self.transactions, self.results) = (stateRoot, transactions, results)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case height, hash, previousHash = "previous_hash", timeMilliseconds = "time_ms", proposer, stateRoot = "state_root", transactions, results
     }
 }
 
@@ -110,6 +136,13 @@ public enum RPCServer {
             let text = context.parameters.get("id") ?? ""
             guard let raw = Bytes32(hex: text) else { return error("MALFORMED_ID", "transaction ids are 64 hexadecimal digits", .badRequest) }
             return json(await api.transactionStatus(TransactionID(Digest(raw))))
+        }
+        router.get("/v1/blocks/:height") { _, context in
+            guard let height = context.parameters.get("height").flatMap(UInt64.init) else {
+                return error("MALFORMED_HEIGHT", "the height must be a whole number", .badRequest)
+            }
+            guard let block = await api.block(height) else { return error("NOT_FOUND", "no block \(height) is stored here", .notFound) }
+            return json(block)
         }
         router.post("/v1/transactions") { request, _ in
             let body: SubmitRequest
