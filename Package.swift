@@ -124,7 +124,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "TonleNodeTests",
-            dependencies: ["TonleNode", "TonleRuntime", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"],
+            dependencies: [
+                "TonleNode", "TonleNetwork", "TonleTypes", "TonleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
