@@ -14,9 +14,10 @@ import TonleTypes
 /// time; `stop()` kills what is left.
 final class LocalNetwork: @unchecked Sendable {
     let directory: URL
-    let names: [String]
-    let rpcPorts: [Int]
-    let p2pPorts: [Int]
+    /// Validators 0...3, then the observer (4) when there is one.
+    private(set) var names: [String]
+    private(set) var rpcPorts: [Int]
+    private(set) var p2pPorts: [Int]
     private var processes: [Int: Process] = [:]
     private(set) var proxies: [LinkProxy] = []
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -31,12 +32,17 @@ final class LocalNetwork: @unchecked Sendable {
     static var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
     /// Generates the network; with `proxied`, every node reaches every peer through a proxy that a test can cut.
-    init(proxied: Bool = false, environment: [String: String] = [:]) throws {
+    /// With `observer`, a fifth node (index 4) with a key outside the validator set, which every
+    /// validator admits through `p2p.observers`.
+    init(proxied: Bool = false, observer: Bool = false, environment: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-net-\(UUID().uuidString.prefix(8))")
-        let ports = try Self.freePorts(8 + (proxied ? 12 : 0))
+        let ports = try Self.freePorts(10 + (proxied ? 12 : 0))
         p2pPorts = Array(ports[0..<4])
         rpcPorts = Array(ports[4..<8])
         names = ["nbc", "aba", "acleda", "wing"]
+        var environment = environment
+        let observerKey = Ed25519.SigningKey.generate()
+        if observer { environment["TONLE_P2P_OBSERVERS"] = observerKey.publicKey.hex }
         self.environment = environment
         // `tonle genesis local` numbers ports from a base: generate with a base, then rewrite to the free ports.
         let result = try Self.run(Self.binaries.appendingPathComponent("tonle"), [
@@ -52,7 +58,7 @@ final class LocalNetwork: @unchecked Sendable {
         let publicKeys = try names.indices.map { index -> String in
             try KeyFileIO.read(directory.appendingPathComponent("keys/validator-\(names[index]).key").path).publicKey.hex
         }
-        var proxyPorts = proxied ? Array(ports[8...]) : []
+        var proxyPorts = proxied ? Array(ports[10...]) : []
         for (index, name) in names.enumerated() {
             var peers: [String] = []
             for peer in names.indices where peer != index {
@@ -69,6 +75,16 @@ final class LocalNetwork: @unchecked Sendable {
             config["p2p"] = ["listen": "127.0.0.1:\(p2pPorts[index])", "peers": peers]
             config["rpc"] = ["listen": "127.0.0.1:\(rpcPorts[index])"]
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: url)
+        }
+        if observer {
+            try KeyFileIO.write(observerKey, to: directory.appendingPathComponent("keys/observer.key").path)
+            let config: [String: Any] = [
+                "node": ["name": "observer", "key_file": "../keys/observer.key", "data_dir": "../data/observer", "genesis_file": "../genesis.json"],
+                "p2p": ["listen": "127.0.0.1:\(ports[8])", "peers": names.indices.map { "\(publicKeys[$0])@127.0.0.1:\(p2pPorts[$0])" }],
+                "rpc": ["listen": "127.0.0.1:\(ports[9])"],
+            ]
+            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: directory.appendingPathComponent("nodes/observer.json"))
+            (names, p2pPorts, rpcPorts) = (names + ["observer"], p2pPorts + [ports[8]], rpcPorts + [ports[9]])
         }
     }
 
@@ -92,7 +108,8 @@ final class LocalNetwork: @unchecked Sendable {
         processes[index] = process
     }
 
-    func startAll() throws { for index in names.indices { try start(index) } }
+    /// Starts the four validators.
+    func startAll() throws { for index in 0..<4 { try start(index) } }
 
     /// SIGKILL: no shutdown code runs.
     func kill(_ index: Int) {

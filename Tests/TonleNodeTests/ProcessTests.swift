@@ -7,11 +7,11 @@ import TonleTypes
 @Suite("Process-level: a 4-validator network", .serialized)
 struct ProcessTests {
     /// Runs `body` with a started network, always stopping it; its logs stay in the temporary directory.
-    func withNetwork(proxied: Bool = false, _ body: (LocalNetwork) async throws -> Void) async throws {
-        let network = try LocalNetwork(proxied: proxied)
+    func withNetwork(proxied: Bool = false, observer: Bool = false, _ body: (LocalNetwork) async throws -> Void) async throws {
+        let network = try LocalNetwork(proxied: proxied, observer: observer)
         defer { network.stop() }
         try network.startAll()
-        #expect(await LocalNetwork.eventually(90) { await all(network, network.names.indices) { ($0["peers"] as? [Any])?.count == 3 } },
+        #expect(await LocalNetwork.eventually(90) { await all(network, 0..<4) { ($0["peers"] as? [Any])?.count == 3 } },
                 "all four nodes link to each other")
         do { try await body(network) } catch {
             Issue.record("\(error); logs in \(network.directory.path)")
@@ -185,6 +185,25 @@ struct ProcessTests {
             #expect(await LocalNetwork.eventually(90) { await allCommitted(ids, on: network, 1).committed == ids.count })
             let common = await heights(network, [0, 1, 2, 3]).min()!
             for height in 1...common { #expect(await network.agree(at: height, among: [0, 1, 2, 3]), "height \(height)") }
+        }
+    }
+
+    @Test("an observer links to the validators, syncs, follows new blocks and never votes")
+    func observerFollows() async throws {
+        try await withNetwork(observer: true) { network in
+            #expect(await LocalNetwork.eventually(60) { (await network.height(0) ?? 0) >= 3 })
+            try network.start(4)
+            #expect(await LocalNetwork.eventually(90) { (await network.status(4)?["peers"] as? [Any])?.count == 4 }, "links to all four validators")
+            let transactions = try network.transfers(10, tag: 5)
+            _ = await network.submit(4, transactions)   // an observer's RPC admits and gossips too
+            let ids = transactions.map(\.id.digest.hex)
+            #expect(await LocalNetwork.eventually(90) { await allCommitted(ids, on: network, 4).committed == ids.count })
+            let target = await heights(network, [0, 1, 2, 3]).max()!
+            #expect(await LocalNetwork.eventually(90) { (await network.height(4) ?? 0) >= target })
+            #expect(await network.status(4)?["validator"] as? Bool == false)
+            #expect(await network.agree(at: target, among: [0, 1, 2, 3, 4]))
+            // The validators admit the observer; they still refuse keys that are neither.
+            #expect(!network.log(0).contains("link refused"))
         }
     }
 
