@@ -60,7 +60,7 @@ final class NodeLoop: @unchecked Sendable {
     var network: PeerNetwork?
     private(set) var driver: ConsensusDriver!
     private(set) var mempool: Mempool
-    private var timers = TimerHeap<LoopTimer>()
+    private var timers = TimerQueue<LoopTimer>()
     private var gossip: [Transaction] = []
     private var running = true
 
@@ -99,10 +99,10 @@ final class NodeLoop: @unchecked Sendable {
 
     /// Runs until `stop`; returns the fatal error that ended it, if any.
     func run() -> String? {
-        timers.add(.status, at: Monotonic.nanoseconds)
+        timers.push(Monotonic.nanoseconds, .status)
         flushOutbox()
         while running {
-            let event = mailbox.take(deadline: timers.nextDeadline)
+            let event = mailbox.take(deadline: timers.nextTime)
             do {
                 if let event { try handle(event) }
                 while let timer = timers.popDue(now: Monotonic.nanoseconds) { try fire(timer) }
@@ -172,7 +172,7 @@ final class NodeLoop: @unchecked Sendable {
         case .proposeDeferred:
             try driver.proposeDeferred(force: true)
         case .status:
-            timers.add(.status, at: Monotonic.nanoseconds + config.statusIntervalMilliseconds * 1_000_000)
+            timers.push(Monotonic.nanoseconds + config.statusIntervalMilliseconds * 1_000_000, .status)
             network?.broadcast(.status(height: store.appliedHeight ?? 0))
             checkSync()
         }
@@ -185,9 +185,9 @@ final class NodeLoop: @unchecked Sendable {
             case .broadcast(let message):
                 network?.broadcast(.consensus(message))
             case .timer(let timeout, let milliseconds):
-                timers.add(.consensus(timeout), at: Monotonic.nanoseconds + milliseconds * 1_000_000)
+                timers.push(Monotonic.nanoseconds + milliseconds * 1_000_000, .consensus(timeout))
             case .proposeLater(let milliseconds):
-                timers.add(.proposeDeferred, at: Monotonic.nanoseconds + milliseconds * 1_000_000)
+                timers.push(Monotonic.nanoseconds + milliseconds * 1_000_000, .proposeDeferred)
             case .decided(let block, _, let root):
                 committed(block, root: root)
             case .evidence(let first, let second):

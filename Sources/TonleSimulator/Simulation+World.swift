@@ -16,43 +16,6 @@ enum EventKind {
     case heal
 }
 
-/// Events by time, then by the order they were scheduled: deterministic for a seed.
-struct EventQueue {
-    private var heap: [(time: UInt64, sequence: UInt64, kind: EventKind)] = []
-    private var sequence: UInt64 = 0
-
-    mutating func push(_ time: UInt64, _ kind: EventKind) {
-        sequence += 1
-        heap.append((time, sequence, kind))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard before(child, parent) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (time: UInt64, kind: EventKind)? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count, before(left, smallest) { smallest = left }
-            if right < heap.count, before(right, smallest) { smallest = right }
-            guard smallest != parent else { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return (top.time, top.kind)
-    }
-
-    private func before(_ a: Int, _ b: Int) -> Bool { (heap[a].time, heap[a].sequence) < (heap[b].time, heap[b].sequence) }
-}
-
 extension Simulation {
     static let eventsMax = 2_000_000
 

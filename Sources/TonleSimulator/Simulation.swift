@@ -60,7 +60,8 @@ public final class Simulation {
     let options: SimulationOptions
     var random: SplitMix64
     var now: UInt64 = 0
-    var queue = EventQueue()
+    /// Events by time, then by the order they were scheduled: deterministic for a seed.
+    var queue = TimerQueue<EventKind>()
     var nodes: [SimNode] = []
     let genesis: Genesis
     let chainID = try! ChainID("tonle-sim")
@@ -101,7 +102,7 @@ public final class Simulation {
         scheduleFaults()
         while let event = queue.pop() {
             now = event.time
-            handle(event.kind)
+            handle(event.payload)
             events += 1
             if now > options.faultMilliseconds + options.livenessMilliseconds { break }
             if now > options.faultMilliseconds, options.faults != .split, checker.allReached(livenessTarget, nodes: nodes) { break }
