@@ -9,12 +9,6 @@ final class Mailbox<Event>: @unchecked Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    var count: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return incoming.count + outgoing.count
-    }
-
     /// Adds `event` unless the mailbox is full (then false), or always when `force`.
     @discardableResult
     func post(_ event: Event, force: Bool = false) -> Bool {

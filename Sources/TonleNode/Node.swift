@@ -199,7 +199,6 @@ struct NodeAPIImplementation: NodeAPI {
 
     func status() -> StatusView {
         let snapshot = loop.snapshot.withLock { $0 }
-        metrics.droppedPeerMessages.record(network.droppedMessages)
         return StatusView(
             name: config.name, chainID: chainID.description, version: Node.version, height: snapshot.height, round: snapshot.round,
             stateRoot: snapshot.stateRoot.hex, latestBlockHash: snapshot.latestBlockHash.hex, latestBlockTimeMilliseconds: snapshot.latestBlockTime,

@@ -89,7 +89,7 @@ final class NodeLoop: @unchecked Sendable {
                 transactionsWaiting: { [unowned self] in !self.mempool.isEmpty },
                 idleProposalMilliseconds: config.emptyBlockIntervalMilliseconds,
                 checkBlock: { [unowned self] block in self.signaturesValid(block) },
-                onCommitted: { [unowned self] block in self.mempool.remove(block.transactions.map(\.id)) })
+                onCommitted: { [unowned self] block in self.forget(block.transactions.map(\.id)) })
         } catch { throw .fatal("cannot start consensus: \(error)") }
         updateAuthorised()
         publish()
@@ -199,21 +199,28 @@ final class NodeLoop: @unchecked Sendable {
         }
     }
 
-    private func committed(_ block: Block, root: Digest) {
-        let ids = block.transactions.map(\.id)
+    /// A block's transactions are stored: out of the mempool (before the next proposal), and
+    /// their admission-to-commit times recorded.
+    private func forget(_ ids: [TransactionID]) {
+        mempool.remove(ids)
         let now = Monotonic.nanoseconds
-        metrics.blockSeconds.recordNanoseconds(Int64(now - heightStartedAt))
-        heightStartedAt = now
         for id in ids {
             if let admitted = admittedAt.removeValue(forKey: id) { metrics.transactionSeconds.recordNanoseconds(Int64(now - admitted)) }
         }
         if admittedAt.count > config.mempoolTransactionsMax { admittedAt.removeAll() }   // bound: forget timings of dropped ones
-        metrics.transactionsCommitted.increment(by: Int64(ids.count))
+    }
+
+    private func committed(_ block: Block, root: Digest) {
+        let count = block.transactions.count
+        let now = Monotonic.nanoseconds
+        metrics.blockSeconds.recordNanoseconds(Int64(now - heightStartedAt))
+        heightStartedAt = now
+        metrics.transactionsCommitted.increment(by: Int64(count))
         metrics.height.record(Int64(block.header.height))
         updateAuthorised()
         if !syncing || block.header.height % 100 == 0 {
             logger.info("committed", metadata: [
-                "height": "\(block.header.height)", "txs": "\(ids.count)", "hash": "\(block.hash.hex.prefix(16))",
+                "height": "\(block.header.height)", "txs": "\(count)", "hash": "\(block.hash.hex.prefix(16))",
                 "root": "\(root.hex.prefix(16))", "mempool": "\(mempool.count)",
             ])
         }
