@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Layer 0: system libraries.
@@ -61,7 +65,10 @@ let package = Package(
         .target(
             name: "TonleRPC",
             dependencies: [
-                "TonleTypes", "TonleCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+                "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -69,7 +76,7 @@ let package = Package(
         .target(
             name: "TonleNode",
             dependencies: [
-                "TonleNetwork", "TonleRPC", "TonleStore", "TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes",
+                "TonleNetwork", "TonleRPC", "TonleStore", "TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes",
                 "TonleCrypto",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
@@ -83,8 +90,11 @@ let package = Package(
         .target(
             name: "TonleCLI",
             dependencies: [
-                "TonleNode", "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore", "TonleWorkload",
+                "TonleNode", "TonleRPC", "TonleLedger", "TonleMerkle", "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore",
+                "TonleWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict),
         .executableTarget(name: "tonle", dependencies: ["TonleCLI"], swiftSettings: strict),
@@ -128,6 +138,15 @@ let package = Package(
                 "TonleNode", "TonleNetwork", "TonleTypes", "TonleCrypto",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TonleRPCTests",
+            dependencies: [
+                "TonleRPC", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import TonleConsensus
 import TonleCrypto
 import TonleLedger
+import TonleMerkle
 import TonleNetwork
 import TonleRPC
 import TonleRuntime
@@ -47,10 +48,9 @@ public enum Node {
             NodeAPIImplementation.check(event).map { _ = loop.mailbox.post(.network($0)) }
         }
         loop.network = network
-        var rpcConfig = RPCConfig()
-        (rpcConfig.host, rpcConfig.port) = (config.rpcHost, config.rpcPort)
         let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network)
-        let rpc = RPCServer.application(api: api, config: rpcConfig, logger: logger)
+        let rpc: any Service
+        do { rpc = try RPCServer.application(api: api, config: config.rpc, logger: logger) } catch { throw NodeError.config("rpc: \(error.message)") }
         let services = ServiceGroup(configuration: .init(
             services: [
                 .init(service: LoopService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -183,19 +183,60 @@ struct NodeAPIImplementation: NodeAPI {
         return outcomes.map { $0! }
     }
 
-    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView {
+    var commits: CommitNotifier { loop.commits }
+
+    /// Runs `body` on the loop thread; `fallback` if the loop is stopping or its mailbox is full.
+    private func query<T: Sendable>(_ fallback: T, _ body: @escaping @Sendable (NodeLoop) -> T) async -> T {
         await withCheckedContinuation { continuation in
-            let posted = loop.mailbox.post(.query { loop in continuation.resume(returning: loop.transactionStatus(id)) })
-            if !posted { continuation.resume(returning: TransactionStatusView(id: id.digest.hex, status: "unknown")) }
+            let posted = loop.mailbox.post(.query { loop in continuation.resume(returning: body(loop)) })
+            if !posted { continuation.resume(returning: fallback) }
         }
     }
 
-    func block(_ height: UInt64) async -> BlockView? {
-        await withCheckedContinuation { continuation in
-            let posted = loop.mailbox.post(.query { loop in continuation.resume(returning: loop.blockView(height)) })
-            if !posted { continuation.resume(returning: nil) }
-        }
+    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView {
+        await query(TransactionStatusView(id: id.digest.hex, status: "unknown")) { $0.transactionStatus(id) }
     }
+
+    func block(_ height: UInt64) async -> BlockView? { await query(nil) { $0.blockView(height) } }
+
+    func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] { await query([]) { $0.blockSummaries(from: from, limit: limit) } }
+
+    func validators() async throws(APIError) -> ValidatorsView {
+        guard let view = await query(nil, { $0.validatorsView() }) else { throw Self.busy }
+        return view
+    }
+
+    func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {
+        guard let view = await query(nil, { $0.accountHistory(id, before: before, limit: limit) }) else { throw Self.busy }
+        return view
+    }
+
+    /// The account now; with `proof`, the proof is of the state after the applied block H, and is
+    /// anchored in block H + 1, whose header carries that state root: so it waits for that block.
+    func account(_ id: AccountID, proof: Bool) async throws(APIError) -> AccountView {
+        guard let found = await query(Optional<Optional<AccountSnapshotBox>>.none, { .some($0.accountSnapshot(id, proof: proof).map(AccountSnapshotBox.init)) }) else {
+            throw Self.busy
+        }
+        guard let snapshot = found?.value else { throw .notFound("no account \(id) exists at height \(loop.commits.height)") }
+        guard proof, let merkle = snapshot.proof else { return AccountView(record: snapshot.record, height: snapshot.height) }
+        let anchorHeight = snapshot.height + 1
+        let deadline = ContinuousClock.now + .seconds(config.rpc.proofWaitSeconds)
+        while commits.height < anchorHeight, ContinuousClock.now < deadline, !commits.isClosed {
+            _ = await commits.wait(beyond: snapshot.height, timeout: deadline - .now)
+        }
+        guard let anchor = await query(nil, { $0.anchor(anchorHeight).map(AnchorBox.init) })?.value else {
+            throw APIError("PROOF_NOT_READY", "block \(anchorHeight), which certifies the state the proof is of, was not committed within \(config.rpc.proofWaitSeconds) s; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
+        }
+        guard anchor.header.stateRoot == snapshot.root else {
+            throw APIError("INTERNAL", "block \(anchorHeight) carries state root \(anchor.header.stateRoot.hex), not \(snapshot.root.hex)", .internalServerError)
+        }
+        let view = AccountProofView(
+            height: snapshot.height, key: StateKey.account(id).hex, value: Hex.encode(snapshot.value), proof: Hex.encode(merkle.encoded),
+            stateRoot: snapshot.root.hex, header: Hex.encode(anchor.header.encoded), certificate: Hex.encode(anchor.certificate.encoded))
+        return AccountView(record: snapshot.record, height: snapshot.height, proof: view)
+    }
+
+    static let busy = APIError("NODE_BUSY", "the node is busy or stopping; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
 
     func status() -> StatusView {
         let snapshot = loop.snapshot.withLock { $0 }
@@ -210,4 +251,13 @@ struct NodeAPIImplementation: NodeAPI {
         metrics.droppedPeerMessages.record(network.droppedMessages)
         return metrics.text()
     }
+}
+
+/// Loop results carried back to the RPC's tasks.
+struct AccountSnapshotBox: @unchecked Sendable {
+    let value: (height: UInt64, record: AccountRecord, value: [UInt8], proof: MerkleProof?, root: Digest)
+}
+
+struct AnchorBox: @unchecked Sendable {
+    let value: (header: BlockHeader, certificate: CommitCertificate)
 }

@@ -4,6 +4,7 @@ import Logging
 import TonleConsensus
 import TonleCrypto
 import TonleNetwork
+import TonleRPC
 import TonleTypes
 
 /// Everything `tonle-node start` reads: a JSON file, each key overridable by an environment
@@ -17,8 +18,7 @@ public struct NodeConfig: Sendable {
     public var network = NetworkConfig()
     /// Public keys (hex) of observers allowed to link besides the validators.
     public var observers: [Ed25519.PublicKey] = []
-    public var rpcHost = "127.0.0.1"
-    public var rpcPort = 26_700
+    public var rpc = RPCConfig()
     public var mempoolTransactionsMax = 100_000
     public var mempoolBytesMax = 256 << 20
     public var consensus = ConsensusConfig.nodeDefaults
@@ -39,7 +39,8 @@ public struct NodeConfig: Sendable {
         "node.name", "node.key_file", "node.data_dir", "node.genesis_file",
         "p2p.listen", "p2p.peers", "p2p.observers", "p2p.reconnect_min_ms", "p2p.reconnect_max_ms", "p2p.peer_queue_bytes_max",
         "p2p.handshake_timeout_ms", "p2p.idle_timeout_ms",
-        "rpc.listen",
+        "rpc.listen", "rpc.body_bytes_max", "rpc.batch_transactions_max", "rpc.rate_limit_per_s", "rpc.rate_limit_burst",
+        "rpc.event_streams_max", "rpc.wait_seconds_max", "rpc.proof_wait_seconds", "rpc.tls_cert_file", "rpc.tls_key_file", "rpc.tls_client_ca_file",
         "mempool.transactions_max", "mempool.bytes_max",
         "consensus.propose_timeout_ms", "consensus.prevote_timeout_ms", "consensus.precommit_timeout_ms", "consensus.timeout_delta_ms",
         "consensus.retransmit_ms", "consensus.empty_block_interval_ms", "consensus.block_transactions_max", "consensus.block_bytes_max",
@@ -97,7 +98,25 @@ public struct NodeConfig: Sendable {
         c.network.peerQueueBytesMax = try int("p2p.peer_queue_bytes_max", c.network.peerQueueBytesMax, (1 << 20)...(1 << 32))
         c.network.handshakeTimeoutMilliseconds = Int64(try int("p2p.handshake_timeout_ms", 5_000, 100...60_000))
         c.network.idleTimeoutMilliseconds = Int64(try int("p2p.idle_timeout_ms", 10_000, 1_000...600_000))
-        (c.rpcHost, c.rpcPort) = try address("rpc.listen", "127.0.0.1:26700")
+        (c.rpc.host, c.rpc.port) = try address("rpc.listen", "127.0.0.1:26700")
+        c.rpc.bodyBytesMax = try int("rpc.body_bytes_max", c.rpc.bodyBytesMax, (64 << 10)...(256 << 20))
+        c.rpc.batchTransactionsMax = try int("rpc.batch_transactions_max", c.rpc.batchTransactionsMax, 1...100_000)
+        c.rpc.ratePerSecond = Double(try int("rpc.rate_limit_per_s", Int(c.rpc.ratePerSecond), 1...10_000_000))
+        c.rpc.rateBurst = Double(try int("rpc.rate_limit_burst", Int(c.rpc.rateBurst), 1...10_000_000))
+        c.rpc.eventStreamsMax = try int("rpc.event_streams_max", c.rpc.eventStreamsMax, 1...100_000)
+        c.rpc.waitSecondsMax = try int("rpc.wait_seconds_max", c.rpc.waitSecondsMax, 0...3_600)
+        c.rpc.proofWaitSeconds = try int("rpc.proof_wait_seconds", c.rpc.proofWaitSeconds, 1...3_600)
+        func file(_ key: String) -> String? { reader.string(forKey: ConfigKey(key)).flatMap { $0.isEmpty ? nil : resolve($0) } }
+        (c.rpc.tlsCertificateFile, c.rpc.tlsKeyFile, c.rpc.tlsClientCAFile) = (file("rpc.tls_cert_file"), file("rpc.tls_key_file"), file("rpc.tls_client_ca_file"))
+        guard (c.rpc.tlsCertificateFile == nil) == (c.rpc.tlsKeyFile == nil) else {
+            throw .config("rpc.tls_cert_file and rpc.tls_key_file go together: set both for TLS, or neither")
+        }
+        guard c.rpc.tlsClientCAFile == nil || c.rpc.tlsCertificateFile != nil else {
+            throw .config("rpc.tls_client_ca_file needs TLS: set rpc.tls_cert_file and rpc.tls_key_file too")
+        }
+        for path in [c.rpc.tlsCertificateFile, c.rpc.tlsKeyFile, c.rpc.tlsClientCAFile].compactMap(\.self) where !FileManager.default.isReadableFile(atPath: path) {
+            throw .config("cannot read the TLS file \(path)")
+        }
         c.mempoolTransactionsMax = try int("mempool.transactions_max", c.mempoolTransactionsMax, 1...10_000_000)
         c.mempoolBytesMax = try int("mempool.bytes_max", c.mempoolBytesMax, (1 << 20)...(1 << 34))
         c.consensus.proposeMilliseconds = UInt64(try int("consensus.propose_timeout_ms", Int(c.consensus.proposeMilliseconds), 10...600_000))

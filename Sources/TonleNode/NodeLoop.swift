@@ -4,6 +4,7 @@ import Synchronization
 import TonleConsensus
 import TonleCrypto
 import TonleLedger
+import TonleMerkle
 import TonleNetwork
 import TonleRPC
 import TonleRuntime
@@ -58,6 +59,8 @@ final class NodeLoop: @unchecked Sendable {
     /// Keys that may hold a peer link: the current validators and the configured observers.
     let authorised = Mutex<Set<Ed25519.PublicKey>>([])
     var network: PeerNetwork?
+    /// Published after each stored block, for long polls and event streams.
+    let commits: CommitNotifier
     private(set) var driver: ConsensusDriver!
     private(set) var mempool: Mempool
     private var timers = TimerQueue<LoopTimer>()
@@ -79,6 +82,7 @@ final class NodeLoop: @unchecked Sendable {
          signState: FileSignState, validators: ValidatorSet, logger: Logger, metrics: NodeMetrics) throws(NodeError) {
         (self.config, self.chainID, self.key, self.store, self.logger, self.metrics) = (config, chainID, key, store, logger, metrics)
         mempool = Mempool(transactionsMax: config.mempoolTransactionsMax, bytesMax: config.mempoolBytesMax)
+        commits = CommitNotifier(height: store.appliedHeight ?? 0)
         do {
             driver = try ConsensusDriver(
                 chainID: chainID, key: key, validators: validators, store: store, log: consensusLog, signState: signState,
@@ -112,10 +116,12 @@ final class NodeLoop: @unchecked Sendable {
                 let message = "\(error)"
                 logger.critical("node loop stopped", metadata: ["error": "\(message)"])
                 snapshot.withLock { $0.fatal = message }
+                commits.close()
                 return message
             }
             publish()
         }
+        commits.close()
         return nil
     }
 
@@ -218,6 +224,7 @@ final class NodeLoop: @unchecked Sendable {
         metrics.transactionsCommitted.increment(by: Int64(count))
         metrics.height.record(Int64(block.header.height))
         updateAuthorised()
+        commits.publish(block.header.height)
         if !syncing || block.header.height % 100 == 0 {
             logger.info("committed", metadata: [
                 "height": "\(block.header.height)", "txs": "\(count)", "hash": "\(block.hash.hex.prefix(16))",
@@ -232,6 +239,9 @@ final class NodeLoop: @unchecked Sendable {
     private func admit(_ transaction: Transaction, gossip shouldGossip: Bool) -> SubmitOutcome {
         let id = transaction.id
         if let location = store.transactionLocation(id) { return .committed(statusView(id, location)) }
+        guard store.stateValue(for: StateKey.account(transaction.body.creator)) != nil else {
+            return .refused(code: "UNKNOWN_ACCOUNT", message: "the creator account \(transaction.body.creator) does not exist (yet): create it first, or retry once its creation is committed", retryable: false)
+        }
         do {
             try mempool.admit(transaction, size: transaction.encoded.count, chainID: chainID, nowMilliseconds: WallClock.milliseconds)
         } catch .duplicate {
@@ -257,24 +267,62 @@ final class NodeLoop: @unchecked Sendable {
         gossip = []
     }
 
-    func statusView(_ id: TransactionID, _ location: TransactionLocation) -> TransactionStatusView {
+    /// A committed transaction's status; with `bytes`, its canonical bytes too (reads its block).
+    func statusView(_ id: TransactionID, _ location: TransactionLocation, bytes: Bool = false) -> TransactionStatusView {
         let result = store.results(at: location.height).flatMap { Int(location.index) < $0.count ? $0[Int(location.index)] : nil }
-        return TransactionStatusView(id: id.digest.hex, status: "committed", height: location.height, index: location.index, result: result.map(resultText))
+        let transaction = bytes ? store.block(at: location.height).flatMap { Int(location.index) < $0.transactions.count ? $0.transactions[Int(location.index)] : nil } : nil
+        return TransactionStatusView(id: id.digest.hex, status: "committed", height: location.height, index: location.index, result: result.map(resultText),
+                                     transaction: transaction.map { Data($0.encoded).base64EncodedString() })
     }
 
     func transactionStatus(_ id: TransactionID) -> TransactionStatusView {
-        if let location = store.transactionLocation(id) { return statusView(id, location) }
-        if mempool.contains(id) { return TransactionStatusView(id: id.digest.hex, status: "pending") }
+        if let location = store.transactionLocation(id) { return statusView(id, location, bytes: true) }
+        if let pending = mempool.transaction(id) {
+            return TransactionStatusView(id: id.digest.hex, status: "pending", transaction: Data(pending.encoded).base64EncodedString())
+        }
         return TransactionStatusView(id: id.digest.hex, status: "unknown")
     }
 
     func blockView(_ height: UInt64) -> BlockView? {
-        guard height >= 1, let block = store.block(at: height), let root = store.stateRoot(at: height) else { return nil }
+        guard height >= 1, let block = store.block(at: height), let root = store.stateRoot(at: height), let certificate = store.certificate(at: height) else { return nil }
         let results = store.results(at: height) ?? []
         return BlockView(
             height: height, hash: block.hash.hex, previousHash: block.header.previousBlockHash.hex, timeMilliseconds: block.header.time.millisecondsSinceEpoch,
-            proposer: block.header.proposer.hex, stateRoot: root.hex, transactions: block.transactions.map(\.id.digest.hex), results: results.map(resultText))
+            proposer: block.header.proposer.hex, stateRoot: root.hex, transactions: block.transactions.map(\.id.digest.hex), results: results.map(resultText),
+            header: Hex.encode(block.header.encoded), certificate: Hex.encode(certificate.encoded))
     }
+
+    func blockSummaries(from: UInt64, limit: Int) -> [BlockSummaryView] {
+        let applied = store.appliedHeight ?? 0
+        guard from >= 1, from <= applied else { return [] }
+        return (from...min(applied, from + UInt64(limit) - 1)).compactMap { height in
+            store.block(at: height).map {
+                BlockSummaryView(height: height, hash: $0.hash.hex, timeMilliseconds: $0.header.time.millisecondsSinceEpoch,
+                                 proposer: $0.header.proposer.hex, transactions: $0.transactions.count)
+            }
+        }
+    }
+
+    /// An account's record at the applied height, with its state value and, if asked, its Merkle proof.
+    func accountSnapshot(_ id: AccountID, proof: Bool) -> (height: UInt64, record: AccountRecord, value: [UInt8], proof: MerkleProof?, root: Digest)? {
+        let key = StateKey.account(id)
+        guard let value = store.stateValue(for: key), case .account(let record)? = try? StateRecord(encoded: value) else { return nil }
+        return (store.appliedHeight ?? 0, record, value, proof ? MerkleProof(store, key: key.raw) : nil, store.stateRoot)
+    }
+
+    /// Block `height`'s header and commit certificate, canonical bytes.
+    func anchor(_ height: UInt64) -> (header: BlockHeader, certificate: CommitCertificate)? {
+        guard let block = store.block(at: height), let certificate = store.certificate(at: height) else { return nil }
+        return (block.header, certificate)
+    }
+
+    func accountHistory(_ id: AccountID, before: HistoryPosition?, limit: Int) -> AccountHistoryView {
+        let entries = store.accountHistory(id, before: before.map { HistoryCursor(height: $0.height, index: $0.index) }, limit: limit)
+        let next = entries.count == limit ? entries.last.map { HistoryPosition(height: $0.height, index: $0.index).text } : nil
+        return AccountHistoryView(account: id.text, transactions: entries.map { .init(id: $0.transaction.digest.hex, height: $0.height, index: $0.index) }, next: next)
+    }
+
+    func validatorsView() -> ValidatorsView { ValidatorsView(height: store.appliedHeight ?? 0, set: driver.core.validators) }
 
     private func resultText(_ result: TransactionResult) -> String {
         switch result {

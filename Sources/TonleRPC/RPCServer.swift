@@ -1,103 +1,16 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
 import TonleCrypto
 import TonleTypes
 
-/// What the RPC needs from a node (the node implements it; tests may too). Every method is safe
-/// to call from any task.
-public protocol NodeAPI: Sendable {
-    /// Checks (signatures in parallel) and admits transactions; one outcome each, in order.
-    func submit(_ transactions: [Transaction]) async -> [SubmitOutcome]
-    /// Where a transaction is.
-    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView
-    /// A stored block, or nil above the stored height.
-    func block(_ height: UInt64) async -> BlockView?
-    /// The node's status right now.
-    func status() -> StatusView
-    /// Prometheus text exposition of the node's metrics.
-    func metricsText() -> String
-}
-
-/// The result of submitting one transaction.
-public enum SubmitOutcome: Sendable, Equatable {
-    /// Waiting in the mempool (newly admitted, or already there).
-    case pending(TransactionID)
-    /// Already in a block.
-    case committed(TransactionStatusView)
-    /// Refused: a stable code, a message, and whether retrying later may succeed.
-    case refused(code: String, message: String, retryable: Bool)
-}
-
-/// `GET /v1/transactions/{id}`.
-public struct TransactionStatusView: Codable, Sendable, Equatable {
-    public var id: String
-    /// pending, committed or unknown.
-    public var status: String
-    public var height: UInt64?
-    public var index: UInt32?
-    /// "applied", or a rejection code (docs/errors.md).
-    public var result: String?
-
-    public init(id: String, status: String, height: UInt64? = nil, index: UInt32? = nil, result: String? = nil) {
-        (self.id, self.status, self.height, self.index, self.result) = (id, status, height, index, result)
-    }
-}
-
-/// `GET /v1/blocks/{height}`.
-public struct BlockView: Codable, Sendable, Equatable {
-    public var height: UInt64
-    public var hash: String
-    public var previousHash: String
-    public var timeMilliseconds: UInt64
-    public var proposer: String
-    /// The state root after this block's transactions.
-    public var stateRoot: String
-    public var transactions: [String]
-    /// One per transaction: "applied" or a rejection code.
-    public var results: [String]
-
-    public init(height: UInt64, hash: String, previousHash: String, timeMilliseconds: UInt64, proposer: String, stateRoot: String,
-                transactions: [String], results: [String]) {
-        (self.height, self.hash, self.previousHash, self.timeMilliseconds, self.proposer) = (height, hash, previousHash, timeMilliseconds, proposer)
-        (self.stateRoot, self.transactions, self.results) = (stateRoot, transactions, results)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case height, hash, previousHash = "previous_hash", timeMilliseconds = "time_ms", proposer, stateRoot = "state_root", transactions, results
-    }
-}
-
-/// `GET /v1/status`.
-public struct StatusView: Codable, Sendable, Equatable {
-    public var name: String
-    public var chainID: String
-    public var version: String
-    public var height: UInt64
-    public var round: UInt32
-    public var stateRoot: String
-    public var latestBlockHash: String
-    public var latestBlockTimeMilliseconds: UInt64
-    public var validator: Bool
-    public var peers: [String]
-    /// "caught_up" or "syncing".
-    public var sync: String
-    public var mempoolTransactions: Int
-
-    public init(name: String, chainID: String, version: String, height: UInt64, round: UInt32, stateRoot: String, latestBlockHash: String,
-                latestBlockTimeMilliseconds: UInt64, validator: Bool, peers: [String], sync: String, mempoolTransactions: Int) {
-        (self.name, self.chainID, self.version, self.height, self.round, self.stateRoot) = (name, chainID, version, height, round, stateRoot)
-        (self.latestBlockHash, self.latestBlockTimeMilliseconds, self.validator, self.peers) = (latestBlockHash, latestBlockTimeMilliseconds, validator, peers)
-        (self.sync, self.mempoolTransactions) = (sync, mempoolTransactions)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case name, chainID = "chain_id", version, height, round, stateRoot = "state_root", latestBlockHash = "latest_block_hash"
-        case latestBlockTimeMilliseconds = "latest_block_time_ms", validator, peers, sync, mempoolTransactions = "mempool_transactions"
-    }
-}
-
-/// Settings of the RPC listener.
+/// Settings of the RPC listener (docs/operations.md, `rpc.*`).
 public struct RPCConfig: Sendable {
     public var host = "127.0.0.1"
     public var port = 26_700
@@ -105,107 +18,232 @@ public struct RPCConfig: Sendable {
     public var bodyBytesMax = 16 << 20
     /// Transactions in one batch request.
     public var batchTransactionsMax = 4_096
+    /// Requests a second per client address, on average; bursts up to `rateBurst`.
+    public var ratePerSecond = 1_000.0
+    public var rateBurst = 2_000.0
+    /// Open `/v1/events` streams at once.
+    public var eventStreamsMax = 256
+    /// The longest `?wait=` a long poll may ask for, in seconds.
+    public var waitSecondsMax = 60
+    /// How long `?proof=true` waits for the block that anchors the proof.
+    public var proofWaitSeconds = 10
+    /// TLS on the RPC port: PEM certificate chain and key; with `clientCAFile`, clients must
+    /// present a certificate signed by that CA.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    public var tlsClientCAFile: String?
 
     public init() {}
 }
 
+/// One route of the API: what the router serves and docs/openapi.json documents (a test holds
+/// the two, and the statuses each route returns, equal).
+public struct RouteSpec: Sendable, Hashable {
+    public let method: String
+    /// In OpenAPI form: `/v1/blocks/{height}`.
+    public let path: String
+    public let statuses: Set<Int>
+}
+
 /// The HTTP/JSON API (docs/api.md), on Hummingbird.
 public enum RPCServer {
+    /// Every route and every status it can answer with.
+    public static let routes: [RouteSpec] = [
+        RouteSpec(method: "GET", path: "/health", statuses: [200]),
+        RouteSpec(method: "GET", path: "/ready", statuses: [200, 503]),
+        RouteSpec(method: "GET", path: "/metrics", statuses: [200, 429]),
+        RouteSpec(method: "GET", path: "/v1/status", statuses: [200, 429]),
+        RouteSpec(method: "POST", path: "/v1/transactions", statuses: [200, 202, 400, 413, 429, 503]),
+        RouteSpec(method: "POST", path: "/v1/transactions/batch", statuses: [200, 400, 413, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/transactions/{id}", statuses: [200, 400, 429]),
+        RouteSpec(method: "GET", path: "/v1/accounts/{id}", statuses: [200, 400, 404, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/accounts/{id}/transactions", statuses: [200, 400, 429]),
+        RouteSpec(method: "GET", path: "/v1/blocks", statuses: [200, 400, 429]),
+        RouteSpec(method: "GET", path: "/v1/blocks/{height}", statuses: [200, 400, 404, 429]),
+        RouteSpec(method: "GET", path: "/v1/validators", statuses: [200, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/events", statuses: [200, 400, 429, 503]),
+    ]
+
+    /// The application serving `api`; run it as a service. `onListening` gets the bound port.
+    public static func application(api: some NodeAPI, config: RPCConfig, logger: Logger,
+                                   onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws(APIError) -> some ApplicationProtocol {
+        let server: HTTPServerBuilder
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(75)))
+        do {
+            server = try tlsConfiguration(config).map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
+        } catch let error as APIError { throw error } catch { throw APIError("TLS", "cannot set up TLS: \(error)", .internalServerError) }
+        return Application(
+            router: router(api: api, config: config, logger: logger), server: server,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            onServerRunning: { await onListening($0.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// The TLS settings, or nil without `tlsCertificateFile`.
+    static func tlsConfiguration(_ config: RPCConfig) throws -> TLSConfiguration? {
+        guard let certificateFile = config.tlsCertificateFile else { return nil }
+        guard let keyFile = config.tlsKeyFile else { throw APIError("TLS", "rpc.tls_cert_file needs rpc.tls_key_file", .internalServerError) }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        if let ca = config.tlsClientCAFile {
+            tls.trustRoots = .file(ca)
+            tls.certificateVerification = .noHostnameVerification
+        }
+        return tls
+    }
+
+    public static func router(api: some NodeAPI, config: RPCConfig, logger: Logger) -> Router<RPCRequestContext> {
+        let router = Router(context: RPCRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(ratePerSecond: config.ratePerSecond, burst: config.rateBurst)))
+        let streams = StreamCounter(max: config.eventStreamsMax)
+        func route(_ method: HTTPRequest.Method, _ path: String,
+                   _ handler: @escaping @Sendable (Request, RPCRequestContext) async throws(APIError) -> Response) {
+            precondition(routes.contains { $0.method == method.rawValue && $0.path == path }, "\(method) \(path) is not in RPCServer.routes")
+            let hummingbirdPath = path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
+            router.on(RouterPath(hummingbirdPath), method: method) { request, context in
+                do throws(APIError) { return try await handler(request, context) } catch { return RPCServer.error(error) }
+            }
+        }
+
+        route(.get, "/health") { _, _ in json(["status": "ok"]) }
+        route(.get, "/ready") { _, _ in
+            let status = api.status()
+            return status.sync == "caught_up" ? json(["status": "ready"]) : json(["status": status.sync], status: .serviceUnavailable)
+        }
+        route(.get, "/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: api.metricsText())))
+        }
+        route(.get, "/v1/status") { _, _ in json(api.status()) }
+        route(.post, "/v1/transactions") { request, _ throws(APIError) in
+            let body = try await decode(SubmitRequest.self, request, config)
+            return respond(await api.submit([try parse(body.transaction)])[0])
+        }
+        route(.post, "/v1/transactions/batch") { request, _ throws(APIError) in
+            let body = try await decode(BatchRequest.self, request, config)
+            guard body.transactions.count <= config.batchTransactionsMax else {
+                throw APIError("BATCH_TOO_LARGE", "at most \(config.batchTransactionsMax) transactions per batch", .contentTooLarge)
+            }
+            var parsed: [(Int, Transaction)] = [], outcomes = [SubmitOutcome?](repeating: nil, count: body.transactions.count)
+            for (index, text) in body.transactions.enumerated() {
+                do throws(APIError) { parsed.append((index, try parse(text))) } catch {
+                    outcomes[index] = .refused(code: error.code, message: error.message, retryable: false)
+                }
+            }
+            for ((index, _), outcome) in zip(parsed, await api.submit(parsed.map(\.1))) { outcomes[index] = outcome }
+            if !outcomes.isEmpty, outcomes.allSatisfy({ if case .refused(_, _, true) = $0 { true } else { false } }) {
+                throw APIError("NODE_BUSY", "the node refused every transaction for now (mempool full or busy); retry after a second", .serviceUnavailable,
+                               headers: [.retryAfter: "1"])
+            }
+            return json(["results": outcomes.map { batchItem($0!) }])
+        }
+        route(.get, "/v1/transactions/{id}") { request, context throws(APIError) in
+            let id = try transactionID(context.parameters.get("id"))
+            let wait = try number(request.uri.queryParameters.get("wait"), default: 0, 0...config.waitSecondsMax, "wait")
+            var view = await api.transactionStatus(id)
+            let deadline = ContinuousClock.now + .seconds(wait)
+            while view.status != "committed", ContinuousClock.now < deadline, !api.commits.isClosed, !Task.isShuttingDownGracefully {
+                _ = await api.commits.wait(beyond: api.commits.height, timeout: min(.seconds(1), deadline - .now))
+                view = await api.transactionStatus(id)
+            }
+            return json(view)
+        }
+        route(.get, "/v1/accounts/{id}") { request, context throws(APIError) in
+            let account = try accountID(context.parameters.get("id"))
+            let proof = request.uri.queryParameters.get("proof").map { $0 == "true" || $0 == "1" } ?? false
+            return json(try await api.account(account, proof: proof))
+        }
+        route(.get, "/v1/accounts/{id}/transactions") { request, context throws(APIError) in
+            let account = try accountID(context.parameters.get("id"))
+            let query = request.uri.queryParameters
+            let limit = try number(query.get("limit"), default: 100, 1...1_000, "limit")
+            let before = try query.get("before").map { text throws(APIError) in
+                guard let position = HistoryPosition(text) else {
+                    throw .malformed("CURSOR", "before must be HEIGHT:INDEX, as in the 'next' of the previous page")
+                }
+                return position
+            }
+            return json(try await api.accountTransactions(account, before: before, limit: limit))
+        }
+        route(.get, "/v1/blocks") { request, _ throws(APIError) in
+            let query = request.uri.queryParameters
+            let limit = try number(query.get("limit"), default: 20, 1...1_000, "limit")
+            let newest = api.status().height
+            let defaultFrom = newest >= UInt64(limit) ? newest - UInt64(limit) + 1 : 1
+            let from = UInt64(try number(query.get("from"), default: Int(defaultFrom), 1...Int.max, "from"))
+            return json(["blocks": await api.blocks(from: from, limit: limit)])
+        }
+        route(.get, "/v1/blocks/{height}") { _, context throws(APIError) in
+            guard let height = context.parameters.get("height").flatMap(UInt64.init), height >= 1 else {
+                throw .malformed("HEIGHT", "the height must be a whole number from 1")
+            }
+            guard let block = await api.block(height) else { throw .notFound("no block \(height) is stored here (latest: \(api.status().height))") }
+            return json(block)
+        }
+        route(.get, "/v1/validators") { _, _ throws(APIError) in json(try await api.validators()) }
+        route(.get, "/v1/events") { request, _ throws(APIError) in
+            let from: UInt64
+            if let lastID = request.headers[.lastEventID] {
+                guard let last = UInt64(lastID) else { throw .malformed("EVENT_ID", "Last-Event-ID must be a block height") }
+                from = last + 1
+            } else {
+                from = UInt64(try number(request.uri.queryParameters.get("from"), default: Int(api.commits.height + 1), 1...Int.max, "from"))
+            }
+            guard streams.acquire() else {
+                throw APIError("TOO_MANY_STREAMS", "\(config.eventStreamsMax) event streams are open; retry later", .serviceUnavailable, headers: [.retryAfter: "5"])
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    defer { streams.release() }
+                    try await EventStream.run(api: api, from: from, writer: &writer)
+                })
+        }
+        return router
+    }
+
     struct SubmitRequest: Decodable { let transaction: String }
     struct BatchRequest: Decodable { let transactions: [String] }
     struct ErrorBody: Codable { let code: String; let message: String }
     struct Accepted: Codable { let id: String; let status: String }
 
-    /// The application serving `api`; run it as a service.
-    public static func application(api: some NodeAPI, config: RPCConfig, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(api: api, config: config), configuration: .init(address: .hostname(config.host, port: config.port)), logger: logger)
-    }
-
-    public static func router(api: some NodeAPI, config: RPCConfig) -> Router<BasicRequestContext> {
-        let router = Router()
-        router.get("/health") { _, _ in json(["status": "ok"]) }
-        router.get("/ready") { _, _ in
-            let status = api.status()
-            return status.sync == "caught_up" ? json(["status": "ready"]) : json(["status": status.sync], status: .serviceUnavailable)
-        }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: api.metricsText())))
-        }
-        router.get("/v1/status") { _, _ in json(api.status()) }
-        router.get("/v1/transactions/:id") { _, context in
-            let text = context.parameters.get("id") ?? ""
-            guard let raw = Bytes32(hex: text) else { return error("MALFORMED_ID", "transaction ids are 64 hexadecimal digits", .badRequest) }
-            return json(await api.transactionStatus(TransactionID(Digest(raw))))
-        }
-        router.get("/v1/blocks/:height") { _, context in
-            guard let height = context.parameters.get("height").flatMap(UInt64.init) else {
-                return error("MALFORMED_HEIGHT", "the height must be a whole number", .badRequest)
-            }
-            guard let block = await api.block(height) else { return error("NOT_FOUND", "no block \(height) is stored here", .notFound) }
-            return json(block)
-        }
-        router.post("/v1/transactions") { request, _ in
-            let body: SubmitRequest
-            switch await decode(SubmitRequest.self, request, config) {
-            case .success(let value): body = value
-            case .failure(let response): return response.response
-            }
-            let transaction: Transaction
-            switch parse(body.transaction) {
-            case .success(let value): transaction = value
-            case .failure(let response): return response.response
-            }
-            return respond(await api.submit([transaction])[0])
-        }
-        router.post("/v1/transactions/batch") { request, _ in
-            let body: BatchRequest
-            switch await decode(BatchRequest.self, request, config) {
-            case .success(let value): body = value
-            case .failure(let response): return response.response
-            }
-            guard body.transactions.count <= config.batchTransactionsMax else {
-                return error("BATCH_TOO_LARGE", "at most \(config.batchTransactionsMax) transactions per batch", .contentTooLarge)
-            }
-            var parsed: [Int: Transaction] = [:], outcomes = [SubmitOutcome?](repeating: nil, count: body.transactions.count)
-            for (index, text) in body.transactions.enumerated() {
-                switch parse(text) {
-                case .success(let tx): parsed[index] = tx
-                case .failure(let failure): outcomes[index] = .refused(code: failure.code, message: failure.message, retryable: false)
-                }
-            }
-            let order = parsed.keys.sorted()
-            for (index, outcome) in zip(order, await api.submit(order.map { parsed[$0]! })) { outcomes[index] = outcome }
-            return json(["results": outcomes.map { batchItem($0!) }])
-        }
-        return router
-    }
-
-    struct Failure: Error {
-        let code: String, message: String, status: HTTPResponse.Status
-        var response: Response { error(code, message, status) }
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ config: RPCConfig) async -> Result<T, Failure> {
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ config: RPCConfig) async throws(APIError) -> T {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: config.bodyBytesMax) } catch {
-            return .failure(Failure(code: "BODY_TOO_LARGE", message: "request bodies are limited to \(config.bodyBytesMax) bytes", status: .contentTooLarge))
+            throw APIError("BODY_TOO_LARGE", "request bodies are limited to \(config.bodyBytesMax) bytes", .contentTooLarge)
         }
-        do { return .success(try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))) } catch {
-            return .failure(Failure(code: "MALFORMED_REQUEST", message: "the body is not the expected JSON: \(error)", status: .badRequest))
+        do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
+            throw .malformed("REQUEST", "the body is not the expected JSON: \(error)")
         }
     }
 
     /// A transaction from base64 canonical bytes.
-    static func parse(_ base64: String) -> Result<Transaction, Failure> {
-        guard let data = Data(base64Encoded: base64) else {
-            return .failure(Failure(code: "MALFORMED_TRANSACTION", message: "the transaction is not valid base64", status: .badRequest))
-        }
+    static func parse(_ base64: String) throws(APIError) -> Transaction {
+        guard let data = Data(base64Encoded: base64) else { throw .malformed("TRANSACTION", "the transaction is not valid base64") }
         guard data.count <= Limits.transactionBytesMax else {
-            return .failure(Failure(code: "TRANSACTION_TOO_LARGE", message: "transactions are limited to \(Limits.transactionBytesMax) bytes", status: .contentTooLarge))
+            throw APIError("TRANSACTION_TOO_LARGE", "transactions are limited to \(Limits.transactionBytesMax) bytes", .contentTooLarge)
         }
-        do { return .success(try Transaction(canonical: Array(data))) } catch {
-            return .failure(Failure(code: "MALFORMED_TRANSACTION", message: "the bytes are not a canonical transaction: \(error)", status: .badRequest))
+        do { return try Transaction(canonical: Array(data)) } catch {
+            throw .malformed("TRANSACTION", "the bytes are not a canonical transaction: \(error)")
         }
+    }
+
+    static func transactionID(_ text: String?) throws(APIError) -> TransactionID {
+        guard let raw = text.flatMap(Bytes32.init(hex:)) else { throw .malformed("ID", "transaction ids are 64 hexadecimal digits") }
+        return TransactionID(Digest(raw))
+    }
+
+    static func accountID(_ text: String?) throws(APIError) -> AccountID {
+        let decoded = text?.removingPercentEncoding ?? ""
+        do { return try AccountID(decoded) } catch { throw .malformed("ACCOUNT", "'\(decoded)' is not an account id (name@institution): \(error)") }
+    }
+
+    static func number(_ text: String?, default fallback: Int, _ range: ClosedRange<Int>, _ name: String) throws(APIError) -> Int {
+        guard let text else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw .malformed("QUERY", "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : "\(range.upperBound)")")
+        }
+        return value
     }
 
     static func respond(_ outcome: SubmitOutcome) -> Response {
@@ -213,9 +251,7 @@ public enum RPCServer {
         case .pending(let id): json(Accepted(id: id.digest.hex, status: "pending"), status: .accepted)
         case .committed(let view): json(view)
         case .refused(let code, let message, let retryable):
-            retryable
-                ? error(code, message, .serviceUnavailable, headers: [.retryAfter: "1"])
-                : error(code, message, code == "MEMPOOL_FULL" ? .serviceUnavailable : .badRequest)
+            error(APIError(code, message, retryable ? .serviceUnavailable : .badRequest, headers: retryable ? [.retryAfter: "1"] : [:]))
         }
     }
 
@@ -229,15 +265,28 @@ public enum RPCServer {
         }
     }
 
-    static func error(_ code: String, _ message: String, _ status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
-        json(ErrorBody(code: code, message: message), status: status, headers: headers)
+    static func error(_ error: APIError) -> Response {
+        json(ErrorBody(code: error.code, message: error.message), status: error.status, headers: error.headers)
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: try! encoder.encode(value))))
     }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}
+
+/// Counts open event streams against a maximum.
+final class StreamCounter: Sendable {
+    private let open = Mutex(0)
+    let max: Int
+    init(max: Int) { self.max = max }
+    func acquire() -> Bool { open.withLock { if $0 >= max { return false }; $0 += 1; return true } }
+    func release() { open.withLock { $0 -= 1 } }
 }

@@ -30,7 +30,7 @@ struct ConfigTests {
         #expect(config.network.peers == [PeerAddress("\(peer)@10.0.0.2:4001")!])
         #expect(config.mempoolTransactionsMax == 700, "the environment wins over the file")
         #expect(config.logLevel == .debug)
-        #expect(config.rpcPort == 26_700 && config.consensus.proposeMilliseconds == 3_000 && config.emptyBlockIntervalMilliseconds == 1_000)
+        #expect(config.rpc.port == 26_700 && config.consensus.proposeMilliseconds == 3_000 && config.emptyBlockIntervalMilliseconds == 1_000)
     }
 
     @Test("bad values stop start-up with the key's name and what is allowed")

@@ -1,0 +1,156 @@
+import Foundation
+import Synchronization
+import TonleCrypto
+import TonleLedger
+import TonleMerkle
+import TonleRPC
+import TonleTypes
+
+/// A node for router tests: a real ledger state in memory (so account proofs are real Merkle
+/// proofs), blocks made up as needed, and switches for the states a router must report
+/// (syncing, busy, a full mempool).
+final class FakeNode: NodeAPI, @unchecked Sendable {
+    struct State {
+        var syncing = false
+        var busy = false
+        var pending: [TransactionID: Transaction] = [:]
+        var committed: [TransactionID: (height: UInt64, index: UInt32, transaction: Transaction)] = [:]
+        var height: UInt64 = 3
+        /// When false, `?proof=true` finds no anchoring block (PROOF_NOT_READY).
+        var anchorAvailable = true
+    }
+
+    let chainID = try! ChainID("tonle-test")
+    let key = Ed25519.SigningKey(seed: Bytes32([UInt8](repeating: 7, count: 32))!)
+    let validatorKey = Ed25519.SigningKey(seed: Bytes32([UInt8](repeating: 9, count: 32))!)
+    let state = Mutex(State())
+    let commits = CommitNotifier(height: 3)
+    let record: AccountRecord
+    let tree = MemoryTree()
+
+    init() {
+        let account = try! AccountID("sokha@aba")
+        record = AccountRecord(id: account, keys: KeySet(single: key.publicKey), flags: [], balances: [Balance(currency: .usd, balance: 12_345, held: 45)])
+        tree.set(StateKey.account(account), StateRecord.account(record).encoded)
+        tree.set(StateKey.account(try! AccountID("dara@aba")), [1, 2, 3])
+    }
+
+    var validatorSet: ValidatorSet { try! ValidatorSet([Validator(publicKey: validatorKey.publicKey, power: 10, name: "nbc")]) }
+
+    /// A signed transfer from `creator`; the creator's name picks what `submit` answers:
+    /// full → MEMPOOL_FULL, badsig → BAD_SIGNATURE, anything else → admitted.
+    func transaction(_ creator: String, _ n: UInt64 = 1) -> Transaction {
+        let source = try! AccountID(creator)
+        let body = try! TransactionBody(chainID: chainID, creator: source, clientID: ID128(high: 1, low: n), expiry: Timestamp(millisecondsSinceEpoch: 4_000_000_000_000),
+                                        commands: [.transfer(try! Transfer(source: source, target: try! AccountID("dara@aba"), amount: Amount(100, .usd)))])
+        return try! Transaction.signing(body, with: [key])
+    }
+
+    /// Commits the pending `id` in a new block and tells waiters.
+    func commit(_ id: TransactionID) {
+        let height: UInt64 = state.withLock { state in
+            state.height += 1
+            if let tx = state.pending.removeValue(forKey: id) { state.committed[id] = (state.height, 0, tx) }
+            return state.height
+        }
+        commits.publish(height)
+    }
+
+    func submit(_ transactions: [Transaction]) async -> [SubmitOutcome] {
+        transactions.map { tx in
+            state.withLock { state in
+                if state.busy { return .refused(code: "MEMPOOL_FULL", message: "full", retryable: true) }
+                if tx.body.creator.text.hasPrefix("badsig") { return .refused(code: "BAD_SIGNATURE", message: "bad", retryable: false) }
+                if let done = state.committed[tx.id] {
+                    return .committed(TransactionStatusView(id: tx.id.description, status: "committed", height: done.height, index: done.index, result: "applied"))
+                }
+                state.pending[tx.id] = tx
+                return .pending(tx.id)
+            }
+        }
+    }
+
+    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView {
+        state.withLock { state in
+            if let done = state.committed[id] {
+                return TransactionStatusView(id: id.description, status: "committed", height: done.height, index: done.index, result: "applied",
+                                             transaction: Data(done.transaction.encoded).base64EncodedString())
+            }
+            if let tx = state.pending[id] { return TransactionStatusView(id: id.description, status: "pending", transaction: Data(tx.encoded).base64EncodedString()) }
+            return TransactionStatusView(id: id.description, status: "unknown")
+        }
+    }
+
+    func header(_ height: UInt64) -> BlockHeader {
+        try! BlockHeader(chainID: chainID, height: height, time: Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + height), previousBlockHash: .zero,
+                         transactionsRoot: .zero, lastResultsHash: .zero, stateRoot: tree.root, validatorsHash: validatorSet.hash,
+                         nextValidatorsHash: validatorSet.hash, proposer: validatorKey.publicKey, lastCommitHash: .zero)
+    }
+
+    func certificate(_ header: BlockHeader) -> CommitCertificate {
+        let message = VoteBody(chainID: chainID, type: .precommit, height: header.height, round: 0, blockHash: header.hash, validator: validatorKey.publicKey).encoded
+        return try! CommitCertificate(height: header.height, round: 0, blockHash: header.hash,
+                                      signatures: [KeySignature(publicKey: validatorKey.publicKey, signature: validatorKey.sign(message))])
+    }
+
+    func block(_ height: UInt64) async -> BlockView? {
+        let (top, ids) = state.withLock { state in (state.height, state.committed.filter { $0.value.height == height }.map(\.key.description)) }
+        guard height >= 1, height <= top else { return nil }
+        let header = header(height)
+        return BlockView(height: height, hash: header.hash.hex, previousHash: Digest.zero.hex, timeMilliseconds: header.time.millisecondsSinceEpoch,
+                         proposer: validatorKey.publicKey.hex, stateRoot: tree.root.hex, transactions: ids, results: ids.map { _ in "applied" },
+                         header: Hex.encode(header.encoded), certificate: Hex.encode(certificate(header).encoded))
+    }
+
+    func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] {
+        let top = state.withLock { $0.height }
+        guard from <= top else { return [] }
+        return (from...min(top, from + UInt64(limit) - 1)).map {
+            BlockSummaryView(height: $0, hash: header($0).hash.hex, timeMilliseconds: 0, proposer: validatorKey.publicKey.hex, transactions: 0)
+        }
+    }
+
+    func account(_ id: AccountID, proof: Bool) async throws(APIError) -> AccountView {
+        guard id == record.id else { throw .notFound("no account \(id)") }
+        guard proof else { return AccountView(record: record, height: 3) }
+        guard state.withLock({ $0.anchorAvailable }) else { throw APIError("PROOF_NOT_READY", "no anchor yet", .serviceUnavailable, headers: [.retryAfter: "1"]) }
+        let key = StateKey.account(id), anchor = header(4)
+        let view = AccountProofView(height: 3, key: key.hex, value: Hex.encode(StateRecord.account(record).encoded),
+                                    proof: Hex.encode(MerkleProof(tree, key: key.raw).encoded), stateRoot: tree.root.hex,
+                                    header: Hex.encode(anchor.encoded), certificate: Hex.encode(certificate(anchor).encoded))
+        return AccountView(record: record, height: 3, proof: view)
+    }
+
+    func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {
+        let all = (1...5).reversed().map { AccountHistoryView.Entry(id: String(repeating: "\($0)", count: 64), height: UInt64($0), index: 0) }
+        let page = Array(all.filter { before == nil || $0.height < before!.height }.prefix(limit))
+        return AccountHistoryView(account: id.text, transactions: page, next: page.count == limit ? page.last.map { "\($0.height):\($0.index)" } : nil)
+    }
+
+    func validators() async throws(APIError) -> ValidatorsView {
+        guard !state.withLock({ $0.busy }) else { throw APIError("NODE_BUSY", "busy", .serviceUnavailable) }
+        return ValidatorsView(height: 3, set: validatorSet)
+    }
+
+    func status() -> StatusView {
+        let (height, syncing) = state.withLock { ($0.height, $0.syncing) }
+        return StatusView(name: "fake", chainID: chainID.text, version: "test", height: height, round: 0, stateRoot: tree.root.hex, latestBlockHash: Digest.zero.hex,
+                          latestBlockTimeMilliseconds: 0, validator: true, peers: [], sync: syncing ? "syncing" : "caught_up", mempoolTransactions: 0)
+    }
+
+    func metricsText() -> String { "# TYPE tonle_height gauge\ntonle_height 3\n" }
+}
+
+/// A sparse Merkle tree in memory.
+final class MemoryTree: MerkleNodeReader, @unchecked Sendable {
+    private var nodes: [NodePosition: MerkleNode] = [:]
+
+    func merkleNode(at position: NodePosition) -> MerkleNode? { nodes[position] }
+
+    func set(_ key: Digest, _ value: [UInt8]) {
+        let result = SparseMerkleTree.update(self, [MerkleUpdate(key: key.raw, valueHash: SHA256.hash(value))])
+        for (position, node) in result.writes { nodes[position] = node }
+    }
+
+    var root: Digest { SparseMerkleTree.root(self) }
+}

@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import Testing
+import TonleCrypto
+import TonleLedger
+import TonleRPC
+import TonleTypes
+
+/// Every route of the API through a real socket: its success and error paths, and, at the end,
+/// that the statuses seen are exactly those the route table (and so docs/openapi.json) declares.
+@Suite struct RouterTests {
+    @Test func everyRouteAnswersEachDeclaredStatusAndNoOther() async throws {
+        let observed = Observations()
+        let node = FakeNode()
+        try await RPCHarness.with(node, observed: observed) { rpc in
+            try await probes(rpc, node)
+            try await submissions(rpc, node)
+            try await transactionQueries(rpc, node)
+            try await accounts(rpc, node)
+            try await blocksAndValidators(rpc, node)
+            try await events(rpc, node)
+        }
+        // A node whose mempool is full and whose loop is busy.
+        let busy = FakeNode()
+        busy.state.withLock { $0.busy = true }
+        try await RPCHarness.with(busy, observed: observed) { rpc in
+            let one = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(busy.transaction("sokha@aba"))])
+            #expect(one.status == 503 && one.json["code"] as? String == "MEMPOOL_FULL" && one.header("Retry-After") == "1")
+            let batch = try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": [base64(busy.transaction("sokha@aba"))]])
+            #expect(batch.status == 503 && batch.json["code"] as? String == "NODE_BUSY")
+            #expect(try await rpc.request(.GET, "/v1/validators").status == 503)
+        }
+        try await rateLimits(observed)
+
+        let declared = Dictionary(uniqueKeysWithValues: RPCServer.routes.map { ("\($0.method) \($0.path)", $0.statuses) })
+        let seen = observed.byRoute
+        for (route, statuses) in declared.sorted(by: { $0.key < $1.key }) {
+            #expect(seen[route] == statuses, "\(route): declared \(statuses.sorted()), seen \((seen[route] ?? []).sorted())")
+        }
+    }
+
+    func base64(_ tx: Transaction) -> String { Data(tx.encoded).base64EncodedString() }
+
+    func probes(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        #expect(try await rpc.request(.GET, "/health").json["status"] as? String == "ok")
+        #expect(try await rpc.request(.GET, "/ready").status == 200)
+        node.state.withLock { $0.syncing = true }
+        let notReady = try await rpc.request(.GET, "/ready")
+        #expect(notReady.status == 503 && notReady.json["status"] as? String == "syncing")
+        node.state.withLock { $0.syncing = false }
+        let metrics = try await rpc.request(.GET, "/metrics")
+        #expect(metrics.status == 200 && String(decoding: metrics.body, as: UTF8.self).contains("tonle_height 3"))
+        let status = try await rpc.request(.GET, "/v1/status")
+        #expect(status.json["chain_id"] as? String == "tonle-test" && status.json["sync"] as? String == "caught_up")
+        #expect(try await rpc.request(.GET, "/v1/nothing-here").json["code"] as? String == "NO_SUCH_ROUTE")
+    }
+
+    func submissions(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let tx = node.transaction("sokha@aba", 1)
+        let accepted = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(tx)])
+        #expect(accepted.status == 202 && accepted.json["id"] as? String == tx.id.description && accepted.json["status"] as? String == "pending")
+        node.commit(tx.id)
+        let again = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(tx)])
+        #expect(again.status == 200 && again.json["status"] as? String == "committed" && again.json["height"] as? Int == 4)
+
+        let bad = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(node.transaction("badsig@aba"))])
+        #expect(bad.status == 400 && bad.json["code"] as? String == "BAD_SIGNATURE")
+        #expect(try await rpc.request(.POST, "/v1/transactions", json: ["transaction": "%%%"]).json["code"] as? String == "MALFORMED_TRANSACTION")
+        #expect(try await rpc.request(.POST, "/v1/transactions", json: ["transaction": Data([2, 1, 0]).base64EncodedString()]).json["code"] as? String == "MALFORMED_TRANSACTION")
+        #expect(try await rpc.request(.POST, "/v1/transactions", body: "{not json").json["code"] as? String == "MALFORMED_REQUEST")
+        let huge = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": Data(count: Limits.transactionBytesMax + 1).base64EncodedString()])
+        #expect(huge.status == 413 && huge.json["code"] as? String == "TRANSACTION_TOO_LARGE")
+        let body = try await rpc.request(.POST, "/v1/transactions", body: String(repeating: " ", count: 300 << 10))
+        #expect(body.status == 413 && body.json["code"] as? String == "BODY_TOO_LARGE")
+
+        // Batches answer per transaction, in order.
+        let batch = try await rpc.request(.POST, "/v1/transactions/batch", json: [
+            "transactions": [base64(node.transaction("sokha@aba", 2)), "%%%", base64(node.transaction("badsig@aba", 3)), base64(tx)],
+        ])
+        let results = batch.json["results"] as? [[String: Any]] ?? []
+        #expect(batch.status == 200 && results.count == 4)
+        #expect(results.map { $0["status"] as? String } == ["pending", "refused", "refused", "committed"])
+        #expect(results.map { $0["code"] as? String } == [nil, "MALFORMED_TRANSACTION", "BAD_SIGNATURE", nil])
+        #expect(try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": 5]).status == 400)
+        let many = try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": Array(repeating: "AA==", count: 4_097)])
+        #expect(many.status == 413 && many.json["code"] as? String == "BATCH_TOO_LARGE")
+    }
+
+    func transactionQueries(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let tx = node.transaction("sokha@aba", 10)
+        _ = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(tx)])
+        let pending = try await rpc.request(.GET, "/v1/transactions/\(tx.id)")
+        #expect(pending.json["status"] as? String == "pending" && pending.json["transaction"] as? String == base64(tx))
+        let unknown = try await rpc.request(.GET, "/v1/transactions/\(String(repeating: "0", count: 64))")
+        #expect(unknown.status == 200 && unknown.json["status"] as? String == "unknown")
+        #expect(try await rpc.request(.GET, "/v1/transactions/xyz").json["code"] as? String == "MALFORMED_ID")
+        #expect(try await rpc.request(.GET, "/v1/transactions/\(tx.id)?wait=999").json["code"] as? String == "MALFORMED_QUERY")
+
+        // A long poll returns as soon as the transaction's block is stored.
+        async let waited = rpc.request(.GET, "/v1/transactions/\(tx.id)?wait=10")
+        try await Task.sleep(for: .milliseconds(300))
+        node.commit(tx.id)
+        let answer = try await waited
+        #expect(answer.json["status"] as? String == "committed" && answer.json["height"] as? Int == node.state.withLock { Int($0.height) })
+    }
+
+    func accounts(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let account = try await rpc.request(.GET, "/v1/accounts/sokha@aba")
+        #expect(account.status == 200 && account.json["proof"] == nil)
+        let balances = account.json["balances"] as? [[String: Any]] ?? []
+        #expect(balances.first?["balance"] as? String == "123.45" && balances.first?["held"] as? String == "0.45" && balances.first?["available"] as? String == "123.00")
+        #expect(account.json["keys"] as? [String] == [node.key.publicKey.hex] && account.json["quorum"] as? Int == 1)
+
+        // The proof verifies offline against the fake's validator set — and not against another.
+        let proven = try await rpc.request(.GET, "/v1/accounts/sokha%40aba?proof=true")
+        let proof = try JSONDecoder().decode(AccountView.self, from: proven.body).proof
+        let view = try #require(proof)
+        let record = try OfflineVerifier.verifyAccount(try AccountID("sokha@aba"), proof: view, validators: node.validatorSet)
+        #expect(record.balance(.usd).balance == 12_345)
+        let stranger = try ValidatorSet([Validator(publicKey: node.key.publicKey, power: 10, name: "x")])
+        #expect(throws: OfflineVerifier.Invalid.self) { try OfflineVerifier.verifyAccount(try AccountID("sokha@aba"), proof: view, validators: stranger) }
+
+        node.state.withLock { $0.anchorAvailable = false }
+        let notReady = try await rpc.request(.GET, "/v1/accounts/sokha@aba?proof=true")
+        #expect(notReady.status == 503 && notReady.json["code"] as? String == "PROOF_NOT_READY")
+        node.state.withLock { $0.anchorAvailable = true }
+
+        #expect(try await rpc.request(.GET, "/v1/accounts/nobody@aba").status == 404)
+        #expect(try await rpc.request(.GET, "/v1/accounts/NOT-AN-ID").json["code"] as? String == "MALFORMED_ACCOUNT")
+
+        // History pages backwards with the cursor each page gives.
+        let first = try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?limit=2")
+        #expect((first.json["transactions"] as? [[String: Any]])?.map { $0["height"] as? Int } == [5, 4])
+        let next = try #require(first.json["next"] as? String)
+        let second = try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?limit=2&before=\(next)")
+        #expect((second.json["transactions"] as? [[String: Any]])?.map { $0["height"] as? Int } == [3, 2])
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?before=yesterday").json["code"] as? String == "MALFORMED_CURSOR")
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?limit=0").json["code"] as? String == "MALFORMED_QUERY")
+    }
+
+    func blocksAndValidators(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let block = try await rpc.request(.GET, "/v1/blocks/2")
+        #expect(block.status == 200 && block.json["height"] as? Int == 2)
+        let set = node.validatorSet
+        #expect(throws: Never.self) {
+            try OfflineVerifier.verifyHeader(Hex.decode(block.json["header"] as? String ?? "") ?? [], certificate: Hex.decode(block.json["certificate"] as? String ?? "") ?? [], validators: set)
+        }
+        #expect(try await rpc.request(.GET, "/v1/blocks/999").status == 404)
+        #expect(try await rpc.request(.GET, "/v1/blocks/0").json["code"] as? String == "MALFORMED_HEIGHT")
+        let list = try await rpc.request(.GET, "/v1/blocks?from=2&limit=2")
+        #expect((list.json["blocks"] as? [[String: Any]])?.map { $0["height"] as? Int } == [2, 3])
+        let latest = try await rpc.request(.GET, "/v1/blocks")
+        #expect((latest.json["blocks"] as? [[String: Any]])?.last?["height"] as? Int == node.state.withLock { Int($0.height) })
+        #expect(try await rpc.request(.GET, "/v1/blocks?limit=abc").status == 400)
+        let validators = try await rpc.request(.GET, "/v1/validators")
+        #expect(validators.json["total_power"] as? Int == 10 && validators.json["quorum_power"] as? Int == 7)
+        #expect(validators.json["encoded"] as? String == Hex.encode(set.encoded))
+    }
+
+    func events(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let top = node.state.withLock { $0.height }
+        let (status, reader) = try await rpc.events("?from=\(top - 1)")
+        #expect(status == 200)
+        #expect(try await reader.next()?["id"] == "\(top - 1)")
+        #expect(try await reader.next()?["id"] == "\(top)")
+        // A new block arrives on the open stream, with its transactions' results.
+        let tx = node.transaction("sokha@aba", 20)
+        _ = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(tx)])
+        node.commit(tx.id)
+        let event = try #require(try await reader.next())
+        #expect(event["id"] == "\(top + 1)" && event["event"] == "block" && event["data"]?.contains(tx.id.description) == true)
+        // Resuming with Last-Event-ID starts after it; the stream limit (2 here) refuses a third.
+        let (_, resumed) = try await rpc.events(headers: [("Last-Event-ID", "\(top)")])
+        #expect(try await resumed.next()?["id"] == "\(top + 1)")
+        let (refused, _) = try await rpc.events()
+        #expect(refused == 503)
+        let (malformed, _) = try await rpc.events(headers: [("Last-Event-ID", "yesterday")])
+        #expect(malformed == 400)
+    }
+
+    func rateLimits(_ observed: Observations) async throws {
+        var config = RPCHarness.testConfig
+        (config.ratePerSecond, config.rateBurst) = (0.001, 1)
+        let node = FakeNode()
+        try await RPCHarness.with(node, config: config, observed: observed) { rpc in
+            for route in RPCServer.routes where route.statuses.contains(429) {
+                let path = route.path.replacingOccurrences(of: "{id}", with: route.path.contains("accounts") ? "sokha@aba" : String(repeating: "0", count: 64))
+                    .replacingOccurrences(of: "{height}", with: "1")
+                let method: HTTPMethod = route.method == "POST" ? .POST : .GET
+                var answer = try await rpc.request(method, path, json: method == .POST ? ["transactions": []] : nil)
+                for _ in 0..<3 where answer.status != 429 { answer = try await rpc.request(method, path, json: method == .POST ? ["transactions": []] : nil) }
+                #expect(answer.status == 429 && answer.json["code"] as? String == "RATE_LIMITED" && answer.header("Retry-After") == "1", "\(route.path)")
+            }
+            // Probes are never limited.
+            for _ in 0..<5 { #expect(try await rpc.request(.GET, "/health").status == 200) }
+        }
+    }
+}
