@@ -6,7 +6,7 @@ import TonleCrypto
 /// `tonle bench ...`: benchmarks that print figures (never assertions).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [CryptoBench.self, ExecBench.self, LoadBench.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [CryptoBench.self, ExecBench.self, NetworkBench.self])
 }
 
 /// `tonle bench crypto`: Ed25519 and SHA-256 through TonleCrypto, each beside the same C calls

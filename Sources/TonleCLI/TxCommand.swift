@@ -4,44 +4,39 @@ import TonleCrypto
 import TonleNode
 import TonleTypes
 
-/// `tonle tx ...`: build, sign and inspect transactions.
+/// `tonle tx ...`: build, sign, submit, inspect and look up transactions.
 struct TxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tx", abstract: "Build, sign and inspect transactions.", subcommands: [TransferTx.self, InspectTx.self])
+        commandName: "tx", abstract: "Build, sign, submit, inspect and look up transactions.",
+        subcommands: [TransferTx.self, HoldTx.self, PostTx.self, VoidTx.self, InspectTx.self, ShowTx.self])
 }
 
-/// `tonle tx transfer`: a signed transfer, printed as canonical bytes with its id.
-struct TransferTx: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "transfer",
-        abstract: "Build and sign a transfer; print its id and canonical bytes.",
-        discussion: "Without --node (or $TONLE_NODE) nothing is sent: pass the printed hex to 'tonle tx inspect' to check it. With --submit it is sent to the node, and with --wait the command waits for its block.")
-
-    @Option(help: "Key file of the signer.") var key: String
-    @Option(help: "Account to debit (name@institution).") var from: String
-    @Option(help: "Account to credit.") var to: String
-    @Option(help: "Amount in major units: 1250 (KHR), 12.50 (USD).") var amount: String
-    @Option(help: "KHR or USD.") var currency: String
-    @Option(help: "Free-text reference for statements.") var reference = ""
+/// What every signed command takes: signer keys, transaction fields, and where to send it.
+struct SignOptions: ParsableArguments {
+    @Option(help: "Key file of a signer; repeat for an account whose quorum needs several.") var key: [String]
     @Option(help: "Network name (default: $TONLE_CHAIN_ID, else tonle-local).") var chain: String?
-    @Option(help: "Submitting account (default: --from).") var creator: String?
-    @Option(help: "Client id, 32 hex digits (default: random).") var clientID: String?
+    @Option(help: "Client id, 32 hex digits (default: random). Resubmitting the same id is idempotent.") var clientID: String?
     @Option(help: "Seconds from now until the transaction expires.") var expiresIn: UInt64 = 600
     @Option(help: "Absolute expiry in ms since 1970 (overrides --expires-in).") var expiryMs: UInt64?
     @Flag(help: "Print JSON instead of text.") var json = false
-    @Flag(help: "Submit to the node (--node, else $TONLE_NODE, else http://127.0.0.1:26700).") var submit = false
-    @Option(help: "The node's RPC address.") var node: String?
-    @Option(help: "With --submit: wait up to this many seconds for the transaction's block.") var wait: UInt64?
+    @Flag(help: "Submit to the node (also implied by --node or --wait).") var submit = false
+    @Option(help: "With a submission: wait up to this many seconds for the transaction's block.") var wait: UInt64?
+    @OptionGroup var node: NodeOptions
 
-    func run() throws {
-        let signer = try KeyFileIO.read(key)
-        let body = try buildBody()
-        let tx = try cli("transaction") { () throws(DecodeError) in try Transaction.signing(body, with: [signer]) }
-        let bytes = tx.encoded
-        if submit || node != nil {
-            try Submitter(client: RPCClient(node), json: json).submit(bytes, id: tx.id.description, wait: wait)
+    /// Builds, signs and prints `commands`, or submits them (and waits) when asked.
+    func run(_ commands: [Command], creator: AccountID) async throws {
+        let signers = try key.map { try KeyFileIO.read($0) }
+        guard !signers.isEmpty else { throw CLIError("--key: at least one key file is needed to sign") }
+        let (chain, client, expiry) = (try chainID(), try clientIdentifier(), expiry())
+        let body = try cli("transaction") { () throws(DecodeError) in
+            try TransactionBody(chainID: chain, creator: creator, clientID: client, expiry: expiry, commands: commands)
+        }
+        let tx = try cli("transaction") { () throws(DecodeError) in try Transaction.signing(body, with: signers) }
+        if submit || node.node != nil || wait != nil {
+            try await node.withClient { client in try await Submitter(client: client, json: json).submit(tx, wait: wait) }
             return
         }
+        let bytes = tx.encoded
         if json {
             printJSON(["id": tx.id.description, "hex": Hex.encode(bytes), "base64": Data(bytes).base64EncodedString(), "bytes": bytes.count])
         } else {
@@ -50,32 +45,145 @@ struct TransferTx: ParsableCommand {
         }
     }
 
-    private func buildBody() throws(CLIError) -> TransactionBody {
-        let chainID = try cli("--chain") { () throws(IdentifierError) in
-            try ChainID(chain ?? ProcessInfo.processInfo.environment["TONLE_CHAIN_ID"] ?? "tonle-local")
+    private func chainID() throws(CLIError) -> ChainID {
+        try cli("--chain") { () throws(IdentifierError) in try ChainID(chain ?? ProcessInfo.processInfo.environment["TONLE_CHAIN_ID"] ?? "tonle-local") }
+    }
+
+    private func clientIdentifier() throws(CLIError) -> ID128 {
+        guard let clientID else { return .random() }
+        guard let parsed = ID128(hex: clientID) else { throw CLIError("--client-id: need 32 hexadecimal digits") }
+        return parsed
+    }
+
+    private func expiry() -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: expiryMs ?? UInt64(Date().timeIntervalSince1970 * 1000) + expiresIn * 1000)
+    }
+}
+
+extension ID128 {
+    static func random() -> ID128 {
+        var generator = SystemRandomNumberGenerator()
+        return ID128(high: generator.next(), low: generator.next())
+    }
+}
+
+/// Parsers for option values, each failing with the option's name and what is expected.
+enum Parse {
+    static func account(_ text: String, _ option: String) throws(CLIError) -> AccountID {
+        try cli(option) { () throws(IdentifierError) in try AccountID(text) }
+    }
+
+    static func institution(_ text: String, _ option: String) throws(CLIError) -> InstitutionID {
+        try cli(option) { () throws(IdentifierError) in try InstitutionID(text) }
+    }
+
+    static func currency(_ text: String) throws(CLIError) -> Currency {
+        guard let currency = Currency(code: text.uppercased()) else { throw CLIError("--currency: '\(text)' is not a ledger currency; use KHR or USD") }
+        return currency
+    }
+
+    /// A positive amount in major units.
+    static func amount(_ text: String, _ currency: String, _ option: String = "--amount") throws(CLIError) -> Amount {
+        let ledgerCurrency = try Parse.currency(currency)
+        let value = try cli(option) { () throws(AmountError) in try Amount(parsing: text, currency: ledgerCurrency) }
+        guard value.minorUnits > 0 else { throw CLIError("\(option): must be more than zero") }
+        return value
+    }
+
+    static func id128(_ text: String, _ option: String) throws(CLIError) -> ID128 {
+        guard let value = ID128(hex: text) else { throw CLIError("\(option): need 32 hexadecimal digits") }
+        return value
+    }
+
+    /// A public key: 64 hex digits, or a key file whose public key to take.
+    static func publicKey(_ text: String, _ option: String) throws -> Ed25519.PublicKey {
+        if let raw = Bytes32(hex: text) { return Ed25519.PublicKey(raw) }
+        guard FileManager.default.fileExists(atPath: text) else { throw CLIError("\(option): '\(text)' is neither 64 hex digits nor a key file") }
+        return try KeyFileIO.read(text).publicKey
+    }
+}
+
+/// `tonle tx transfer`.
+struct TransferTx: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer", abstract: "Build and sign a transfer; print it, or submit it with --submit/--node/--wait.",
+        discussion: "Without a submission nothing is sent: pass the printed hex to 'tonle tx inspect' to check it.")
+
+    @Option(help: "Account to debit (name@institution).") var from: String
+    @Option(help: "Account to credit.") var to: String
+    @Option(help: "Amount in major units: 1250 (KHR), 12.50 (USD).") var amount: String
+    @Option(help: "KHR or USD.") var currency: String
+    @Option(help: "Free-text reference for statements.") var reference = ""
+    @Option(help: "Submitting account (default: --from).") var creator: String?
+    @OptionGroup var options: SignOptions
+
+    func run() async throws {
+        let source = try Parse.account(from, "--from"), target = try Parse.account(to, "--to")
+        let value = try Parse.amount(amount, currency)
+        let transfer = try cli("transfer") { () throws(DecodeError) in try Transfer(source: source, target: target, amount: value, reference: reference) }
+        try await options.run([.transfer(transfer)], creator: try creator.map { text throws(CLIError) in try Parse.account(text, "--creator") } ?? source)
+    }
+}
+
+/// `tonle tx hold`: reserve funds for a later post or void (two-phase transfers).
+struct HoldTx: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold", abstract: "Reserve funds of --from for --to until posted, voided or timed out.",
+        discussion: "Prints the hold id; post it with 'tonle tx post --id ID' or void it with 'tonle tx void --id ID', signed by the owner of --to.")
+
+    @Option(help: "Hold id, 32 hex digits (default: random).") var id: String?
+    @Option(help: "Account whose funds are held.") var from: String
+    @Option(help: "Account the funds go to when posted.") var to: String
+    @Option(help: "Amount in major units.") var amount: String
+    @Option(help: "KHR or USD.") var currency: String
+    @Option(help: "Seconds until the hold lapses (block time).") var timeout: UInt64 = 3_600
+    @Option(help: "Free-text reference.") var reference = ""
+    @OptionGroup var options: SignOptions
+
+    func run() async throws {
+        let holdID = try id.map { text throws(CLIError) in try Parse.id128(text, "--id") } ?? .random()
+        let source = try Parse.account(from, "--from"), target = try Parse.account(to, "--to")
+        let value = try Parse.amount(amount, currency)
+        let hold = try cli("hold") { () throws(DecodeError) in
+            try Hold(id: holdID, source: source, target: target, amount: value, timeoutMilliseconds: timeout * 1_000, reference: reference)
         }
-        let source = try cli("--from") { () throws(IdentifierError) in try AccountID(from) }
-        let target = try cli("--to") { () throws(IdentifierError) in try AccountID(to) }
-        let creatorID = try creator.map { text throws(CLIError) in try cli("--creator") { () throws(IdentifierError) in try AccountID(text) } } ?? source
-        guard let ledgerCurrency = Currency(code: currency.uppercased()) else {
-            throw CLIError("--currency: '\(currency)' is not a ledger currency; use KHR or USD")
+        if !options.json { print("hold id      \(holdID)") }
+        try await options.run([.hold(hold)], creator: source)
+    }
+}
+
+/// `tonle tx post`: complete a hold (all of it, or a part).
+struct PostTx: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "post", abstract: "Post a hold: move its funds (or --amount of them) to its target. Signed by the target's owner.")
+
+    @Option(help: "The hold id.") var id: String
+    @Option(help: "The hold's target account, which signs.") var creator: String
+    @Option(help: "Post only this much (major units); the rest is released.") var amount: String?
+    @Option(help: "Currency of --amount.") var currency: String?
+    @OptionGroup var options: SignOptions
+
+    func run() async throws {
+        let holdID = try Parse.id128(id, "--id")
+        var partial: Amount?
+        if let amount {
+            guard let currency else { throw CLIError("--amount needs --currency") }
+            partial = try Parse.amount(amount, currency)
         }
-        let value = try cli("--amount") { () throws(AmountError) in try Amount(parsing: amount, currency: ledgerCurrency) }
-        guard value.minorUnits > 0 else { throw CLIError("--amount: must be more than zero") }
-        let client: ID128
-        if let clientID {
-            guard let parsed = ID128(hex: clientID) else { throw CLIError("--client-id: need 32 hexadecimal digits") }
-            client = parsed
-        } else {
-            var random = SystemRandomNumberGenerator()
-            client = ID128(high: random.next(), low: random.next())
-        }
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let expiry = Timestamp(millisecondsSinceEpoch: expiryMs ?? now + expiresIn * 1000)
-        return try cli("transfer") { () throws(DecodeError) in
-            let transfer = try Transfer(source: source, target: target, amount: value, reference: reference)
-            return try TransactionBody(chainID: chainID, creator: creatorID, clientID: client, expiry: expiry, commands: [.transfer(transfer)])
-        }
+        try await options.run([.postHold(PostHold(id: holdID, amount: partial))], creator: try Parse.account(creator, "--creator"))
+    }
+}
+
+/// `tonle tx void`: cancel a hold.
+struct VoidTx: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "void", abstract: "Void a hold: release its funds back to the source. Signed by the target's owner.")
+
+    @Option(help: "The hold id.") var id: String
+    @Option(help: "The hold's target account, which signs.") var creator: String
+    @OptionGroup var options: SignOptions
+
+    func run() async throws {
+        try await options.run([.voidHold(VoidHold(id: try Parse.id128(id, "--id")))], creator: try Parse.account(creator, "--creator"))
     }
 }
 
@@ -107,6 +215,37 @@ struct InspectTx: ParsableCommand {
     }
 }
 
+/// `tonle tx show ID`: where a transaction is, and what it says.
+struct ShowTx: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show a transaction: pending, committed (block, index, result) or unknown, with its contents.",
+        discussion: "Exits 2 when the node does not know the transaction.")
+
+    @Argument(help: "The transaction id (64 hex digits).") var id: String
+    @Option(help: "Wait up to this many seconds for it to be committed.") var wait: Int = 0
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        guard Bytes32(hex: id) != nil else { throw CLIError("the id must be 64 hexadecimal digits") }
+        let answer = try await node.withClient { client in
+            try await client.call(.GET, "/v1/transactions/\(id)" + (wait > 0 ? "?wait=\(wait)" : ""), timeout: .seconds(Int64(wait) + 30))
+        }
+        guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)") }
+        let object = answer.json
+        if json { printJSON(data: answer.data) } else {
+            var fields = [("status", object["status"] as? String ?? "?")]
+            if let height = object["height"] as? Int { fields.append(("block", "\(height), index \(object["index"] as? Int ?? 0)")) }
+            if let result = object["result"] as? String { fields.append(("result", result)) }
+            printFields(fields)
+            if let base64 = object["transaction"] as? String, let data = Data(base64Encoded: base64), let tx = try? Transaction(canonical: Array(data)) {
+                TransactionPrinter.print(tx)
+            }
+        }
+        if object["status"] as? String == "unknown" { throw CLIError("the node does not know transaction \(id)", exitCode: ExitCode.notFound) }
+    }
+}
+
 /// Runs `body`, turning its typed error into a `CLIError` that names the option.
 func cli<T, E: Error>(_ option: String, _ body: () throws(E) -> T) throws(CLIError) -> T {
     do { return try body() } catch { throw CLIError("\(option): \(error)") }
@@ -116,24 +255,16 @@ func cli<T, E: Error>(_ option: String, _ body: () throws(E) -> T) throws(CLIErr
 enum TransactionPrinter {
     static func print(_ tx: Transaction) {
         let body = tx.body, bytes = tx.encoded
-        let row = { (label: String, value: String) in Swift.print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
-        row("id", tx.id.description)
-        row("chain", body.chainID.text)
-        row("creator", body.creator.text)
-        row("client id", body.clientID.description)
-        row("expiry", "\(iso8601(body.expiry)) (\(body.expiry.millisecondsSinceEpoch) ms)")
-        for (index, command) in body.commands.enumerated() { row("command \(index + 1)", summary(command)) }
+        var fields = [("id", tx.id.description), ("chain", body.chainID.text), ("creator", body.creator.text), ("client id", body.clientID.description),
+                      ("expiry", "\(isoTime(body.expiry.millisecondsSinceEpoch)) (\(body.expiry.millisecondsSinceEpoch) ms)")]
+        for (index, command) in body.commands.enumerated() { fields.append(("command \(index + 1)", summary(command))) }
         let message = body.encoded
         for signature in tx.signatures {
             let ok = signature.publicKey.isValidSignature(signature.signature, for: message)
-            row("signed by", "\(signature.publicKey.hex) \(ok ? "valid" : "INVALID")")
+            fields.append(("signed by", "\(signature.publicKey.hex) \(ok ? "valid" : "INVALID")"))
         }
-        row("size", "\(bytes.count) bytes")
-    }
-
-    static func iso8601(_ time: Timestamp) -> String {
-        let date = Date(timeIntervalSince1970: Double(time.millisecondsSinceEpoch) / 1000)
-        return date.formatted(.iso8601)
+        fields.append(("size", "\(bytes.count) bytes"))
+        for (label, value) in fields { Swift.print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
     }
 
     static func summary(_ command: Command) -> String {
@@ -157,32 +288,37 @@ enum TransactionPrinter {
     }
 }
 
-/// Submits canonical transaction bytes and optionally waits for the block (docs/api.md).
+/// Submits a transaction and optionally waits for its block (docs/api.md).
 struct Submitter {
     let client: RPCClient
     let json: Bool
 
-    func submit(_ bytes: [UInt8], id: String, wait: UInt64?) throws(CLIError) {
-        let answer = try client.call("POST", "v1/transactions", body: ["transaction": Data(bytes).base64EncodedString()])
-        guard answer.status == 202 || answer.status == 200 else {
-            let code = answer.json["code"] as? String ?? "HTTP_\(answer.status)", message = answer.json["message"] as? String ?? ""
-            throw CLIError("the node refused the transaction: \(code): \(message)")
-        }
+    func submit(_ tx: Transaction, wait: UInt64?) async throws(CLIError) {
+        let id = tx.id.description
+        let answer = try await client.call(.POST, "/v1/transactions", body: ["transaction": Data(tx.encoded).base64EncodedString()])
+        guard answer.isSuccess else { throw CLIError("the node refused the transaction: \(answer.refusal)") }
         var status = answer.json
         if let wait, status["status"] as? String != "committed" {
             let deadline = Date().addingTimeInterval(TimeInterval(wait))
-            while Date() < deadline {
-                status = try client.call("GET", "v1/transactions/\(id)").json
-                if status["status"] as? String == "committed" { break }
-                Thread.sleep(forTimeInterval: 0.1)
+            while Date() < deadline, status["status"] as? String != "committed" {
+                let seconds = max(1, min(60, Int(deadline.timeIntervalSinceNow.rounded(.up))))
+                let polled = try await client.call(.GET, "/v1/transactions/\(id)?wait=\(seconds)", timeout: .seconds(Int64(seconds) + 30))
+                guard polled.isSuccess else { throw CLIError("the node answered \(polled.refusal)") }
+                status = polled.json
             }
-            guard status["status"] as? String == "committed" else { throw CLIError("transaction \(id) not committed after \(wait) s; it is \(status["status"] ?? "unknown")") }
+            guard status["status"] as? String == "committed" else {
+                throw CLIError("transaction \(id) not committed after \(wait) s; it is \(status["status"] ?? "unknown"). Check later with 'tonle tx show \(id)'")
+            }
         }
+        status["transaction"] = nil
         if json {
             printJSON(status.merging(["id": id]) { a, _ in a })
         } else {
             let where_ = (status["height"] as? Int).map { " in block \($0) (\(status["result"] ?? ""))" } ?? ""
             print("\(id) \(status["status"] ?? "pending")\(where_)")
+        }
+        if let result = status["result"] as? String, result != "applied" {
+            throw CLIError("transaction \(id) was committed but rejected: \(result) (docs/errors.md)")
         }
     }
 }

@@ -1,3 +1,3 @@
 import TonleCLI
 
-TonleCommand.runMain()
+await TonleCommand.runMain()

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import TonleCrypto
+import TonleTypes
+
+/// `tonle admin ...`: the central bank's commands. Each is a transaction signed with the keys of a
+/// central-bank account (`--creator`, e.g. admin@nbc); the ledger refuses them from anyone else.
+struct AdminCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin", abstract: "Central bank commands: participants, accounts, keys, freezes, issuance, limits, validators.",
+        discussion: "Every admin command is signed with --key files of the central-bank account given as --creator, and is printed, or submitted with --submit/--node/--wait.",
+        subcommands: [
+            CreateParticipant.self, CreateAccount.self, SetKeysCommand.self, Freeze.self, Unfreeze.self, IssueCommand.self, RedeemCommand.self,
+            SetLimitsCommand.self, AddValidator.self, RemoveValidator.self,
+        ])
+
+    /// The central-bank account that signs, and the signing options.
+    struct Signer: ParsableArguments {
+        @Option(help: "The central-bank account that signs (e.g. admin@nbc).") var creator: String
+        @OptionGroup var options: SignOptions
+
+        func run(_ command: Command) async throws { try await options.run([command], creator: try Parse.account(creator, "--creator")) }
+    }
+
+    struct CreateParticipant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-participant", abstract: "Admit an institution.")
+        @Option(help: "Institution id (e.g. aba).") var id: String
+        @Option(help: "central_bank, bank, payment_provider or gateway.") var role: String
+        @Option(help: "Display name.") var name: String
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            let roles: [String: ParticipantRole] = ["central_bank": .centralBank, "bank": .bank, "payment_provider": .paymentProvider, "gateway": .gateway]
+            guard let parsedRole = roles[role] else { throw CLIError("--role: one of \(roles.keys.sorted().joined(separator: ", "))") }
+            let institution = try Parse.institution(id, "--id")
+            let participant = try cli("participant") { () throws(DecodeError) in try Participant(id: institution, role: parsedRole, name: name) }
+            try await signer.run(.createParticipant(participant))
+        }
+    }
+
+    struct CreateAccount: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-account", abstract: "Open an account at an admitted institution.")
+        @Option(help: "Account id, name@institution.") var id: String
+        @Option(name: .customLong("owner-key"), help: "Owner public key (64 hex digits) or key file; repeat for several.") var ownerKeys: [String]
+        @Option(help: "How many owner keys must sign (default 1).") var quorum: UInt8 = 1
+        @Flag(help: "An issuance account (may go negative; the central bank's).") var issuance = false
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            let keys = try KeySets.parse(ownerKeys, quorum: quorum)
+            try await signer.run(.createAccount(TonleTypes.CreateAccount(id: try Parse.account(id, "--id"), keys: keys, flags: issuance ? [.issuance] : [])))
+        }
+    }
+
+    struct SetKeysCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-keys", abstract: "Replace an account's owner keys and quorum (key rotation, recovery).")
+        @Option(help: "The account.") var account: String
+        @Option(name: .customLong("owner-key"), help: "New owner public key (hex) or key file; repeat for several.") var ownerKeys: [String]
+        @Option(help: "How many must sign.") var quorum: UInt8 = 1
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            try await signer.run(.setKeys(SetKeys(account: try Parse.account(account, "--account"), keys: try KeySets.parse(ownerKeys, quorum: quorum))))
+        }
+    }
+
+    struct Freeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Freeze an account: nothing moves in or out until unfrozen.")
+        @Argument(help: "The account.") var account: String
+        @OptionGroup var signer: Signer
+        func run() async throws { try await signer.run(.freeze(try Parse.account(account, "ACCOUNT"))) }
+    }
+
+    struct Unfreeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Unfreeze an account.")
+        @Argument(help: "The account.") var account: String
+        @OptionGroup var signer: Signer
+        func run() async throws { try await signer.run(.unfreeze(try Parse.account(account, "ACCOUNT"))) }
+    }
+
+    struct IssueCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "issue", abstract: "Issue money from an issuance account to an account.")
+        @Option(help: "The issuance account (e.g. issuance@nbc).") var issuer: String
+        @Option(help: "The account credited.") var to: String
+        @Option(help: "Amount in major units.") var amount: String
+        @Option(help: "KHR or USD.") var currency: String
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            try await signer.run(.issue(Issue(issuer: try Parse.account(issuer, "--issuer"), target: try Parse.account(to, "--to"), amount: try Parse.amount(amount, currency))))
+        }
+    }
+
+    struct RedeemCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "redeem", abstract: "Redeem money from an account back to an issuance account.")
+        @Option(help: "The account debited.") var from: String
+        @Option(help: "The issuance account.") var issuer: String
+        @Option(help: "Amount in major units.") var amount: String
+        @Option(help: "KHR or USD.") var currency: String
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            try await signer.run(.redeem(Redeem(source: try Parse.account(from, "--from"), issuer: try Parse.account(issuer, "--issuer"), amount: try Parse.amount(amount, currency))))
+        }
+    }
+
+    struct SetLimitsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-limits", abstract: "Set (or with neither option, clear) an account's debit limits in a currency.")
+        @Option(help: "The account.") var account: String
+        @Option(help: "KHR or USD.") var currency: String
+        @Option(help: "Largest single debit, major units.") var perTransaction: String?
+        @Option(help: "Largest total debit per UTC day, major units.") var daily: String?
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            let perTransactionMax = try perTransaction.map { text throws(CLIError) in try Parse.amount(text, currency, "--per-transaction").minorUnits }
+            let dailyMax = try daily.map { text throws(CLIError) in try Parse.amount(text, currency, "--daily").minorUnits }
+            try await signer.run(.setLimits(SetLimits(account: try Parse.account(account, "--account"), currency: try Parse.currency(currency),
+                                                      perTransactionMax: perTransactionMax, dailyDebitMax: dailyMax)))
+        }
+    }
+
+    struct AddValidator: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-validator", abstract: "Add a validator (or change its power); effective from the next block.")
+        @Option(help: "The validator's public key (hex) or key file.") var publicKey: String
+        @Option(help: "Voting power.") var power: UInt64 = 1
+        @Option(help: "Display name.") var name: String
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            let key = try Parse.publicKey(publicKey, "--public-key")
+            try await signer.run(.addValidator(try cli("validator") { () throws(DecodeError) in try Validator(publicKey: key, power: power, name: name) }))
+        }
+    }
+
+    struct RemoveValidator: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove-validator", abstract: "Remove a validator; effective from the next block.")
+        @Option(help: "The validator's public key (hex) or key file.") var publicKey: String
+        @OptionGroup var signer: Signer
+
+        func run() async throws { try await signer.run(.removeValidator(try Parse.publicKey(publicKey, "--public-key"))) }
+    }
+}
+
+enum KeySets {
+    static func parse(_ texts: [String], quorum: UInt8) throws -> KeySet {
+        guard !texts.isEmpty else { throw CLIError("--owner-key: at least one") }
+        let keys = try texts.map { try Parse.publicKey($0, "--owner-key") }
+        return try cli("--quorum") { () throws(DecodeError) in try KeySet(keys: keys, quorum: quorum) }
+    }
+}

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import TonleRPC
+
+/// `tonle account ID [--proof] [--history]`.
+struct AccountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account", abstract: "Show an account: balances, held amounts, keys, flags; or its transactions with --history.",
+        discussion: """
+            With --proof the node adds a Merkle proof of the account anchored to a certified block header; save it with --json and check it
+            offline with 'tonle verify account FILE --validators FILE'. Exits 2 if the account does not exist.
+            """)
+
+    @Argument(help: "The account id, name@institution.") var id: String
+    @Flag(help: "Ask for a Merkle proof anchored to a certified header (may wait for the next block).") var proof = false
+    @Flag(help: "List the account's transactions instead, newest first.") var history = false
+    @Option(help: "With --history: how many.") var limit = 20
+    @Option(help: "With --history: the 'next' cursor of the previous page.") var before: String?
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        let account = try Parse.account(id, "ID")
+        let escaped = account.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? account.text
+        try await node.withClient { client in
+            if history {
+                var path = "/v1/accounts/\(escaped)/transactions?limit=\(limit)"
+                if let before { path += "&before=\(before)" }
+                let page = try await client.get(path, as: AccountHistoryView.self)
+                if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(page))) }
+                var table = Table("HEIGHT", "INDEX", "TRANSACTION")
+                for entry in page.transactions { table.add("\(entry.height)", "\(entry.index)", entry.id) }
+                table.print()
+                if let next = page.next { print("more: --before \(next)") }
+                return
+            }
+            let answer = try await client.call(.GET, "/v1/accounts/\(escaped)" + (proof ? "?proof=true" : ""), timeout: .seconds(60))
+            guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)", exitCode: answer.status == 404 ? ExitCode.notFound : 1) }
+            if json { return printJSON(data: answer.data) }
+            let view = try JSONDecoder().decode(AccountView.self, from: answer.data)
+            var fields = [("account", view.id), ("as of block", "\(view.height)"), ("keys", view.keys.joined(separator: ", ")), ("quorum", "\(view.quorum)")]
+            if !view.flags.isEmpty { fields.append(("flags", view.flags.joined(separator: ", "))) }
+            fields.append(("frozen", view.frozen ? "YES" : "no"))
+            printFields(fields)
+            var table = Table("CURRENCY", "BALANCE", "HELD", "AVAILABLE")
+            for balance in view.balances { table.add(balance.currency, balance.balance, balance.held, balance.available) }
+            print("")
+            table.print()
+            for limit in view.limits {
+                print("limit \(limit.currency): per transaction \(limit.perTransactionMax ?? "none"), daily \(limit.dailyDebitMax ?? "none"), debited today \(limit.debitedToday)")
+            }
+            if let proof = view.proof {
+                print("\nproof: state after block \(proof.height), root \(proof.stateRoot), anchored in block \(proof.height + 1) (use --json to save it for 'tonle verify account')")
+            }
+        }
+    }
+}
+
+/// `tonle block HEIGHT`.
+struct BlockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "block", abstract: "Show a block: header, transactions and their results.",
+        discussion: "Save it with --json and check its commit certificate offline with 'tonle verify block FILE --validators FILE'. Exits 2 if not stored yet.")
+
+    @Argument(help: "The height.") var height: UInt64
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.withClient { client in
+            let answer = try await client.call(.GET, "/v1/blocks/\(height)")
+            guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)", exitCode: answer.status == 404 ? ExitCode.notFound : 1) }
+            if json { return printJSON(data: answer.data) }
+            let block = try JSONDecoder().decode(BlockView.self, from: answer.data)
+            printFields([
+                ("height", "\(block.height)"), ("hash", block.hash), ("previous", block.previousHash),
+                ("time", "\(isoTime(block.timeMilliseconds)) (\(block.timeMilliseconds) ms)"), ("proposer", block.proposer),
+                ("state root", "\(block.stateRoot) (after this block)"), ("transactions", "\(block.transactions.count)"),
+            ])
+            if !block.transactions.isEmpty {
+                print("")
+                var table = Table("INDEX", "TRANSACTION", "RESULT")
+                for (index, (id, result)) in zip(block.transactions, block.results).enumerated() { table.add("\(index)", id, result) }
+                table.print()
+            }
+        }
+    }
+}
+
+/// `tonle blocks [--from H] [--limit N]`.
+struct BlocksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "blocks", abstract: "List blocks, oldest first (default: the latest 20).")
+
+    @Option(help: "First height (default: the latest --limit blocks).") var from: UInt64?
+    @Option(help: "How many (at most 1000).") var limit = 20
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.withClient { client in
+            struct Page: Codable { let blocks: [BlockSummaryView] }
+            let page = try await client.get("/v1/blocks?limit=\(limit)" + (from.map { "&from=\($0)" } ?? ""), as: Page.self)
+            if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(page))) }
+            var table = Table("HEIGHT", "TIME", "TXS", "HASH", "PROPOSER")
+            for block in page.blocks {
+                table.add("\(block.height)", isoTime(block.timeMilliseconds), "\(block.transactions)", block.hash, String(block.proposer.prefix(16)))
+            }
+            table.print()
+        }
+    }
+}
+
+/// `tonle validators`.
+struct ValidatorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validators", abstract: "Show the current validator set.",
+        discussion: "Its --json output is what 'tonle verify --validators' takes.")
+
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.withClient { client in
+            let answer = try await client.call(.GET, "/v1/validators")
+            guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)") }
+            if json { return printJSON(data: answer.data) }
+            let set = try JSONDecoder().decode(ValidatorsView.self, from: answer.data)
+            var table = Table("NAME", "POWER", "PUBLIC KEY")
+            for validator in set.validators { table.add(validator.name, "\(validator.power)", validator.publicKey) }
+            table.print()
+            print("total power \(set.totalPower); a commit needs \(set.quorumPower); as of block \(set.height)")
+        }
+    }
+}
+
+/// `tonle status`.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the node's status: height, latest block, peers, sync state.")
+
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        try await node.withClient { client in
+            let answer = try await client.call(.GET, "/v1/status")
+            guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)") }
+            if json { return printJSON(data: answer.data) }
+            let status = try JSONDecoder().decode(StatusView.self, from: answer.data)
+            printFields([
+                ("node", "\(status.name) (\(status.validator ? "validator" : "observer"), version \(status.version))"), ("chain", status.chainID),
+                ("height", "\(status.height) (round \(status.round))"), ("latest block", "\(status.latestBlockHash) at \(isoTime(status.latestBlockTimeMilliseconds))"),
+                ("state root", status.stateRoot), ("sync", status.sync), ("peers", "\(status.peers.count)"), ("mempool", "\(status.mempoolTransactions) transactions"),
+            ])
+        }
+    }
+}
+
+/// `tonle watch`: follow committed blocks live, over the node's event stream.
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "Follow committed blocks as they come (one line each), until interrupted.",
+        discussion: "Resumes from --from; with --json prints each event's JSON (height, hash, time, state root, every transaction's result).")
+
+    @Option(help: "First height to show (default: the next block).") var from: UInt64?
+    @Option(help: "Stop after this many blocks.") var count: Int?
+    @Flag(help: "Print each block event as JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        var seen = 0
+        try await node.withClient { client in
+            try await client.events("/v1/events" + (from.map { "?from=\($0)" } ?? "")) { _, data in
+                if json {
+                    print(data)
+                } else if let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] {
+                    let transactions = object["transactions"] as? [[String: Any]] ?? []
+                    let rejected = transactions.filter { $0["result"] as? String != "applied" }.count
+                    let time = (object["time_ms"] as? NSNumber).map { isoTime($0.uint64Value) } ?? "?"
+                    print("block \(object["height"] ?? "?")  \(time)  \(transactions.count) txs\(rejected > 0 ? " (\(rejected) rejected)" : "")  \(object["hash"] as? String ?? "")")
+                }
+                FileHandle.standardOutput.synchronizeFile()
+                seen += 1
+                return count.map { seen < $0 } ?? true
+            }
+        }
+    }
+}
