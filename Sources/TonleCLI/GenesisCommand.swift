@@ -6,7 +6,53 @@ import TonleNode
 /// `tonle genesis ...`: genesis documents and local networks (docs/operations.md).
 struct GenesisCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "genesis", abstract: "Create and check genesis documents.", subcommands: [Local.self, Validate.self])
+        commandName: "genesis", abstract: "Create and check genesis documents.", subcommands: [Init.self, Local.self, Validate.self])
+
+    /// `tonle genesis init`: a new network's genesis: the central bank, its issuance and admin
+    /// accounts, and the validators. Banks, gateways and their accounts then join on chain
+    /// (`tonle admin create-participant`, `create-account`).
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a new genesis file: the central bank, its issuance and admin accounts, and the validators.",
+            discussion: """
+                Example: tonle genesis init --chain bakong-test --central-bank nbc --central-bank-name "National Bank of Cambodia" \\
+                  --admin-key nbc-admin.key --validator nbc=nbc-validator.key --validator aba=KEYHEX:2 --out genesis.json
+                Other institutions and accounts join later through 'tonle admin'. Check the result with 'tonle genesis validate'.
+                """)
+
+        @Option(help: "The network's chain id.") var chain: String
+        @Option(help: "The central bank's institution id.") var centralBank = "nbc"
+        @Option(help: "The central bank's display name.") var centralBankName = "National Bank of Cambodia"
+        @Option(help: "Public key (hex) or key file of the central bank's admin and issuance accounts; repeat for several.") var adminKey: [String]
+        @Option(help: "How many admin keys must sign.") var adminQuorum: UInt8 = 1
+        @Option(help: "NAME=KEY[:POWER], KEY a hex public key or key file; repeat for each validator (4 or more tolerate one fault).") var validator: [String]
+        @Option(help: "Genesis time in ms since 1970 (default: now).") var genesisTimeMs: UInt64?
+        @Option(help: "The file to write.") var out: String
+        @Flag(help: "Replace an existing file.") var force = false
+
+        func run() throws {
+            if FileManager.default.fileExists(atPath: out), !force { throw CLIError("\(out) exists; pass --force to replace it") }
+            guard !adminKey.isEmpty else { throw CLIError("--admin-key: at least one") }
+            let admins = try adminKey.map { try Parse.publicKey($0, "--admin-key").hex }
+            let validators = try validator.map { text -> GenesisFile.ValidatorEntry in
+                guard let equals = text.firstIndex(of: "=") else { throw CLIError("--validator: '\(text)' is not NAME=KEY[:POWER]") }
+                var key = String(text[text.index(after: equals)...]), power: UInt64 = 1
+                if let colon = key.lastIndex(of: ":"), let parsed = UInt64(key[key.index(after: colon)...]) { (power, key) = (parsed, String(key[..<colon])) }
+                return .init(name: String(text[..<equals]), publicKey: try Parse.publicKey(key, "--validator").hex, power: power)
+            }
+            guard !validators.isEmpty else { throw CLIError("--validator: at least one (four or more tolerate a faulty one)") }
+            let quorum = adminQuorum == 1 ? nil : adminQuorum
+            let file = GenesisFile(
+                chainID: chain, genesisTimeMilliseconds: genesisTimeMs ?? UInt64(Date().timeIntervalSince1970 * 1000), validators: validators,
+                participants: [.init(id: centralBank, role: "central_bank", name: centralBankName)],
+                accounts: [.init(id: "issuance@\(centralBank)", keys: admins, quorum: quorum, flags: ["issuance"]), .init(id: "admin@\(centralBank)", keys: admins, quorum: quorum)])
+            let genesis = try file.genesis()
+            do { try file.json().write(to: URL(fileURLWithPath: out)) } catch { throw CLIError("cannot write \(out): \(error.localizedDescription)") }
+            print("wrote \(out): chain \(genesis.chainID), \(validators.count) validators, central bank \(centralBank)")
+            print("genesis hash \(genesis.hash.hex)")
+            if validators.count < 4 { print("note: with \(validators.count) validators the network cannot tolerate a faulty one; 3f+1 tolerate f") }
+        }
+    }
 
     /// `tonle genesis validate FILE`.
     struct Validate: ParsableCommand {
