@@ -240,7 +240,7 @@ final class NodeLoop: @unchecked Sendable {
         let id = transaction.id
         if let location = store.transactionLocation(id) { return .committed(statusView(id, location)) }
         guard store.stateValue(for: StateKey.account(transaction.body.creator)) != nil else {
-            return .refused(code: "UNKNOWN_ACCOUNT", message: "the creator account \(transaction.body.creator) does not exist (yet): create it first, or retry once its creation is committed", retryable: false)
+            return .refused(code: "CREATOR_NOT_FOUND", message: "the creator account \(transaction.body.creator) does not exist (yet): create it first, or retry once its creation is committed", retryable: false)
         }
         do {
             try mempool.admit(transaction, size: transaction.encoded.count, chainID: chainID, nowMilliseconds: WallClock.milliseconds)

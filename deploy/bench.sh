@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The network benchmark (docs/benchmarks.md): a fresh local 4-validator network on 127.0.0.1,
+# then `tonle bench network` twice: at an offered 5,000 transfers/s (latency percentiles), and
+# flat out (the most committed transfers/s). Each run ends with one JSON line.
+#   bash deploy/bench.sh                       both runs, defaults
+#   bash deploy/bench.sh --transfers 20000     extra options go to both runs
+#   TONLE_BENCH_RATES="5000 0"                  the offered rates to run (0: flat out)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/lib.sh
+tonle_ensure_dependencies
+dir="$(mktemp -d /tmp/tonle-bench.XXXXXX)"
+echo "== building (release)"
+swift build -c release --product tonle >/dev/null
+swift build -c release --product tonle-node >/dev/null
+bin="$(swift build -c release --show-bin-path)"
+"$bin/tonle" genesis local --template genesis/local.json --out "$dir" --p2p-port 28600 --rpc-port 28700 >/dev/null
+trap 'bash deploy/local-network.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
+echo "== four validators in $dir"
+TONLE_BIN="$bin" bash deploy/local-network.sh start "$dir" >/dev/null
+for _ in $(seq 1 120); do
+    peers="$(curl -fsS http://127.0.0.1:28700/v1/status 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))' 2>/dev/null || echo 0)"
+    [ "$peers" = "3" ] && break
+    sleep 0.5
+done
+[ "$peers" = "3" ] || { echo "the validators did not link; see $dir/logs" >&2; exit 1; }
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+for rate in ${TONLE_BENCH_RATES:-5000 0}; do
+    echo
+    echo "== tonle bench network --rate $rate $*"
+    "$bin/tonle" bench network --network "$dir" --rate "$rate" "$@"
+done
