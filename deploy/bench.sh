@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The network benchmark (docs/benchmarks.md): a fresh local 4-validator network on 127.0.0.1,
-# then `tonle bench network` twice: at an offered 5,000 transfers/s (latency percentiles), and
-# flat out (the most committed transfers/s). Each run ends with one JSON line.
-#   bash deploy/bench.sh                       both runs, defaults
-#   bash deploy/bench.sh --transfers 20000     extra options go to both runs
-#   TONLE_BENCH_RATES="5000 0"                  the offered rates to run (0: flat out)
+# then `tonle bench network` at offered 2,000 and 5,000 transfers/s (latency percentiles below and
+# above saturation) and flat out (the most committed transfers/s). Each run ends with one JSON line.
+#   bash deploy/bench.sh                       every run, defaults
+#   bash deploy/bench.sh --transfers 20000     extra options go to every run
+#   TONLE_BENCH_RATES="2000 5000 0"             the offered rates to run (0: flat out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh
@@ -25,7 +25,7 @@ for _ in $(seq 1 120); do
 done
 [ "$peers" = "3" ] || { echo "the validators did not link; see $dir/logs" >&2; exit 1; }
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
-for rate in ${TONLE_BENCH_RATES:-5000 0}; do
+for rate in ${TONLE_BENCH_RATES:-2000 5000 0}; do
     echo
     echo "== tonle bench network --rate $rate $*"
     "$bin/tonle" bench network --network "$dir" --rate "$rate" "$@"

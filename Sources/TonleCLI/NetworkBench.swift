@@ -53,7 +53,7 @@ struct NetworkBench: AsyncParsableCommand {
         log("signing \(transfers) transfers (not timed)")
         let batches = pool.transfers(transfers).chunked(batch)
         let startHeight = try await clients[0].height()
-        let cpuBefore = local.processTimes()
+        let cpuBefore = local.processTimes(), ownBefore = LocalNetworkFiles.cpuSeconds(pid: "self")
 
         let tracker = LatencyTracker(expected: transfers)
         let follower = Task { try await clients[0].follow(from: startHeight + 1, tracker) }
@@ -111,10 +111,12 @@ struct NetworkBench: AsyncParsableCommand {
             print("  \(name): \(cpuText), RSS \(kib / 1024) MiB")
             nodes.append("\"\(name)\":{\"cpu_s\":\(cpu.map { String(format: "%.2f", $0) } ?? "null"),\"rss_mib\":\(kib / 1024)}")
         }
+        let own = LocalNetworkFiles.cpuSeconds(pid: "self").flatMap { after in ownBefore.map { after - $0 } }
+        print(String(format: "  this bench client: %.1f CPU-s (on the same machine; it competes with the nodes)", own ?? 0))
         print("{\"bench\":\"network\",\"validators\":\(local.rpcURLs.count),\"transfers\":\(transfers),\"accounts\":\(accounts),\"offered_per_s\":\(Int(offered)),"
             + "\"committed_per_s\":\(Int(committedRate)),\"p50_ms\":\(String(format: "%.1f", report.p50)),\"p90_ms\":\(String(format: "%.1f", report.p90)),"
             + "\"p99_ms\":\(String(format: "%.1f", report.p99)),\"max_ms\":\(String(format: "%.1f", report.max)),\"rejected\":\(report.rejected + counters.refused.withLock { $0 }),"
-            + "\"committed\":\(report.committed),\"nodes\":{\(nodes.joined(separator: ","))}}")
+            + "\"committed\":\(report.committed),\"client_cpu_s\":\(String(format: "%.2f", own ?? 0)),\"nodes\":{\(nodes.joined(separator: ","))}}")
         if !finished { throw CLIError("not every transfer was committed within --timeout \(Int(timeout)) s") }
     }
 }
@@ -170,16 +172,19 @@ struct LocalNetworkFiles {
         return out
     }
 
-    /// User + system CPU seconds of each node so far (/proc/PID/stat, clock ticks of 1/100 s).
+    /// User + system CPU seconds of each node so far.
     func processTimes() -> [String: Double] {
         var out: [String: Double] = [:]
-        for (pid, name) in pids {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            out[name] = (user + system) / 100
-        }
+        for (pid, name) in pids { out[name] = Self.cpuSeconds(pid: pid) }
         return out
+    }
+
+    /// User + system CPU seconds of a process (/proc/PID/stat, clock ticks of 1/100 s).
+    static func cpuSeconds(pid: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / 100
     }
 }
 

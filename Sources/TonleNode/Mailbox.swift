@@ -1,30 +1,58 @@
 import Foundation
 
-/// A bounded queue between threads: any thread posts, the node loop takes, waiting up to a deadline.
+/// Bounded queues between threads, in two lanes: any thread posts, the node loop takes, waiting
+/// up to a deadline. The loop always takes from the urgent lane first (consensus messages, peer
+/// status, sync, queries, stop), so a flood of bulk work (client submissions, gossiped
+/// transactions) never delays a vote behind it. Each lane has its own capacity, so a full bulk
+/// lane refuses submissions but never a vote.
 final class Mailbox<Event>: @unchecked Sendable {
+    enum Lane { case urgent, bulk }
+
+    /// A FIFO queue as two stacks.
+    private struct Queue {
+        var incoming: [Event] = [], outgoing: [Event] = []
+        var count: Int { incoming.count + outgoing.count }
+        var isEmpty: Bool { incoming.isEmpty && outgoing.isEmpty }
+        mutating func push(_ event: Event) { incoming.append(event) }
+        mutating func pop() -> Event? {
+            if outgoing.isEmpty {
+                outgoing = incoming.reversed()
+                incoming = []
+            }
+            return outgoing.popLast()
+        }
+    }
+
     private let condition = NSCondition()
-    private var incoming: [Event] = []
-    private var outgoing: [Event] = []
+    private var urgent = Queue(), bulk = Queue()
     let capacity: Int
 
+    /// `capacity` events per lane.
     init(capacity: Int) { self.capacity = capacity }
 
-    /// Adds `event` unless the mailbox is full (then false), or always when `force`.
+    /// Adds `event` to `lane` unless that lane is full (then false), or always when `force`.
     @discardableResult
-    func post(_ event: Event, force: Bool = false) -> Bool {
+    func post(_ event: Event, lane: Lane = .urgent, force: Bool = false) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard force || incoming.count + outgoing.count < capacity else { return false }
-        incoming.append(event)
+        switch lane {
+        case .urgent:
+            guard force || urgent.count < capacity else { return false }
+            urgent.push(event)
+        case .bulk:
+            guard force || bulk.count < capacity else { return false }
+            bulk.push(event)
+        }
         condition.signal()
         return true
     }
 
-    /// The oldest event, waiting until `deadline` (monotonic nanoseconds) at most; nil when none came.
+    /// The oldest urgent event, else the oldest bulk one, waiting until `deadline` (monotonic
+    /// nanoseconds) at most; nil when none came.
     func take(deadline: UInt64?) -> Event? {
         condition.lock()
         defer { condition.unlock() }
-        while outgoing.isEmpty && incoming.isEmpty {
+        while urgent.isEmpty && bulk.isEmpty {
             guard let deadline else {
                 condition.wait()
                 continue
@@ -33,11 +61,7 @@ final class Mailbox<Event>: @unchecked Sendable {
             guard deadline > now else { return nil }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
         }
-        if outgoing.isEmpty {
-            outgoing = incoming.reversed()
-            incoming = []
-        }
-        return outgoing.popLast()
+        return urgent.pop() ?? bulk.pop()
     }
 }
 

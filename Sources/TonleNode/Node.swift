@@ -45,7 +45,10 @@ public enum Node {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let identity = LinkIdentity(key: key, networkID: genesis.hash, authorise: { loop.authorised.withLock { $0 }.contains($0) })
         let network = PeerNetwork(group: group, identity: identity, config: config.network, logger: logger) { event in
-            NodeAPIImplementation.check(event).map { _ = loop.mailbox.post(.network($0)) }
+            NodeAPIImplementation.check(event).map { event in
+                // Gossiped transactions are bulk work; everything else from peers goes first.
+                if case .message(.transactions, _) = event { _ = loop.mailbox.post(.network(event), lane: .bulk) } else { _ = loop.mailbox.post(.network(event)) }
+            }
         }
         loop.network = network
         let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network)
@@ -173,7 +176,7 @@ struct NodeAPIImplementation: NodeAPI {
         }
         if !valid.isEmpty {
             let admitted: [SubmitOutcome] = await withCheckedContinuation { continuation in
-                let posted = loop.mailbox.post(.submit(valid, reply: { continuation.resume(returning: $0) }))
+                let posted = loop.mailbox.post(.submit(valid, reply: { continuation.resume(returning: $0) }), lane: .bulk)
                 if !posted {
                     continuation.resume(returning: valid.map { _ in .refused(code: "NODE_BUSY", message: "the node is busy; retry later", retryable: true) })
                 }

@@ -77,6 +77,7 @@ final class NodeLoop: @unchecked Sendable {
     private var lastSyncLog: UInt64 = 0
     private var heightStartedAt = Monotonic.nanoseconds
     private var admittedAt: [TransactionID: UInt64] = [:]
+    private var latestHeader: BlockHeader?
 
     init(config: NodeConfig, chainID: ChainID, key: Ed25519.SigningKey, store: SQLiteStore, consensusLog: FileConsensusLog,
          signState: FileSignState, validators: ValidatorSet, logger: Logger, metrics: NodeMetrics) throws(NodeError) {
@@ -224,6 +225,7 @@ final class NodeLoop: @unchecked Sendable {
         metrics.transactionsCommitted.increment(by: Int64(count))
         metrics.height.record(Int64(block.header.height))
         updateAuthorised()
+        latestHeader = block.header
         commits.publish(block.header.height)
         if !syncing || block.header.height % 100 == 0 {
             logger.info("committed", metadata: [
@@ -452,8 +454,9 @@ final class NodeLoop: @unchecked Sendable {
         if applied != current.height || current.stateRoot == .zero {
             next.height = applied
             next.stateRoot = store.stateRoot
-            if applied > 0, let block = store.block(at: applied) {
-                (next.latestBlockHash, next.latestBlockTime) = (block.hash, block.header.time.millisecondsSinceEpoch)
+            // The header of the block just committed; read from the store only at start.
+            if applied > 0, let header = latestHeader?.height == applied ? latestHeader : store.block(at: applied)?.header {
+                (next.latestBlockHash, next.latestBlockTime) = (header.hash, header.time.millisecondsSinceEpoch)
             }
         }
         (next.round, next.syncing, next.mempoolTransactions) = (driver.core.round, syncing, mempool.count)

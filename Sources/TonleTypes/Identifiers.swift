@@ -44,9 +44,12 @@ enum IdentifierRules {
         guard !utf8.isEmpty else { throw .empty(kind: kind) }
         guard utf8.count <= max else { throw .tooLong(kind: kind, bytes: utf8.count, max: max) }
         guard utf8.count >= min else { throw .tooShort(kind: kind, bytes: utf8.count, min: min) }
+        // A bit mask of the punctuation bytes (all ASCII): no hashing per byte.
+        var mask: UInt128 = 0
+        for byte in punctuation where byte < 128 { mask |= 1 << byte }
         var previousPunctuation = false, first = true, last: UInt8 = 0
         for byte in utf8 {
-            let isPunctuation = punctuation.contains(byte)
+            let isPunctuation = byte < 128 && mask & (1 << byte) != 0
             guard isLowerAlnum(byte) || isPunctuation else { throw invalid(text, kind: kind, punctuation: punctuation) }
             if first, !(letterFirst ? isLetter(byte) : isLowerAlnum(byte)) { throw .badEdge(kind: kind) }
             if isPunctuation, previousPunctuation { throw .repeatedPunctuation(kind: kind) }
