@@ -43,7 +43,7 @@ struct LoopSnapshot: Sendable {
     var fatal: String?
 }
 
-/// The node's one thread of control (docs/node.md): it owns the consensus driver, the store and
+/// The node's one thread of control (docs/architecture.md, "One thread owns the node's state"): it owns the consensus driver, the store and
 /// the mempool, and handles one event at a time — peer messages, submissions, queries, timers.
 /// Network and RPC threads only post to its bounded mailbox, and signatures are checked before
 /// anything is posted, on the posting threads.
@@ -67,7 +67,7 @@ final class NodeLoop: @unchecked Sendable {
     private var gossip: [Transaction] = []
     private var running = true
 
-    // Block sync (docs/node.md#block-sync).
+    // Block sync (docs/network.md).
     private var peerHeights: [Ed25519.PublicKey: UInt64] = [:]
     private var aheadLastTick: Set<Ed25519.PublicKey> = []
     private var inflight: [Ed25519.PublicKey: (from: UInt64, count: UInt64, deadline: UInt64)] = [:]
