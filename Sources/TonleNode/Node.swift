@@ -17,7 +17,7 @@ import TonleTypes
 /// peer network and the RPC, run as one ServiceGroup that stops gracefully on SIGTERM/SIGINT
 /// (docs/operations.md).
 public enum Node {
-    public static let version = "0.5.0"
+    public static let version = "0.6.0"
 
     /// Starts the node described by the configuration file at `configPath` and runs it until a
     /// signal or a fatal error.
