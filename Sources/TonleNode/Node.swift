@@ -230,8 +230,8 @@ struct NodeAPIImplementation: NodeAPI {
         guard let anchor = await query(nil, { $0.anchor(anchorHeight).map(AnchorBox.init) })?.value else {
             throw APIError("PROOF_NOT_READY", "block \(anchorHeight), which certifies the state the proof is of, was not committed within \(config.rpc.proofWaitSeconds) s; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
         }
-        guard anchor.header.stateRoot == snapshot.root else {
-            throw APIError("INTERNAL", "block \(anchorHeight) carries state root \(anchor.header.stateRoot.hex), not \(snapshot.root.hex)", .internalServerError)
+        guard anchor.header.stateRoot == snapshot.root else {   // cannot happen: block H + 1 carries the root after H
+            throw APIError("PROOF_NOT_READY", "block \(anchorHeight) carries state root \(anchor.header.stateRoot.hex), not the proof's \(snapshot.root.hex); retry", .serviceUnavailable, headers: [.retryAfter: "1"])
         }
         let view = AccountProofView(
             height: snapshot.height, key: StateKey.account(id).hex, value: Hex.encode(snapshot.value), proof: Hex.encode(merkle.encoded),

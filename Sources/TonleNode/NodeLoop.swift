@@ -298,9 +298,9 @@ final class NodeLoop: @unchecked Sendable {
         let applied = store.appliedHeight ?? 0
         guard from >= 1, from <= applied else { return [] }
         return (from...min(applied, from + UInt64(limit) - 1)).compactMap { height in
-            store.block(at: height).map {
-                BlockSummaryView(height: height, hash: $0.hash.hex, timeMilliseconds: $0.header.time.millisecondsSinceEpoch,
-                                 proposer: $0.header.proposer.hex, transactions: $0.transactions.count)
+            store.blockSummary(at: height).map {
+                BlockSummaryView(height: height, hash: $0.header.hash.hex, timeMilliseconds: $0.header.time.millisecondsSinceEpoch,
+                                 proposer: $0.header.proposer.hex, transactions: $0.transactions)
             }
         }
     }
@@ -312,10 +312,10 @@ final class NodeLoop: @unchecked Sendable {
         return (store.appliedHeight ?? 0, record, value, proof ? MerkleProof(store, key: key.raw) : nil, store.stateRoot)
     }
 
-    /// Block `height`'s header and commit certificate, canonical bytes.
+    /// Block `height`'s header and commit certificate.
     func anchor(_ height: UInt64) -> (header: BlockHeader, certificate: CommitCertificate)? {
-        guard let block = store.block(at: height), let certificate = store.certificate(at: height) else { return nil }
-        return (block.header, certificate)
+        guard let summary = store.blockSummary(at: height), let certificate = store.certificate(at: height) else { return nil }
+        return (summary.header, certificate)
     }
 
     func accountHistory(_ id: AccountID, before: HistoryPosition?, limit: Int) -> AccountHistoryView {
@@ -455,7 +455,7 @@ final class NodeLoop: @unchecked Sendable {
             next.height = applied
             next.stateRoot = store.stateRoot
             // The header of the block just committed; read from the store only at start.
-            if applied > 0, let header = latestHeader?.height == applied ? latestHeader : store.block(at: applied)?.header {
+            if applied > 0, let header = latestHeader?.height == applied ? latestHeader : store.blockSummary(at: applied)?.header {
                 (next.latestBlockHash, next.latestBlockTime) = (header.hash, header.time.millisecondsSinceEpoch)
             }
         }

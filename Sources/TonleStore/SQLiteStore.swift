@@ -225,6 +225,18 @@ public final class SQLiteStore: LedgerStore {
         blockColumn(height, "block").map { decoded($0, as: Block.self, "block \(height)") }
     }
 
+    /// Block `height`'s header and number of transactions, without decoding its transactions
+    /// (listing blocks, the status snapshot).
+    public func blockSummary(at height: UInt64) -> (header: BlockHeader, transactions: Int)? {
+        blockColumn(height, "block").map { bytes in
+            var reader = CanonicalReader(bytes)
+            do {
+                try reader.header(Block.self)
+                return (try BlockHeader(from: &reader), Int(try reader.u32("transactions")))
+            } catch { preconditionFailure("corrupt block \(height) in \(path): \(error)") }
+        }
+    }
+
     public func results(at height: UInt64) -> [TransactionResult]? {
         blockColumn(height, "results").map { decoded($0, as: BlockResults.self, "results \(height)").results }
     }

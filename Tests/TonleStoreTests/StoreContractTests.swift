@@ -115,6 +115,16 @@ enum StoreKind: String, CaseIterable, Sendable {
 }
 
 @Suite struct SQLiteStoreTests {
+    @Test func aBlockSummaryIsItsHeaderAndTransactionCount() throws {
+        let store = try SQLiteStore(path: temporaryDatabase()), workload = Workload(seed: 5, accounts: 50)
+        try workload.initialise(store)
+        let block = try workload.nextBlock(on: store, transfers: 17)
+        try BlockExecutor.apply(block, to: store)
+        let summary = try #require(store.blockSummary(at: 1))
+        #expect(summary.header == block.header && summary.transactions == block.transactions.count && block.transactions.count > 1)
+        #expect(store.blockSummary(at: 2) == nil)
+    }
+
     @Test(arguments: [false, true])
     func reopeningGivesTheSameStore(mergedBeforeClosing: Bool) throws {
         let path = temporaryDatabase(), workload = Workload(seed: 3, accounts: 100), reference = MemoryStore()
