@@ -61,8 +61,15 @@ struct GenesisCommand: ParsableCommand {
         @Argument(help: "The genesis file (JSON).")
         var file: String
 
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
         func run() throws {
             let genesis = try GenesisFile.load(path: file)
+            if json {
+                return printJSON(["valid": true, "chain_id": genesis.chainID.text, "genesis_hash": genesis.hash.hex, "validators": genesis.validators.validators.count,
+                                  "participants": genesis.participants.count, "accounts": genesis.accounts.count])
+            }
             print("valid: chain \(genesis.chainID), \(genesis.validators.validators.count) validators, \(genesis.participants.count) participants, \(genesis.accounts.count) accounts")
             print("genesis hash \(genesis.hash.hex)")
         }

@@ -20,6 +20,7 @@ struct VerifyCommand: ParsableCommand {
     struct Inputs: ParsableArguments {
         @Argument(help: "The node's JSON answer ('-' for standard input).") var file: String
         @Option(help: "The validator set: 'tonle validators --json' output, or a genesis file.") var validators: String
+        @Flag(help: "On success print JSON ({\"valid\":true,...}); failures are still an error line and exit 1.") var json = false
 
         func answer() throws -> Data {
             if file == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
@@ -59,7 +60,11 @@ struct VerifyCommand: ParsableCommand {
                 guard verified.hash.hex == view.hash, verified.height == view.height else {
                     throw OfflineVerifier.Invalid("the certified header is block \(verified.height) \(verified.hash.hex), not the \(view.height) \(view.hash) the file claims")
                 }
-                print("VALID: block \(verified.height) \(verified.hash.hex) is certified by validators with more than 2/3 of the power")
+                if inputs.json {
+                    printJSON(["valid": true, "height": verified.height, "hash": verified.hash.hex, "validators_hash": set.hash.hex])
+                } else {
+                    print("VALID: block \(verified.height) \(verified.hash.hex) is certified by validators with more than 2/3 of the power")
+                }
             } catch { throw CLIError("INVALID: \(error)") }
         }
     }
@@ -83,7 +88,11 @@ struct VerifyCommand: ParsableCommand {
                     throw OfflineVerifier.Invalid("the balances in the file differ from the proven record")
                 }
                 let balances = view.balances.map { "\($0.balance) \($0.currency)" }.joined(separator: ", ")
-                print("VALID: \(account) as of block \(proof.height) (\(balances)) is in the state certified by block \(proof.height + 1)")
+                if inputs.json {
+                    printJSON(["valid": true, "account": account.text, "height": proof.height, "anchor_height": proof.height + 1, "state_root": proof.stateRoot])
+                } else {
+                    print("VALID: \(account) as of block \(proof.height) (\(balances)) is in the state certified by block \(proof.height + 1)")
+                }
             } catch { throw CLIError("INVALID: \(error)") }
         }
     }

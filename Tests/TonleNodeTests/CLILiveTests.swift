@@ -83,6 +83,8 @@ extension ProcessTests {
             try block.stdout.write(toFile: "\(dir)/block.json", atomically: true, encoding: .utf8)
             let blockValid = try tonle(["verify", "block", "\(dir)/block.json", "--validators", validatorsFile])
             #expect(blockValid.status == 0 && blockValid.stdout.hasPrefix("VALID"), "\(blockValid.stdout)\(blockValid.stderr)")
+            let blockJSON = try tonle(["verify", "block", "\(dir)/block.json", "--validators", "\(dir)/genesis.json", "--json"])
+            #expect(blockJSON.json["valid"] as? Bool == true && blockJSON.json["height"] as? Int == height, "\(blockJSON.stdout)\(blockJSON.stderr)")
 
             // Lists, status, live following, and the documented exit codes.
             let blocks = try tonle(["blocks", "--from", "1", "--limit", "3"] + node)
