@@ -308,18 +308,11 @@ struct BenchClient: Sendable {
         var request = HTTPClientRequest(url: base + "/v1/events?from=\(height)")
         request.headers.add(name: "Accept", value: "text/event-stream")
         let response = try await http.execute(request, timeout: .hours(24))
-        var buffer = ""
-        for try await chunk in response.body {
-            buffer += String(buffer: chunk)
-            while let end = buffer.range(of: "\n\n") {
-                let block = buffer[..<end.lowerBound]
-                buffer.removeSubrange(..<end.upperBound)
-                guard let line = block.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }),
-                      let event = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any],
-                      let transactions = event["transactions"] as? [[String: Any]]
-                else { continue }
+        _ = try await ServerSentEvents.read(response.body) { _, data in
+            if let event = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any], let transactions = event["transactions"] as? [[String: Any]] {
                 tracker.committed(transactions.compactMap { tx in (tx["id"] as? String).map { ($0, tx["result"] as? String == "applied") } }, at: .now)
             }
+            return true
         }
     }
 }

@@ -110,8 +110,19 @@ final class RPCClient: Sendable {
             let bytes = try await response.body.collect(upTo: 1 << 20)
             throw CLIError("the node answered \(Answer(status: Int(response.status.code), data: Data(bytes.readableBytesView)).refusal)")
         }
+        guard try await ServerSentEvents.read(response.body, handle) else {
+            throw CLIError("the node closed the event stream", exitCode: ExitCode.unreachable)
+        }
+    }
+}
+
+/// Server-sent events from a streaming body (docs/api.md#events).
+enum ServerSentEvents {
+    /// Calls `handle` with each event's id and data until it returns false (then true), or the
+    /// stream ends (then false). Comments and events without data are skipped.
+    static func read(_ body: HTTPClientResponse.Body, _ handle: (_ id: String?, _ data: String) async throws -> Bool) async throws -> Bool {
         var buffer = ""
-        for try await chunk in response.body {
+        for try await chunk in body {
             buffer += String(buffer: chunk)
             while let end = buffer.range(of: "\n\n") {
                 let block = buffer[..<end.lowerBound]
@@ -121,10 +132,10 @@ final class RPCClient: Sendable {
                     if line.hasPrefix("id: ") { id = String(line.dropFirst(4)) }
                     if line.hasPrefix("data: ") { data = String(line.dropFirst(6)) }
                 }
-                if let data, try await !handle(id, data) { return }
+                if let data, try await !handle(id, data) { return true }
             }
         }
-        throw CLIError("the node closed the event stream", exitCode: ExitCode.unreachable)
+        return false
     }
 }
 
