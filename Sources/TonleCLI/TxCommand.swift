@@ -229,7 +229,7 @@ struct ShowTx: AsyncParsableCommand {
     func run() async throws {
         guard Bytes32(hex: id) != nil else { throw CLIError("the id must be 64 hexadecimal digits") }
         let answer = try await node.withClient { client in
-            try await client.call(.GET, "/v1/transactions/\(id)" + (wait > 0 ? "?wait=\(wait)" : ""), timeout: .seconds(Int64(wait) + 30))
+            try await client.call(.GET, "/v1/transactions/\(id)?transaction=true" + (wait > 0 ? "&wait=\(wait)" : ""), timeout: .seconds(Int64(wait) + 30))
         }
         guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)") }
         let object = answer.json

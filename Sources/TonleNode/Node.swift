@@ -196,8 +196,8 @@ struct NodeAPIImplementation: NodeAPI {
         }
     }
 
-    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView {
-        await query(TransactionStatusView(id: id.digest.hex, status: "unknown")) { $0.transactionStatus(id) }
+    func transactionStatus(_ id: TransactionID, withTransaction: Bool) async -> TransactionStatusView {
+        await query(TransactionStatusView(id: id.digest.hex, status: "unknown")) { $0.transactionStatus(id, withTransaction: withTransaction) }
     }
 
     func block(_ height: UInt64) async -> BlockView? { await query(nil) { $0.blockView(height) } }

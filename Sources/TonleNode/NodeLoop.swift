@@ -277,8 +277,8 @@ final class NodeLoop: @unchecked Sendable {
                                      transaction: transaction.map { Data($0.encoded).base64EncodedString() })
     }
 
-    func transactionStatus(_ id: TransactionID) -> TransactionStatusView {
-        if let location = store.transactionLocation(id) { return statusView(id, location, bytes: true) }
+    func transactionStatus(_ id: TransactionID, withTransaction: Bool) -> TransactionStatusView {
+        if let location = store.transactionLocation(id) { return statusView(id, location, bytes: withTransaction) }
         if let pending = mempool.transaction(id) {
             return TransactionStatusView(id: id.digest.hex, status: "pending", transaction: Data(pending.encoded).base64EncodedString())
         }

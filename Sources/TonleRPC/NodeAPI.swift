@@ -9,8 +9,9 @@ import TonleTypes
 public protocol NodeAPI: Sendable {
     /// Checks (signatures in parallel) and admits transactions; one outcome each, in order.
     func submit(_ transactions: [Transaction]) async -> [SubmitOutcome]
-    /// Where a transaction is, with its bytes when the node has them.
-    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView
+    /// Where a transaction is; a pending one with its bytes, a committed one too when
+    /// `withTransaction` (which reads its block).
+    func transactionStatus(_ id: TransactionID, withTransaction: Bool) async -> TransactionStatusView
     /// A stored block, or nil above the stored height.
     func block(_ height: UInt64) async -> BlockView?
     /// Up to `limit` stored blocks from `from`, oldest first.
@@ -80,7 +81,8 @@ public struct TransactionStatusView: Codable, Sendable, Equatable {
     public var index: UInt32?
     /// "applied", or a rejection code (docs/errors.md).
     public var result: String?
-    /// The signed transaction's canonical bytes (base64), when the node has them.
+    /// The signed transaction's canonical bytes (base64): for a pending one, and for a committed
+    /// one when asked (`?transaction=true`).
     public var transaction: String?
 
     public init(id: String, status: String, height: UInt64? = nil, index: UInt32? = nil, result: String? = nil, transaction: String? = nil) {

@@ -140,11 +140,12 @@ public enum RPCServer {
         route(.get, "/v1/transactions/{id}") { request, context throws(APIError) in
             let id = try transactionID(context.parameters.get("id"))
             let wait = try number(request.uri.queryParameters.get("wait"), default: 0, 0...config.waitSecondsMax, "wait")
-            var view = await api.transactionStatus(id)
+            let withTransaction = request.uri.queryParameters.get("transaction").map { $0 == "true" || $0 == "1" } ?? false
+            var view = await api.transactionStatus(id, withTransaction: withTransaction)
             let deadline = ContinuousClock.now + .seconds(wait)
             while view.status != "committed", ContinuousClock.now < deadline, !api.commits.isClosed, !Task.isShuttingDownGracefully {
                 _ = await api.commits.wait(beyond: api.commits.height, timeout: min(.seconds(1), deadline - .now))
-                view = await api.transactionStatus(id)
+                view = await api.transactionStatus(id, withTransaction: withTransaction)
             }
             return json(view)
         }

@@ -70,11 +70,11 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
         }
     }
 
-    func transactionStatus(_ id: TransactionID) async -> TransactionStatusView {
+    func transactionStatus(_ id: TransactionID, withTransaction: Bool) async -> TransactionStatusView {
         state.withLock { state in
             if let done = state.committed[id] {
                 return TransactionStatusView(id: id.description, status: "committed", height: done.height, index: done.index, result: "applied",
-                                             transaction: Data(done.transaction.encoded).base64EncodedString())
+                                             transaction: withTransaction ? Data(done.transaction.encoded).base64EncodedString() : nil)
             }
             if let tx = state.pending[id] { return TransactionStatusView(id: id.description, status: "pending", transaction: Data(tx.encoded).base64EncodedString()) }
             return TransactionStatusView(id: id.description, status: "unknown")

@@ -103,6 +103,8 @@ import TonleTypes
         node.commit(tx.id)
         let answer = try await waited
         #expect(answer.json["status"] as? String == "committed" && answer.json["height"] as? Int == node.state.withLock { Int($0.height) })
+        #expect(answer.json["transaction"] == nil)
+        #expect(try await rpc.request(.GET, "/v1/transactions/\(tx.id)?transaction=true").json["transaction"] as? String == base64(tx))
     }
 
     func accounts(_ rpc: RPCHarness, _ node: FakeNode) async throws {
