@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TonleCrypto
+import TonleNode
 import TonleTypes
 
 /// `tonle admin ...`: the central bank's commands. Each is a transaction signed with the keys of a
@@ -30,8 +31,7 @@ struct AdminCommand: ParsableCommand {
         @OptionGroup var signer: Signer
 
         func run() async throws {
-            let roles: [String: ParticipantRole] = ["central_bank": .centralBank, "bank": .bank, "payment_provider": .paymentProvider, "gateway": .gateway]
-            guard let parsedRole = roles[role] else { throw CLIError("--role: one of \(roles.keys.sorted().joined(separator: ", "))") }
+            guard let parsedRole = GenesisFile.roles[role] else { throw CLIError("--role: one of \(GenesisFile.roles.keys.sorted().joined(separator: ", "))") }
             let institution = try Parse.institution(id, "--id")
             let participant = try cli("participant") { () throws(DecodeError) in try Participant(id: institution, role: parsedRole, name: name) }
             try await signer.run(.createParticipant(participant))

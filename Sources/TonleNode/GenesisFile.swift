@@ -53,7 +53,8 @@ public struct GenesisFile: Codable, Sendable, Equatable {
         (self.participants, self.accounts) = (participants, accounts)
     }
 
-    static let roles: [String: ParticipantRole] = ["central_bank": .centralBank, "bank": .bank, "payment_provider": .paymentProvider, "gateway": .gateway]
+    /// Participant roles by their names in files and on the command line.
+    public static let roles: [String: ParticipantRole] = ["central_bank": .centralBank, "bank": .bank, "payment_provider": .paymentProvider, "gateway": .gateway]
 
     /// The validated genesis; errors name the entry at fault.
     public func genesis() throws(NodeError) -> Genesis {

@@ -217,17 +217,16 @@ struct NodeAPIImplementation: NodeAPI {
     /// The account now; with `proof`, the proof is of the state after the applied block H, and is
     /// anchored in block H + 1, whose header carries that state root: so it waits for that block.
     func account(_ id: AccountID, proof: Bool) async throws(APIError) -> AccountView {
-        guard let found = await query(Optional<Optional<AccountSnapshotBox>>.none, { .some($0.accountSnapshot(id, proof: proof).map(AccountSnapshotBox.init)) }) else {
-            throw Self.busy
-        }
-        guard let snapshot = found?.value else { throw .notFound("no account \(id) exists at height \(loop.commits.height)") }
+        // nil: the loop did not answer (busy); .some(nil): no such account.
+        guard let found = await query(NodeLoop.AccountSnapshot??.none, { .some($0.accountSnapshot(id, proof: proof)) }) else { throw Self.busy }
+        guard let snapshot = found else { throw .notFound("no account \(id) exists at height \(loop.commits.height)") }
         guard proof, let merkle = snapshot.proof else { return AccountView(record: snapshot.record, height: snapshot.height) }
         let anchorHeight = snapshot.height + 1
         let deadline = ContinuousClock.now + .seconds(config.rpc.proofWaitSeconds)
         while commits.height < anchorHeight, ContinuousClock.now < deadline, !commits.isClosed {
             _ = await commits.wait(beyond: snapshot.height, timeout: deadline - .now)
         }
-        guard let anchor = await query(nil, { $0.anchor(anchorHeight).map(AnchorBox.init) })?.value else {
+        guard let anchor = await query(nil, { $0.anchor(anchorHeight) }) else {
             throw APIError("PROOF_NOT_READY", "block \(anchorHeight), which certifies the state the proof is of, was not committed within \(config.rpc.proofWaitSeconds) s; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
         }
         guard anchor.header.stateRoot == snapshot.root else {   // cannot happen: block H + 1 carries the root after H
@@ -254,13 +253,4 @@ struct NodeAPIImplementation: NodeAPI {
         metrics.droppedPeerMessages.record(network.droppedMessages)
         return metrics.text()
     }
-}
-
-/// Loop results carried back to the RPC's tasks.
-struct AccountSnapshotBox: @unchecked Sendable {
-    let value: (height: UInt64, record: AccountRecord, value: [UInt8], proof: MerkleProof?, root: Digest)
-}
-
-struct AnchorBox: @unchecked Sendable {
-    let value: (header: BlockHeader, certificate: CommitCertificate)
 }

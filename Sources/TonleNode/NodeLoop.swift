@@ -306,16 +306,29 @@ final class NodeLoop: @unchecked Sendable {
     }
 
     /// An account's record at the applied height, with its state value and, if asked, its Merkle proof.
-    func accountSnapshot(_ id: AccountID, proof: Bool) -> (height: UInt64, record: AccountRecord, value: [UInt8], proof: MerkleProof?, root: Digest)? {
+    struct AccountSnapshot: Sendable {
+        let height: UInt64
+        let record: AccountRecord
+        let value: [UInt8]
+        let proof: MerkleProof?
+        let root: Digest
+    }
+
+    func accountSnapshot(_ id: AccountID, proof: Bool) -> AccountSnapshot? {
         let key = StateKey.account(id)
         guard let value = store.stateValue(for: key), case .account(let record)? = try? StateRecord(encoded: value) else { return nil }
-        return (store.appliedHeight ?? 0, record, value, proof ? MerkleProof(store, key: key.raw) : nil, store.stateRoot)
+        return AccountSnapshot(height: store.appliedHeight ?? 0, record: record, value: value, proof: proof ? MerkleProof(store, key: key.raw) : nil, root: store.stateRoot)
     }
 
     /// Block `height`'s header and commit certificate.
-    func anchor(_ height: UInt64) -> (header: BlockHeader, certificate: CommitCertificate)? {
+    struct Anchor: Sendable {
+        let header: BlockHeader
+        let certificate: CommitCertificate
+    }
+
+    func anchor(_ height: UInt64) -> Anchor? {
         guard let summary = store.blockSummary(at: height), let certificate = store.certificate(at: height) else { return nil }
-        return (summary.header, certificate)
+        return Anchor(header: summary.header, certificate: certificate)
     }
 
     func accountHistory(_ id: AccountID, before: HistoryPosition?, limit: Int) -> AccountHistoryView {

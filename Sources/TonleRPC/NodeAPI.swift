@@ -252,7 +252,7 @@ public struct ValidatorsView: Codable, Sendable, Equatable {
         self.height = height
         validators = set.validators.map { Member(publicKey: $0.publicKey.hex, name: $0.name, power: $0.power) }
         totalPower = set.totalPower
-        quorumPower = set.totalPower * 2 / 3 + 1
+        quorumPower = set.quorumPower
         encoded = Hex.encode(set.encoded)
     }
 
