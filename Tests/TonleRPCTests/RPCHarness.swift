@@ -31,13 +31,29 @@ struct RPCHarness {
                         _ body: (RPCHarness) async throws -> T) async throws -> T {
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "rpc-test")
-        logger.logLevel = .critical   // cancelling the server task at the end logs errors that mean nothing here
+        logger.logLevel = .warning
         let app = try RPCServer.application(api: node, config: config, logger: logger) { continuation.yield($0) }
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        defer { task.cancel() }
+        // Stopped gracefully, as the node stops it: cancelling a server while a connection is being
+        // set up can trap in NIO ("Deinited NIOAsyncWriter without calling finish()").
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        let task = Task { try await group.run() }
+        func stop() async {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+        }
         var iterator = stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestError("the server did not start") }
-        return try await body(RPCHarness(port: port, observed: observed))
+        guard let port = await iterator.next() else {
+            await stop()
+            throw TestError("the server did not start")
+        }
+        do {
+            let result = try await body(RPCHarness(port: port, observed: observed))
+            await stop()
+            return result
+        } catch {
+            await stop()
+            throw error
+        }
     }
 
     static var testConfig: RPCConfig {
