@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "tonle-node", targets: ["tonle-node"]),
         .executable(name: "tonle-sim", targets: ["tonle-sim"]),
         .library(name: "TonleCrypto", targets: ["TonleCrypto"]),
+        .library(name: "KHQR", targets: ["KHQR"]),
         .library(name: "TonleTypes", targets: ["TonleTypes"]),
     ],
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Layer 1: the only target that touches the C libraries.
         .target(name: "TonleCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: strict),
+        // Layer 1 too, and usable alone: KHQR payloads (no dependencies).
+        .target(name: "KHQR", swiftSettings: strict),
         // Layer 2: identifiers, amounts, transactions, blocks, votes, canonical codec.
         .target(name: "TonleTypes", dependencies: ["TonleCrypto"], swiftSettings: strict),
         .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
@@ -90,6 +93,7 @@ let package = Package(
         .target(
             name: "TonleCLI",
             dependencies: [
+                "KHQR",
                 "TonleNode", "TonleRPC", "TonleLedger", "TonleMerkle", "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore",
                 "TonleWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -109,6 +113,7 @@ let package = Package(
 
         .testTarget(
             name: "TonleCryptoTests", dependencies: ["TonleCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+        .testTarget(name: "KHQRTests", dependencies: ["KHQR"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(

@@ -13,7 +13,8 @@ public struct TonleCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Keygen.self, KeyCommand.self, GenesisCommand.self, TxCommand.self, AdminCommand.self, AccountCommand.self, BlockCommand.self,
-            BlocksCommand.self, ValidatorsCommand.self, StatusCommand.self, WatchCommand.self, VerifyCommand.self, BenchCommand.self,
+            BlocksCommand.self, ValidatorsCommand.self, StatusCommand.self, WatchCommand.self, VerifyCommand.self, KHQRCommand.self,
+            BenchCommand.self,
         ])
 
     public init() {}

@@ -161,3 +161,34 @@ func mode(_ path: String) throws -> Int {
         #expect(result.stderr.contains("setup: 300 of 300 accounts"))
     }
 }
+
+@Suite struct KHQRCommandTests {
+    @Test func encodeThenDecodeThroughTheBinary() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try TonleProcess.run(
+            ["khqr", "encode", "--account", "merchant.kampot@wing", "--name", "ហាងកាហ្វេស្រីមុំ", "--currency", "KHR", "--amount", "56325",
+             "--bill", "INV-7", "--now", "1795258600000", "--expires-in-minutes", "10"], in: dir)
+        #expect(made.status == 0, "\(made.stderr)")
+        let payload = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let decoded = try TonleProcess.run(["khqr", "decode", "--json", "--now", "1795258600000", payload], in: dir)
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(decoded.stdout.utf8)) as! [String: Any]
+        #expect(object["bakong_account_id"] as? String == "merchant.kampot@wing")
+        #expect(object["merchant_name"] as? String == "ហាងកាហ្វេស្រីមុំ")
+        #expect(object["amount_minor_units"] as? Int == 56325)
+        #expect(object["currency"] as? String == "KHR")
+        #expect(object["type"] as? String == "dynamic")
+        #expect(object["expires_at_ms"] as? Int == 1_795_258_600_000 + 600_000)
+        // Ten minutes and one millisecond later the code has expired: exit 1 and the specific error.
+        let late = try TonleProcess.run(["khqr", "decode", "--now", "\(1_795_258_600_000 + 600_001)", payload], in: dir)
+        #expect(late.status == 1)
+        #expect(late.stderr.contains("KHQR_EXPIRED"), "\(late.stderr)")
+        let tampered = try TonleProcess.run(["khqr", "decode", payload.replacingOccurrences(of: "56325", with: "56326")], in: dir)
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.contains("KHQR_CRC_MISMATCH"), "\(tampered.stderr)")
+        let tooLong = try TonleProcess.run(["khqr", "encode", "--account", "a@b", "--name", String(repeating: "n", count: 26), "--currency", "USD"], in: dir)
+        #expect(tooLong.status == 1)
+        #expect(tooLong.stderr.contains("KHQR_BAD_LENGTH"), "\(tooLong.stderr)")
+    }
+}
