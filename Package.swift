@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "TonleTypes", dependencies: ["TonleCrypto"], swiftSettings: strict),
         .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
         // Layer 3: deterministic execution.
-        .target(name: "TonleLedger", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .target(name: "TonleLedger", dependencies: ["KHQR", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .target(name: "TonleConsensus", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 4: storage protocols and the in-memory store.
         .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "TonleTypesTests", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TonleMerkleTests", dependencies: ["TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(
-            name: "TonleLedgerTests", dependencies: ["TonleLedger", "TonleRuntime", "TonleStorage", "TonleStore", "TonleTypes", "TonleCrypto"],
+            name: "TonleLedgerTests", dependencies: ["KHQR", "TonleLedger", "TonleRuntime", "TonleStorage", "TonleStore", "TonleTypes", "TonleCrypto"],
             swiftSettings: strict),
         .testTarget(
             name: "TonleStoreTests",

@@ -273,7 +273,9 @@ enum TransactionPrinter {
         case .hold(let h): "hold \(h.id) \(h.amount) \(h.source) → \(h.target)"
         case .postHold(let p): "post hold \(p.id)" + (p.amount.map { " \($0)" } ?? " (all)")
         case .voidHold(let v): "void hold \(v.id)"
-        case .settlement(let s): "settlement \(s.kind) \(s.gateway)/\(s.externalReference) \(s.amount) \(s.debtor) → \(s.creditor)"
+        case .settlement(let s):
+            "settlement \(s.kind.name) \(s.gateway)/\(s.externalReference) \(s.amount) account \(s.account)"
+                + (s.foreignAmount.map { " foreign \($0.minorUnits) \($0.currency) minor" } ?? "") + (s.fx.map { " rate \($0.rate)" } ?? "")
         case .createParticipant(let c): "create participant \(c.id) (\(c.role))"
         case .createAccount(let c): "create account \(c.id) (\(c.keys.keys.count) key(s), quorum \(c.keys.quorum))"
         case .setKeys(let s): "set keys of \(s.account) (\(s.keys.keys.count) key(s), quorum \(s.keys.quorum))"
@@ -284,6 +286,7 @@ enum TransactionPrinter {
         case .setLimits(let l): "set limits of \(l.account) in \(l.currency)"
         case .addValidator(let v): "add validator \(v.publicKey) power \(v.power)"
         case .removeValidator(let key): "remove validator \(key)"
+        case .configureGateway(let g): "configure gateway \(g.gateway) (cut-off \(g.cutoffMilliseconds) ms, \(g.limits.count) limit(s))"
         }
     }
 }

@@ -75,6 +75,7 @@ struct Execution {
     var signers: Set<Ed25519.PublicKey> = []
     var creator: AccountRecord?
     var command: UInt16?
+    var transactionID: TransactionID?
 
     init(context: BlockContext, overlay: StateOverlay) { (self.context, self.overlay) = (context, overlay) }
 
@@ -92,6 +93,7 @@ struct Execution {
         guard overlay.record(StateKey.dedupe(id)) == nil else { return .rejected(.duplicateTransaction, command: nil) }
 
         let result: TransactionResult
+        transactionID = id
         do {
             try authorise(transaction)
             for (index, command) in body.commands.enumerated() {
@@ -104,7 +106,7 @@ struct Execution {
             overlay.discardTransaction()
             result = .rejected(error.code, command: error.command)
         }
-        (signers, creator, command) = ([], nil, nil)
+        (signers, creator, command, transactionID) = ([], nil, nil, nil)
         overlay.set(StateKey.dedupe(id), .dedupe(DedupeRecord(height: context.height, result: result)))
         overlay.commitTransaction()
         remembered.append(id)
@@ -130,7 +132,7 @@ struct Execution {
         case .hold(let hold): try self.hold(hold)
         case .postHold(let post): try self.postHold(post)
         case .voidHold(let void): try self.voidHold(void)
-        case .settlement: throw reject(.settlementNotSupported)
+        case .settlement(let entry): try settle(entry)
         case .createParticipant(let participant): try createParticipant(participant)
         case .createAccount(let create): try createAccount(create)
         case .setKeys(let set): try setKeys(set)
@@ -141,6 +143,7 @@ struct Execution {
         case .setLimits(let limits): try setLimits(limits)
         case .addValidator(let validator): try addValidator(validator)
         case .removeValidator(let key): try removeValidator(key)
+        case .configureGateway(let config): try configureGateway(config)
         }
     }
 

@@ -40,8 +40,26 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
     case validatorNotFound = 54
     case validatorSetInvalid = 55
     // Other.
-    case settlementNotSupported = 60
     case capacityExceeded = 61
+    // Cross-border settlement (docs/settlement.md).
+    case notGateway = 70
+    case entryInvalid = 71
+    case duplicateReference = 72
+    case duplicateReferenceMismatch = 73
+    case fxMismatch = 74
+    case fxInvalid = 75
+    case quoteExpired = 76
+    case insufficientPrefund = 77
+    case khqrInvalid = 78
+    case khqrMismatch = 79
+    case khqrExpired = 80
+    case khqrAlreadyPaid = 81
+    case originalNotFound = 82
+    case refundExceedsOriginal = 83
+    case cycleMismatch = 84
+    case cycleClosed = 85
+    case cycleOpen = 86
+    case currencyNotAllowed = 87
 
     /// The stable name: `INSUFFICIENT_FUNDS`.
     public var name: String {
@@ -86,8 +104,25 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
         case .validatorExists: "validatorExists"
         case .validatorNotFound: "validatorNotFound"
         case .validatorSetInvalid: "validatorSetInvalid"
-        case .settlementNotSupported: "settlementNotSupported"
         case .capacityExceeded: "capacityExceeded"
+        case .notGateway: "notGateway"
+        case .entryInvalid: "entryInvalid"
+        case .duplicateReference: "duplicateReference"
+        case .duplicateReferenceMismatch: "duplicateReferenceMismatch"
+        case .fxMismatch: "fxMismatch"
+        case .fxInvalid: "fxInvalid"
+        case .quoteExpired: "quoteExpired"
+        case .insufficientPrefund: "insufficientPrefund"
+        case .khqrInvalid: "khqrInvalid"
+        case .khqrMismatch: "khqrMismatch"
+        case .khqrExpired: "khqrExpired"
+        case .khqrAlreadyPaid: "khqrAlreadyPaid"
+        case .originalNotFound: "originalNotFound"
+        case .refundExceedsOriginal: "refundExceedsOriginal"
+        case .cycleMismatch: "cycleMismatch"
+        case .cycleClosed: "cycleClosed"
+        case .cycleOpen: "cycleOpen"
+        case .currencyNotAllowed: "currencyNotAllowed"
         }
     }
 

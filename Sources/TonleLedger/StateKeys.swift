@@ -12,6 +12,10 @@ public enum StateKey {
     public static let holdExpiryNamespace: UInt8 = 0x06
     public static let metaNamespace: UInt8 = 0x07
     public static let validatorsNamespace: UInt8 = 0x08
+    public static let gatewayNamespace: UInt8 = 0x09
+    public static let settlementNamespace: UInt8 = 0x0A
+    public static let positionNamespace: UInt8 = 0x0B
+    public static let khqrPaidNamespace: UInt8 = 0x0C
 
     public static func account(_ id: AccountID) -> Digest { hash(accountNamespace, Array(id.text.utf8)) }
     public static func participant(_ id: InstitutionID) -> Digest { hash(participantNamespace, Array(id.text.utf8)) }
@@ -23,6 +27,20 @@ public enum StateKey {
     public static func holdExpiry(second: UInt64) -> Digest { hash(holdExpiryNamespace, bigEndian(second)) }
     public static let meta = hash(metaNamespace, [])
     public static let validators = hash(validatorsNamespace, [])
+
+    /// A gateway's configuration (cut-off and limits).
+    public static func gateway(_ id: InstitutionID) -> Digest { hash(gatewayNamespace, Array(id.text.utf8)) }
+    /// A settlement entry by its idempotency key: gateway, reference class, external reference.
+    public static func settlement(_ gateway: InstitutionID, _ referenceClass: SettlementReferenceClass, _ reference: String) -> Digest {
+        hash(settlementNamespace, [UInt8(gateway.text.utf8.count)] + Array(gateway.text.utf8) + [referenceClass.rawValue] + Array(reference.utf8))
+    }
+    /// A gateway's position in one currency on one business date.
+    public static func position(_ gateway: InstitutionID, _ currency: Currency, _ date: BusinessDate) -> Digest {
+        let code = currency.rawValue, day = date.day
+        return hash(positionNamespace, [UInt8(gateway.text.utf8.count)] + Array(gateway.text.utf8) + [UInt8(code >> 8), UInt8(code & 0xFF)] + bigEndian(UInt64(day)))
+    }
+    /// A dynamic KHQR that has been paid, by the SHA-256 of its payload's UTF-8 bytes.
+    public static func khqrPaid(_ payloadDigest: Digest) -> Digest { hash(khqrPaidNamespace, payloadDigest.bytes) }
 
     static func hash(_ namespace: UInt8, _ bytes: [UInt8]) -> Digest { SHA256.hash([namespace] + bytes) }
     static func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }

@@ -218,6 +218,10 @@ public enum StateRecord: Hashable, Sendable {
     case holdExpiry(HoldExpiryRecord)
     case meta(LedgerMeta)
     case validators(ValidatorSet)
+    case gateway(GatewayConfig)
+    case settlement(SettlementRecord)
+    case position(PositionRecord)
+    case khqrPaid(KHQRPaidRecord)
 
     public var encoded: [UInt8] {
         var writer = CanonicalWriter()
@@ -230,6 +234,10 @@ public enum StateRecord: Hashable, Sendable {
         case .holdExpiry(let r): writer.u8(6); r.encode(to: &writer)
         case .meta(let r): writer.u8(7); r.encode(to: &writer)
         case .validators(let r): writer.u8(8); r.encode(to: &writer)
+        case .gateway(let r): writer.u8(9); r.encode(to: &writer)
+        case .settlement(let r): writer.u8(10); r.encode(to: &writer)
+        case .position(let r): writer.u8(11); r.encode(to: &writer)
+        case .khqrPaid(let r): writer.u8(12); r.encode(to: &writer)
         }
         return writer.bytes
     }
@@ -245,6 +253,10 @@ public enum StateRecord: Hashable, Sendable {
         case 6: self = .holdExpiry(try HoldExpiryRecord(from: &reader))
         case 7: self = .meta(try LedgerMeta(from: &reader))
         case 8: self = .validators(try ValidatorSet(from: &reader))
+        case 9: self = .gateway(try GatewayConfig(from: &reader))
+        case 10: self = .settlement(try SettlementRecord(from: &reader))
+        case 11: self = .position(try PositionRecord(from: &reader))
+        case 12: self = .khqrPaid(try KHQRPaidRecord(from: &reader))
         case let tag: throw .unknownTag(field: "record", tag: UInt64(tag))
         }
         try reader.finish()

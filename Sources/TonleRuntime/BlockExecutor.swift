@@ -137,8 +137,8 @@ public enum BlockExecutor {
         switch command {
         case .transfer(let t): [t.source, t.target]
         case .hold(let h): [h.source, h.target]
-        case .postHold, .voidHold, .createParticipant, .addValidator, .removeValidator: []
-        case .settlement(let s): [s.debtor, s.creditor]
+        case .postHold, .voidHold, .createParticipant, .addValidator, .removeValidator, .configureGateway: []
+        case .settlement(let s): s.accountsNamed
         case .createAccount(let c): [c.id]
         case .setKeys(let s): [s.account]
         case .freeze(let a), .unfreeze(let a): [a]

@@ -19,6 +19,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
     case setLimits(SetLimits)
     case addValidator(Validator)
     case removeValidator(Ed25519.PublicKey)
+    case configureGateway(GatewayConfig)
 
     public var tag: UInt8 {
         switch self {
@@ -37,6 +38,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case .setLimits: 23
         case .addValidator: 24
         case .removeValidator: 25
+        case .configureGateway: 26
         }
     }
 
@@ -57,6 +59,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case .setLimits(let c): c.encode(to: &writer)
         case .addValidator(let c): c.encode(to: &writer)
         case .removeValidator(let key): writer.bytes32(key.raw)
+        case .configureGateway(let c): c.encode(to: &writer)
         }
     }
 
@@ -78,6 +81,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case 23: self = .setLimits(try SetLimits(from: &reader))
         case 24: self = .addValidator(try Validator(from: &reader))
         case 25: self = .removeValidator(Ed25519.PublicKey(try reader.bytes32("validator key")))
+        case 26: self = .configureGateway(try GatewayConfig(from: &reader))
         default: throw .unknownTag(field: "command", tag: UInt64(tag))
         }
     }

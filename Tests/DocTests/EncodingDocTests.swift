@@ -20,8 +20,18 @@ import TonleTypes
         let vote = VoteBody(chainID: chain, type: .precommit, height: 42, round: 1, blockHash: SHA256.hash(Array("block 42".utf8)), validator: key.publicKey)
         var amount = CanonicalWriter()
         Amount(1250, .usd).encode(to: &amount)
+        let quote = try FXQuote(
+            quoteID: "q1", unitCurrency: "CNY", quotedCurrency: "KHR", rate: "563.25", rounding: .halfEven,
+            quotedAt: Timestamp(millisecondsSinceEpoch: 1_790_000_000_000), expiresAt: Timestamp(millisecondsSinceEpoch: 1_790_000_600_000))
+        let remittance = Command.settlement(try SettlementEntry(
+            kind: .inwardRemittance, gateway: InstitutionID("upi"), externalReference: "wu-77", amount: Amount(56_325, .khr),
+            account: AccountID("sokha@aclb"), foreignAmount: ForeignAmount(currency: "CNY", minorUnits: 10_000), fx: quote,
+            counterpartyCountry: "CN", purposeCode: "GP2P"))
+        var command = CanonicalWriter()
+        remittance.encode(to: &command)
         return [
             "amount": amount.bytes,
+            "remittance-command": command.bytes,
             "transfer-body": body.encoded,
             "transfer-id": body.id.digest.bytes,
             "transfer-transaction": tx.encoded,

@@ -115,12 +115,4 @@ import TonleTypes
         #expect(h.run("admin@nbc", removeAll, signers: [H.admin]) == rejected(.validatorSetInvalid, 4), "the set may not become empty")
         #expect(h.validators.count == 5)
     }
-
-    @Test(arguments: LedgerStoreKind.allCases)
-    func settlementWaitsForTheCrossBorderRules(_ kind: LedgerStoreKind) {
-        var h = H(kind)
-        let entry = try! SettlementEntry(kind: .inwardQRPayment, gateway: InstitutionID("upi"), externalReference: "r1",
-                                         amount: Amount(1, .khr), debtor: H.id("sokha@aclb"), creditor: H.id("dara@wing"))
-        #expect(h.run("sokha@aclb", [.settlement(entry)], signers: [H.sokhaKey]) == rejected(.settlementNotSupported))
-    }
 }

@@ -72,11 +72,30 @@ enum Gen {
     }
 
     static func settlement(_ r: inout SeededRandom) -> SettlementEntry {
-        try! SettlementEntry(
+        let foreign = try! ForeignAmount(currency: r.pick(["CNY", "THB", "VND", "ZZZ"]), minorUnits: Int64(bitPattern: r.next()))
+        let quote = try! FXQuote(
+            quoteID: "q-" + String(r.next(), radix: 36), unitCurrency: "CNY", quotedCurrency: r.pick(["KHR", "USD"]),
+            rate: r.pick(["563.25", "0.0017752", "1", "999999999999.9999999999"]), rounding: r.pick(FXRounding.allCases),
+            quotedAt: Timestamp(millisecondsSinceEpoch: r.next()), expiresAt: Timestamp(millisecondsSinceEpoch: r.next()))
+        let cycle = CycleStatement(
+            businessDate: BusinessDate(day: UInt32(truncatingIfNeeded: r.next())), count: r.next(), grossInward: Int64(bitPattern: r.next()),
+            grossOutward: Int64(bitPattern: r.next()), refunds: 0, reversals: 1, topUps: 2, netSettled: 3, entriesDigest: digest(&r))
+        return try! SettlementEntry(
             kind: r.pick(SettlementKind.allCases), gateway: institution(&r),
-            externalReference: "ref-" + String(r.next(), radix: 36), amount: amount(&r), debtor: account(&r), creditor: account(&r),
+            externalReference: "ref-" + String(r.next(), radix: 36), amount: amount(&r), account: account(&r),
+            original: optional(&r) { "orig:" + String($0.next(), radix: 36) }, foreignAmount: r.chance(50) ? foreign : nil,
+            fx: r.chance(50) ? quote : nil, counterparty: optional(&r) { text(&$0, max: SettlementEntry.counterpartyBytesMax) },
+            counterpartyCountry: optional(&r) { r in r.pick(["CN", "TH", "KR"]) },
             khqrPayload: optional(&r) { text(&$0, max: Limits.khqrPayloadBytesMax) },
-            purposeCode: optional(&r) { text(&$0, max: Limits.purposeCodeBytesMax) })
+            purposeCode: optional(&r) { text(&$0, max: Limits.purposeCodeBytesMax) }, cycle: r.chance(30) ? cycle : nil)
+    }
+
+    static func gatewayConfig(_ r: inout SeededRandom) -> GatewayConfig {
+        let limits = Currency.allCases.filter { _ in r.chance(50) }.map { currency in
+            GatewayLimit(currency: currency, perTransactionMax: optional(&r) { Int64(bitPattern: $0.next()) },
+                         dailyInwardMax: optional(&r) { Int64(bitPattern: $0.next()) }, dailyOutwardMax: optional(&r) { Int64(bitPattern: $0.next()) })
+        }
+        return try! GatewayConfig(gateway: institution(&r), cutoffMilliseconds: UInt32(r.int(0...86_399_999)), limits: limits)
     }
 
     static func validator(_ r: inout SeededRandom, key: Ed25519.PublicKey) -> Validator {
@@ -84,7 +103,7 @@ enum Gen {
     }
 
     static func command(_ r: inout SeededRandom) -> Command {
-        switch r.int(1...15) {
+        switch r.int(1...16) {
         case 1: .transfer(try! Transfer(source: account(&r), target: account(&r), amount: amount(&r), reference: text(&r, max: Limits.referenceBytesMax)))
         case 2: .hold(try! Hold(id: id128(&r), source: account(&r), target: account(&r), amount: amount(&r), timeoutMilliseconds: r.next(), reference: text(&r, max: 140)))
         case 3: .postHold(PostHold(id: id128(&r), amount: optional(&r, amount)))
@@ -99,6 +118,7 @@ enum Gen {
         case 12: .redeem(Redeem(source: account(&r), issuer: account(&r), amount: amount(&r)))
         case 13: .setLimits(SetLimits(account: account(&r), currency: r.pick(Currency.allCases), perTransactionMax: optional(&r) { Int64(bitPattern: $0.next()) }, dailyDebitMax: optional(&r) { Int64(bitPattern: $0.next()) }))
         case 14: .addValidator(validator(&r, key: publicKey(&r)))
+        case 16: .configureGateway(gatewayConfig(&r))
         default: .removeValidator(publicKey(&r))
         }
     }
