@@ -209,6 +209,11 @@ struct NodeAPIImplementation: NodeAPI {
         return view
     }
 
+    func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T {
+        guard let result = await query(Result<T, APIError>?.none, { .some(body($0.committedState())) }) else { throw Self.busy }
+        return try result.get()
+    }
+
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {
         guard let view = await query(nil, { $0.accountHistory(id, before: before, limit: limit) }) else { throw Self.busy }
         return view

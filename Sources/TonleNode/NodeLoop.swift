@@ -241,6 +241,7 @@ final class NodeLoop: @unchecked Sendable {
     private func admit(_ transaction: Transaction, gossip shouldGossip: Bool) -> SubmitOutcome {
         let id = transaction.id
         if let location = store.transactionLocation(id) { return .committed(statusView(id, location)) }
+        if let replay = settlementReplay(transaction) { return replay }
         guard store.stateValue(for: StateKey.account(transaction.body.creator)) != nil else {
             return .refused(code: "CREATOR_NOT_FOUND", message: "the creator account \(transaction.body.creator) does not exist (yet): create it first, or retry once its creation is committed", retryable: false)
         }
@@ -256,6 +257,20 @@ final class NodeLoop: @unchecked Sendable {
         metrics.mempoolSize.record(mempool.count)
         if shouldGossip { gossip.append(transaction) }
         return .pending(id)
+    }
+
+    /// A transaction whose only command is a settlement entry the ledger already recorded under
+    /// its reference: with the same body, the original transaction's status (nothing is
+    /// submitted); with another body, DUPLICATE_REFERENCE_MISMATCH (docs/settlement.md).
+    private func settlementReplay(_ transaction: Transaction) -> SubmitOutcome? {
+        guard transaction.body.commands.count == 1, case .settlement(let entry) = transaction.body.commands[0] else { return nil }
+        let key = StateKey.settlement(entry.gateway, entry.kind.referenceClass, entry.externalReference)
+        guard let bytes = store.stateValue(for: key), case .settlement(let record)? = try? StateRecord(encoded: bytes) else { return nil }
+        guard record.entryDigest == entry.digest else {
+            return .refused(code: "DUPLICATE_REFERENCE_MISMATCH", message: "\(entry.gateway) already recorded reference \(entry.externalReference) with a different body (transaction \(record.transaction.digest.hex))", retryable: false)
+        }
+        guard let location = store.transactionLocation(record.transaction) else { return nil }
+        return .committed(statusView(record.transaction, location))
     }
 
     private func flushGossip() {
@@ -335,6 +350,13 @@ final class NodeLoop: @unchecked Sendable {
         let entries = store.accountHistory(id, before: before.map { HistoryCursor(height: $0.height, index: $0.index) }, limit: limit)
         let next = entries.count == limit ? entries.last.map { HistoryPosition(height: $0.height, index: $0.index).text } : nil
         return AccountHistoryView(account: id.text, transactions: entries.map { .init(id: $0.transaction.digest.hex, height: $0.height, index: $0.index) }, next: next)
+    }
+
+    /// The applied state and its block's time, for settlement reports.
+    func committedState() -> CommittedState {
+        let height = store.appliedHeight ?? 0
+        let header = latestHeader?.height == height ? latestHeader : store.blockSummary(at: height)?.header
+        return CommittedState(reader: store, height: height, time: header?.time ?? Timestamp(millisecondsSinceEpoch: WallClock.milliseconds))
     }
 
     func validatorsView() -> ValidatorsView { ValidatorsView(height: store.appliedHeight ?? 0, set: driver.core.validators) }

@@ -23,6 +23,9 @@ public protocol NodeAPI: Sendable {
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView
     /// The current validator set.
     func validators() async throws(APIError) -> ValidatorsView
+    /// Runs a read of the committed state (settlement reports) where the node may read its
+    /// store, and returns its answer; NODE_BUSY if the node cannot take the read now.
+    func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T
     /// The node's status right now.
     func status() -> StatusView
     /// Prometheus text exposition of the node's metrics.

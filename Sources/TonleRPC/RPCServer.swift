@@ -62,6 +62,9 @@ public enum RPCServer {
         RouteSpec(method: "GET", path: "/v1/blocks/{height}", statuses: [200, 400, 404, 429]),
         RouteSpec(method: "GET", path: "/v1/validators", statuses: [200, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/events", statuses: [200, 400, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/gateways/{id}/positions", statuses: [200, 400, 404, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/gateways/{id}/entries", statuses: [200, 400, 404, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/settlements/{gateway}/{reference}", statuses: [200, 400, 404, 429, 503]),
     ]
 
     /// The application serving `api`; run it as a service. `onListening` gets the bound port.
@@ -200,7 +203,52 @@ public enum RPCServer {
                     try await EventStream.run(api: api, from: from, writer: &writer)
                 })
         }
+        route(.get, "/v1/gateways/{id}/positions") { request, context throws(APIError) in
+            let gateway = try institutionID(context.parameters.get("id"))
+            let date = try businessDate(request.uri.queryParameters.get("date"))
+            return json(try await api.withCommittedState { state in
+                Result { () throws(APIError) in try SettlementReports.positions(state, gateway: gateway, date: date) }
+            })
+        }
+        route(.get, "/v1/gateways/{id}/entries") { request, context throws(APIError) in
+            let gateway = try institutionID(context.parameters.get("id"))
+            let query = request.uri.queryParameters
+            let date = try businessDate(query.get("date"))
+            let currencyText = query.get("currency") ?? "KHR"
+            guard let currency = Currency(code: currencyText) else { throw .malformed("QUERY", "currency must be KHR or USD") }
+            let limit = try number(query.get("limit"), default: 100, 1...1_000, "limit")
+            let before = try query.get("before").map { text throws(APIError) in
+                guard let raw = Bytes32(hex: text) else { throw .malformed("CURSOR", "before must be the 'next' of the previous page") }
+                return Digest(raw)
+            }
+            return json(try await api.withCommittedState { state in
+                Result { () throws(APIError) in
+                    try SettlementReports.entries(state, gateway: gateway, currency: currency, date: date, before: before, limit: limit)
+                }
+            })
+        }
+        route(.get, "/v1/settlements/{gateway}/{reference}") { _, context throws(APIError) in
+            let gateway = try institutionID(context.parameters.get("gateway"))
+            let reference = context.parameters.get("reference")?.removingPercentEncoding ?? ""
+            guard SettlementEntry.isValidReference(reference) else {
+                throw .malformed("REFERENCE", "external references are 1-64 of A-Z a-z 0-9 . _ : -")
+            }
+            return json(try await api.withCommittedState { state in
+                Result { () throws(APIError) in try SettlementReports.lookup(state, gateway: gateway, reference: reference) }
+            })
+        }
         return router
+    }
+
+    static func institutionID(_ text: String?) throws(APIError) -> InstitutionID {
+        let decoded = text?.removingPercentEncoding ?? ""
+        do { return try InstitutionID(decoded) } catch { throw .malformed("GATEWAY", "'\(decoded)' is not an institution id: \(error)") }
+    }
+
+    static func businessDate(_ text: String?) throws(APIError) -> BusinessDate? {
+        guard let text else { return nil }
+        guard let date = BusinessDate(text) else { throw .malformed("DATE", "date must be YYYY-MM-DD (a business date in ICT)") }
+        return date
     }
 
     struct SubmitRequest: Decodable { let transaction: String }

@@ -303,6 +303,9 @@ public struct SettlementEntry: Hashable, Sendable, CanonicalCodable {
         (self.counterpartyCountry, self.khqrPayload, self.purposeCode, self.cycle) = (counterpartyCountry, khqrPayload, purposeCode, cycle)
     }
 
+    /// 1–64 of `A-Z a-z 0-9 . _ : -`.
+    public static func isValidReference(_ text: String) -> Bool { (try? checkReference(text, field: "reference")) != nil }
+
     static func checkReference(_ text: String, field: String) throws(DecodeError) {
         guard (1...Limits.externalReferenceBytesMax).contains(text.utf8.count) else {
             throw .invalidValue(field: field, reason: "must be 1-\(Limits.externalReferenceBytesMax) characters")

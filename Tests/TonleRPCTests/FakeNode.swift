@@ -27,12 +27,57 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
     let commits = CommitNotifier(height: 3)
     let record: AccountRecord
     let tree = MemoryTree()
+    /// A real ledger state with a gateway and its settlement entries (`makeSettlementState`).
+    let settlement: DictionaryState
+    static let settlementTime: UInt64 = 1_790_000_000_000
 
     init() {
         let account = try! AccountID("sokha@aba")
         record = AccountRecord(id: account, keys: KeySet(single: key.publicKey), flags: [], balances: [Balance(currency: .usd, balance: 12_345, held: 45)])
         tree.set(StateKey.account(account), StateRecord.account(record).encoded)
         tree.set(StateKey.account(try! AccountID("dara@aba")), [1, 2, 3])
+        settlement = Self.makeSettlementState(chainID: chainID, key: key)
+    }
+
+    /// Genesis with the central bank, a bank and the `upi` gateway, then one block (through the
+    /// real ledger) with a prefund top-up and three inward remittances: upi-1, upi-2, upi-3.
+    static func makeSettlementState(chainID: ChainID, key: Ed25519.SigningKey) -> DictionaryState {
+        let keys = KeySet(single: key.publicKey)
+        let genesis = try! Genesis(
+            chainID: chainID, genesisTime: Timestamp(millisecondsSinceEpoch: settlementTime - 10_000),
+            validators: ValidatorSet([Validator(publicKey: key.publicKey, power: 1, name: "v")]),
+            participants: [Participant(id: InstitutionID("nbc"), role: .centralBank, name: "NBC"), Participant(id: InstitutionID("aba"), role: .bank, name: "ABA"),
+                           Participant(id: InstitutionID("upi"), role: .gateway, name: "UnionPay")],
+            accounts: [GenesisAccount(id: AccountID("issuance@nbc"), keys: keys, flags: .issuance), GenesisAccount(id: AccountID("admin@nbc"), keys: keys),
+                       GenesisAccount(id: AccountID("prefund@upi"), keys: keys), GenesisAccount(id: AccountID("payable@upi"), keys: keys),
+                       GenesisAccount(id: AccountID("sokha@aba"), keys: keys)])
+        let state = DictionaryState()
+        state.apply(Ledger.genesisWrites(genesis))
+        let time = Timestamp(millisecondsSinceEpoch: settlementTime)
+        func tx(_ creator: String, _ entry: SettlementEntry, _ n: UInt64) -> Transaction {
+            let body = try! TransactionBody(chainID: chainID, creator: AccountID(creator), clientID: ID128(high: 9, low: n),
+                                            expiry: Timestamp(millisecondsSinceEpoch: settlementTime + 60_000), commands: [.settlement(entry)])
+            return try! Transaction.signing(body, with: [key])
+        }
+        let upi = try! InstitutionID("upi")
+        var transactions = [tx("admin@nbc", try! SettlementEntry(kind: .prefundTopUp, gateway: upi, externalReference: "wire-1", amount: Amount(1_000_000, .khr),
+                                                                 account: AccountID("issuance@nbc")), 0)]
+        for n in 1...3 {
+            let quote = try! FXQuote(quoteID: "q\(n)", unitCurrency: "CNY", quotedCurrency: "KHR", rate: "563.25", rounding: .halfEven,
+                                     quotedAt: time, expiresAt: Timestamp(millisecondsSinceEpoch: settlementTime + 60_000))
+            let entry = try! SettlementEntry(kind: .inwardRemittance, gateway: upi, externalReference: "upi-\(n)", amount: Amount(56_325 * Int64(n), .khr),
+                                             account: AccountID("sokha@aba"), foreignAmount: ForeignAmount(currency: "CNY", minorUnits: 10_000 * Int64(n)), fx: quote)
+            transactions.append(tx("prefund@upi", entry, UInt64(n)))
+        }
+        let outcome = Ledger.execute(transactions, context: BlockContext(chainID: chainID, height: 1, time: time), state: state)
+        precondition(outcome.results.allSatisfy { $0 == .applied }, "settlement fixture: \(outcome.results)")
+        state.apply(outcome.writes)
+        return state
+    }
+
+    func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T {
+        guard !state.withLock({ $0.busy }) else { throw APIError("NODE_BUSY", "busy", .serviceUnavailable) }
+        return try body(CommittedState(reader: settlement, height: 1, time: Timestamp(millisecondsSinceEpoch: Self.settlementTime))).get()
     }
 
     var validatorSet: ValidatorSet { try! ValidatorSet([Validator(publicKey: validatorKey.publicKey, power: 10, name: "nbc")]) }
@@ -139,6 +184,13 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
     }
 
     func metricsText() -> String { "# TYPE tonle_height gauge\ntonle_height 3\n" }
+}
+
+/// Ledger state in a dictionary.
+final class DictionaryState: LedgerStateReader, @unchecked Sendable {
+    private let values = Mutex([Digest: [UInt8]]())
+    func stateValue(for key: Digest) -> [UInt8]? { values.withLock { $0[key] } }
+    func apply(_ writes: [StateWrite]) { values.withLock { for write in writes { $0[write.key] = write.value } } }
 }
 
 /// A sparse Merkle tree in memory.

@@ -20,6 +20,7 @@ import TonleTypes
             try await accounts(rpc, node)
             try await blocksAndValidators(rpc, node)
             try await events(rpc, node)
+            try await settlementReports(rpc, node)
         }
         // A node whose mempool is full and whose loop is busy.
         let busy = FakeNode()
@@ -30,6 +31,10 @@ import TonleTypes
             let batch = try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": [base64(busy.transaction("sokha@aba"))]])
             #expect(batch.status == 503 && batch.json["code"] as? String == "NODE_BUSY")
             #expect(try await rpc.request(.GET, "/v1/validators").status == 503)
+            for path in ["/v1/gateways/upi/positions", "/v1/gateways/upi/entries", "/v1/settlements/upi/upi-1"] {
+                let answer = try await rpc.request(.GET, path)
+                #expect(answer.status == 503 && answer.json["code"] as? String == "NODE_BUSY", "\(path)")
+            }
         }
         try await rateLimits(observed)
 
@@ -188,7 +193,8 @@ import TonleTypes
         try await RPCHarness.with(node, config: config, observed: observed) { rpc in
             for route in RPCServer.routes where route.statuses.contains(429) {
                 let path = route.path.replacingOccurrences(of: "{id}", with: route.path.contains("accounts") ? "sokha@aba" : String(repeating: "0", count: 64))
-                    .replacingOccurrences(of: "{height}", with: "1")
+                    .replacingOccurrences(of: "{height}", with: "1").replacingOccurrences(of: "{gateway}", with: "upi")
+                    .replacingOccurrences(of: "{reference}", with: "upi-1")
                 let method: HTTPMethod = route.method == "POST" ? .POST : .GET
                 var answer = try await rpc.request(method, path, json: method == .POST ? ["transactions": []] : nil)
                 for _ in 0..<3 where answer.status != 429 { answer = try await rpc.request(method, path, json: method == .POST ? ["transactions": []] : nil) }
@@ -197,5 +203,44 @@ import TonleTypes
             // Probes are never limited.
             for _ in 0..<5 { #expect(try await rpc.request(.GET, "/health").status == 200) }
         }
+    }
+
+    func settlementReports(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let positions = try await rpc.request(.GET, "/v1/gateways/upi/positions")
+        #expect(positions.status == 200 && positions.json["gateway"] as? String == "upi")
+        let khr = (positions.json["positions"] as? [[String: Any]])?.first { $0["currency"] as? String == "KHR" }
+        #expect(khr?["gross_inward"] as? String == "337950" && khr?["count"] as? Int == 4 && khr?["top_ups"] as? String == "1000000")
+        #expect(khr?["net_position"] as? String == "-337950")
+        let balances = positions.json["balances"] as? [[String: Any]] ?? []
+        #expect(balances.contains { $0["account"] as? String == "prefund@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "662050" })
+        let date = positions.json["business_date"] as? String ?? ""
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/positions?date=\(date)").json["business_date"] as? String == date)
+        let otherDay = try await rpc.request(.GET, "/v1/gateways/upi/positions?date=2020-01-01")
+        #expect((otherDay.json["positions"] as? [[String: Any]])?.first?["count"] as? Int == 0)
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/positions?date=2026-13-01").json["code"] as? String == "MALFORMED_DATE")
+        #expect(try await rpc.request(.GET, "/v1/gateways/UPI/positions").json["code"] as? String == "MALFORMED_GATEWAY")
+        #expect(try await rpc.request(.GET, "/v1/gateways/aba/positions").status == 404, "a bank is not a gateway")
+
+        // Entries, newest first, two per page.
+        let first = try await rpc.request(.GET, "/v1/gateways/upi/entries?limit=2")
+        #expect(first.status == 200)
+        #expect((first.json["entries"] as? [[String: Any]])?.map { $0["reference"] as? String } == ["upi-3", "upi-2"])
+        let row = (first.json["entries"] as? [[String: Any]])?.first
+        #expect(row?["kind"] as? String == "INWARD_REMITTANCE" && row?["amount"] as? String == "168975" && row?["foreign_amount"] as? String == "300.00")
+        #expect(row?["foreign_currency"] as? String == "CNY" && row?["fx_rate"] as? String == "563.25" && row?["account"] as? String == "sokha@aba")
+        let next = try #require(first.json["next"] as? String)
+        let second = try await rpc.request(.GET, "/v1/gateways/upi/entries?limit=2&before=\(next)")
+        #expect((second.json["entries"] as? [[String: Any]])?.map { $0["reference"] as? String } == ["upi-1", "wire-1"])
+        #expect(second.json["next"] == nil)
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/entries?currency=USD").json["entries"] as? [Any] != nil)
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/entries?currency=CNY").json["code"] as? String == "MALFORMED_QUERY")
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/entries?before=zz").json["code"] as? String == "MALFORMED_CURSOR")
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/entries?before=\(String(repeating: "0", count: 64))").json["code"] as? String == "MALFORMED_CURSOR")
+        #expect(try await rpc.request(.GET, "/v1/gateways/wechat/entries").status == 404)
+
+        let lookup = try await rpc.request(.GET, "/v1/settlements/upi/upi-2")
+        #expect(lookup.status == 200 && (lookup.json["entries"] as? [[String: Any]])?.first?["class"] as? String == "payment")
+        #expect(try await rpc.request(.GET, "/v1/settlements/upi/nope").status == 404)
+        #expect(try await rpc.request(.GET, "/v1/settlements/upi/bad%20ref").json["code"] as? String == "MALFORMED_REFERENCE")
     }
 }
