@@ -12,7 +12,7 @@ struct AdminCommand: ParsableCommand {
         discussion: "Every admin command is signed with --key files of the central-bank account given as --creator, and is printed, or submitted with --submit/--node/--wait.",
         subcommands: [
             CreateParticipant.self, CreateAccount.self, SetKeysCommand.self, Freeze.self, Unfreeze.self, IssueCommand.self, RedeemCommand.self,
-            SetLimitsCommand.self, AddValidator.self, RemoveValidator.self,
+            SetLimitsCommand.self, AddValidator.self, RemoveValidator.self, ConfigureGateway.self,
         ])
 
     /// The central-bank account that signs, and the signing options.
@@ -117,6 +117,40 @@ struct AdminCommand: ParsableCommand {
             let dailyMax = try daily.map { text throws(CLIError) in try Parse.amount(text, currency, "--daily").minorUnits }
             try await signer.run(.setLimits(SetLimits(account: try Parse.account(account, "--account"), currency: try Parse.currency(currency),
                                                       perTransactionMax: perTransactionMax, dailyDebitMax: dailyMax)))
+        }
+    }
+
+    struct ConfigureGateway: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "configure-gateway", abstract: "Set a gateway's business-date cut-off and its limits (replacing earlier ones).",
+            discussion: "--limit CURRENCY:PER_TRANSACTION:DAILY_INWARD:DAILY_OUTWARD in major units, '-' for none; repeat per currency. Example: --limit KHR:4000000:400000000:200000000")
+        @Option(help: "The gateway (institution id).") var gateway: String
+        @Option(help: "When the business date rolls over, HH:MM or HH:MM:SS in ICT (00:00: midnight).") var cutoff = "00:00"
+        @Option(help: "CURRENCY:PER_TRANSACTION:DAILY_INWARD:DAILY_OUTWARD; repeat per currency.") var limit: [String] = []
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            let parts = cutoff.split(separator: ":").map { UInt32($0) }
+            guard (2...3).contains(parts.count), let hours = parts[0], let minutes = parts[1], let seconds = parts.count == 3 ? parts[2] : 0,
+                  hours < 24, minutes < 60, seconds < 60 else {
+                throw CLIError("--cutoff: HH:MM or HH:MM:SS, e.g. 22:00")
+            }
+            var limits: [GatewayLimit] = []
+            for text in limit {
+                let fields = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                guard fields.count == 4 else { throw CLIError("--limit: CURRENCY:PER_TRANSACTION:DAILY_INWARD:DAILY_OUTWARD ('-' for none)") }
+                let value = { (text: String, option: String) throws(CLIError) -> Int64? in
+                    text == "-" ? nil : try Parse.amount(text, fields[0], option).minorUnits
+                }
+                limits.append(GatewayLimit(currency: try Parse.currency(fields[0]), perTransactionMax: try value(fields[1], "--limit per transaction"),
+                                           dailyInwardMax: try value(fields[2], "--limit daily inward"), dailyOutwardMax: try value(fields[3], "--limit daily outward")))
+            }
+            limits.sort { $0.currency < $1.currency }
+            let id = try Parse.institution(gateway, "--gateway")
+            let config = try cli("gateway configuration") { () throws(DecodeError) in
+                try GatewayConfig(gateway: id, cutoffMilliseconds: ((hours * 60 + minutes) * 60 + seconds) * 1_000, limits: limits)
+            }
+            try await signer.run(.configureGateway(config))
         }
     }
 
