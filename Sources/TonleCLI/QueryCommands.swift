@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import TonleLedger
 import TonleRPC
+import TonleTypes
 
 /// `tonle account ID [--proof] [--history]`.
 struct AccountCommand: AsyncParsableCommand {
@@ -17,6 +19,7 @@ struct AccountCommand: AsyncParsableCommand {
     @Option(help: "With --history: how many.") var limit = 20
     @Option(help: "With --history: the 'next' cursor of the previous page.") var before: String?
     @Flag(help: "Print the node's JSON.") var json = false
+    @Flag(help: "With --history: a statement as CSV, one row per movement of money (reads each transaction).") var csv = false
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
@@ -27,6 +30,7 @@ struct AccountCommand: AsyncParsableCommand {
                 var path = "/v1/accounts/\(escaped)/transactions?limit=\(limit)"
                 if let before { path += "&before=\(before)" }
                 let page = try await client.get(path, as: AccountHistoryView.self)
+                if csv { return try await AccountStatement.print(page, account: account, client: client) }
                 if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(page))) }
                 var table = Table("HEIGHT", "INDEX", "TRANSACTION")
                 for entry in page.transactions { table.add("\(entry.height)", "\(entry.index)", entry.id) }
@@ -52,6 +56,51 @@ struct AccountCommand: AsyncParsableCommand {
             if let proof = view.proof {
                 print("\nproof: state after block \(proof.height), root \(proof.stateRoot), anchored in block \(proof.height + 1) (use --json to save it for 'tonle verify account')")
             }
+        }
+    }
+}
+
+/// `tonle account ID --history --csv`: the account's movements of money, one row each.
+enum AccountStatement {
+    static let columns = ["height", "index", "transaction", "result", "command", "kind", "currency", "debit", "credit", "counterparty", "reference"]
+
+    static func print(_ page: AccountHistoryView, account: AccountID, client: RPCClient) async throws {
+        Swift.print(columns.joined(separator: ","))
+        for entry in page.transactions {
+            let status = try await client.get("/v1/transactions/\(entry.id)?transaction=true", as: TransactionStatusView.self)
+            guard let base64 = status.transaction, let data = Data(base64Encoded: base64), let tx = try? Transaction(canonical: Array(data)) else {
+                throw CLIError("the node did not return transaction \(entry.id)'s bytes")
+            }
+            let result = status.result ?? status.status
+            for (index, command) in tx.body.commands.enumerated() {
+                guard let row = movement(command, of: account) else { continue }
+                // A rejected transaction moved nothing: its rows say so, with empty amounts.
+                let applied = result == "applied"
+                let cells = ["\(entry.height)", "\(entry.index)", entry.id, result, "\(index)", row.kind, row.amount.currency.code,
+                             applied && row.debit ? row.amount.decimalString : "", applied && !row.debit ? row.amount.decimalString : "",
+                             row.counterparty.text, row.reference]
+                Swift.print(cells.map(CSV.field).joined(separator: ","))
+            }
+        }
+        if let next = page.next { FileHandle.standardError.write(Data("more: --before \(next)\n".utf8)) }
+    }
+
+    /// How `command` moves `account`'s money, if it does: transfers, issuance and redemption,
+    /// settlement entries. (Holds move money only when posted; a post names the hold, not the accounts.)
+    static func movement(_ command: Command, of account: AccountID) -> (kind: String, amount: Amount, debit: Bool, counterparty: AccountID, reference: String)? {
+        func pair(_ kind: String, _ from: AccountID, _ to: AccountID, _ amount: Amount, _ reference: String) -> (String, Amount, Bool, AccountID, String)? {
+            if from == account { return (kind, amount, true, to, reference) }
+            if to == account { return (kind, amount, false, from, reference) }
+            return nil
+        }
+        switch command {
+        case .transfer(let t): return pair("TRANSFER", t.source, t.target, t.amount, t.reference)
+        case .issue(let i): return pair("ISSUE", i.issuer, i.target, i.amount, "")
+        case .redeem(let r): return pair("REDEEM", r.source, r.issuer, r.amount, "")
+        case .settlement(let e):
+            let (from, to) = e.postings
+            return pair(e.kind.name, from, to, e.amount, "\(e.gateway)/\(e.externalReference)")
+        default: return nil
         }
     }
 }

@@ -55,7 +55,8 @@ struct SettleCommand: ParsableCommand {
         @Option(help: "The currency the rate is per one unit of: the ledger currency or the foreign one (default: the foreign one).") var rateUnit: String?
         @Option(help: "HALF_EVEN, HALF_UP or DOWN.") var rounding = "HALF_EVEN"
         @Option(help: "Quote id (default: the reference).") var quoteID: String?
-        @Option(help: "Seconds the quote stays valid from now.") var quoteValidFor: UInt64 = 600
+        @Option(help: "When the gateway quoted, ms since 1970 (default: a minute ago).") var quotedAtMs: UInt64?
+        @Option(help: "Seconds the quote stays valid after it was quoted.") var quoteValidFor: UInt64 = 600
 
         /// The settlement amount (given, or computed) and the foreign leg.
         func leg(amount given: Amount?, currency: Currency, reference: String) throws(CLIError) -> (Amount, (ForeignAmount, FXQuote)) {
@@ -67,10 +68,10 @@ struct SettleCommand: ParsableCommand {
             let unit = (rateUnit ?? foreignCode).uppercased()
             guard unit == foreignCode || unit == currency.code else { throw CLIError("--rate-unit: \(foreignCode) or \(currency.code)") }
             let quoted = unit == foreignCode ? currency.code : foreignCode
-            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            let quotedAt = quotedAtMs ?? UInt64(Date().timeIntervalSince1970 * 1000) - 60_000
             let quote = try cli("--rate") { () throws(DecodeError) in
                 try FXQuote(quoteID: quoteID ?? reference, unitCurrency: unit, quotedCurrency: quoted, rate: rate, rounding: mode,
-                            quotedAt: Timestamp(millisecondsSinceEpoch: now - 60_000), expiresAt: Timestamp(millisecondsSinceEpoch: now + quoteValidFor * 1000))
+                            quotedAt: Timestamp(millisecondsSinceEpoch: quotedAt), expiresAt: Timestamp(millisecondsSinceEpoch: quotedAt + quoteValidFor * 1000))
             }
             var foreignMinor = try foreign.map { text throws(CLIError) in try Self.minorUnits(text, exponent: foreignExponent, "--foreign") }
             var settlement = given

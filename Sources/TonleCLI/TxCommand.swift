@@ -314,11 +314,17 @@ struct Submitter {
             }
         }
         status["transaction"] = nil
+        // A settlement entry already recorded under its reference: the node answers with the original transaction.
+        let original = (status["id"] as? String).flatMap { $0 == id ? nil : $0 }
         if json {
-            printJSON(status.merging(["id": id]) { a, _ in a })
+            printJSON(status.merging(["id": id]) { a, _ in a }.merging(original.map { ["original": $0] } ?? [:]) { a, _ in a })
         } else {
             let where_ = (status["height"] as? Int).map { " in block \($0) (\(status["result"] ?? ""))" } ?? ""
-            print("\(id) \(status["status"] ?? "pending")\(where_)")
+            if let original {
+                print("\(id) not submitted: its settlement entry is already recorded by \(original), committed\(where_)")
+            } else {
+                print("\(id) \(status["status"] ?? "pending")\(where_)")
+            }
         }
         if let result = status["result"] as? String, result != "applied" {
             throw CLIError("transaction \(id) was committed but rejected: \(result) (docs/errors.md)")

@@ -191,34 +191,34 @@ extension Execution {
     /// Debits and credits by kind; each currency's sum is unchanged.
     private mutating func post(_ entry: SettlementEntry) throws(Rejection) {
         let amount = entry.amount
-        let prefund = Self.prefundAccount(entry.gateway), payable = Self.payableAccount(entry.gateway)
+        let (from, to) = entry.postings
         switch entry.kind {
         case .inwardQRPayment, .inwardRemittance:
-            try move(amount, from: prefund, to: entry.account, prefund: true)
+            try move(amount, from: from, to: to, prefund: true)
         case .outwardQRPayment, .outwardRemittance, .refund:
             // The Bakong account pays: its own keys must have signed, as for a transfer.
-            var source = try ownedAccount(entry.account, ownInstitution: false)
-            var target = try gatewayAccount(entry.kind == .refund ? prefund : payable)
+            var source = try ownedAccount(from, ownInstitution: false)
+            var target = try gatewayAccount(to)
             try debit(&source, amount, spending: true)
             try credit(&target, amount)
             overlay.save(source)
             overlay.save(target)
         case .reversal:
-            try move(amount, from: payable, to: entry.account, prefund: false)
+            try move(amount, from: from, to: to, prefund: false)
         case .prefundTopUp:
-            guard isCentralBankIssuance(entry.account) else { throw reject(.entryInvalid) }
-            var issuer = overlay.account(entry.account)!
-            var target = try gatewayAccount(prefund)
+            guard isCentralBankIssuance(from) else { throw reject(.entryInvalid) }
+            var issuer = overlay.account(from)!
+            var target = try gatewayAccount(to)
             try debit(&issuer, amount, spending: false)
             try credit(&target, amount)
             overlay.save(issuer)
             overlay.save(target)
         case .netSettlement:
             guard amount.minorUnits > 0 else { return }
-            var source = try gatewayAccount(payable)
+            var source = try gatewayAccount(from)
             guard source.balance(amount.currency).available >= amount.minorUnits else { throw reject(.insufficientFunds) }
             try debit(&source, amount, spending: true)
-            var target = overlay.account(entry.account)!
+            var target = overlay.account(to)!
             try credit(&target, amount)
             overlay.save(source)
             overlay.save(target)
@@ -274,6 +274,19 @@ public enum GatewayAccounts {
 extension SettlementEntry {
     /// The accounts an entry can post to: its Bakong account and the gateway's two.
     public var accountsNamed: [AccountID] { [account, GatewayAccounts.prefund(gateway), GatewayAccounts.payable(gateway)] }
+
+    /// The account debited and the account credited by `amount` (docs/settlement.md, "Entry kinds").
+    public var postings: (debit: AccountID, credit: AccountID) {
+        let prefund = GatewayAccounts.prefund(gateway), payable = GatewayAccounts.payable(gateway)
+        switch kind {
+        case .inwardQRPayment, .inwardRemittance: return (prefund, account)
+        case .outwardQRPayment, .outwardRemittance: return (account, payable)
+        case .refund: return (account, prefund)
+        case .reversal: return (payable, account)
+        case .prefundTopUp: return (account, prefund)
+        case .netSettlement: return (payable, account)
+        }
+    }
 }
 
 extension StateOverlay {

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+/// Cross-border settlement against four real `tonle-node` processes: the Python gateway client
+/// (written from the documents alone), `tonle settle`, reports, and a net settlement that closes a
+/// business date after a cut-off set a few seconds ahead.
+extension ProcessTests {
+    /// Runs `python3 ARGUMENTS` from the repository, killed after `seconds`.
+    func python(_ arguments: [String], seconds: Double = 180) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        process.currentDirectoryURL = LocalNetwork.repository
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
+        let err = out.appendingPathExtension("err")
+        for file in [out, err] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+        defer { for file in [out, err] { try? FileManager.default.removeItem(at: file) } }
+        (process.standardOutput, process.standardError) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
+        try process.run()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline { process.terminate() }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+
+    @Test("Settlement on a real network: the Python gateway client, tonle settle, positions, statements, net settlement")
+    func settlementOnARealNetwork() async throws {
+        try await withNetwork { network in
+            let dir = network.directory.path
+            let node = ["--node", "http://127.0.0.1:\(network.rpcPorts[2])"]
+            let key = { (name: String) in ["--key", "\(dir)/keys/\(name).key"] }
+
+            // The Python client: a KHQR it made itself, an inward QR payment, the replay, a transfer.
+            let client = try python(["docs/examples/gateway_client.py", "--node", "http://127.0.0.1:\(network.rpcPorts[0])",
+                                     "--gateway-key", "\(dir)/keys/alipay.key", "--payer-key", "\(dir)/keys/aba.key", "--reference", "ALP-PY-1"])
+            #expect(client.status == 0, "\(client.stdout)\(client.stderr)")
+            let summary = (try? JSONSerialization.jsonObject(with: Data((client.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]) ?? [:]
+            let payment = summary["payment"] as? [String: Any] ?? [:], replay = summary["replay"] as? [String: Any] ?? [:]
+            #expect(payment["result"] as? String == "applied" && (summary["transfer"] as? [String: Any])?["result"] as? String == "applied")
+            #expect(replay["status_code"] as? Int == 200 && replay["original"] as? String == payment["id"] as? String, "the node answers a replay with the original")
+            #expect(payment["recorded"] as? String == "99.99", "56325 riel at 0.0017753 CNY per riel, half-even")
+            let lookup = try tonle(["settlement", "alipay", "ALP-PY-1", "--json"] + node)
+            #expect(lookup.status == 0 && (lookup.json["entries"] as? [[String: Any]])?.first?["kind"] as? String == "INWARD_QR_PAYMENT", "\(lookup.stderr)")
+
+            // An outward payment through UnionPay: 100.00 CNY at 563.25 KHR per CNY, signed by the gateway and the payer's bank.
+            let outward = ["settle", "outward", "--gateway", "upi", "--reference", "UPI-OUT-1", "--from", "sokha@aba", "--currency", "KHR",
+                           "--foreign", "100.00", "--foreign-currency", "CNY", "--rate", "563.25"]
+            let paid = try tonle(outward + key("upi") + key("aba") + ["--wait", "30", "--json"] + node)
+            #expect(paid.status == 0 && paid.json["result"] as? String == "applied", "\(paid.stdout)\(paid.stderr)")
+            // The same reference with another body is refused at admission.
+            let changed = try tonle(["settle", "outward", "--gateway", "upi", "--reference", "UPI-OUT-1", "--from", "sokha@aba", "--currency", "KHR",
+                                     "--foreign", "100.01", "--foreign-currency", "CNY", "--rate", "563.25"] + key("upi") + key("aba") + ["--wait", "30"] + node)
+            #expect(changed.status == 1 && changed.stderr.contains("DUPLICATE_REFERENCE_MISMATCH"), "\(changed.stdout)\(changed.stderr)")
+            // Without the payer's signature the block rejects it.
+            let unsigned = try tonle(["settle", "outward", "--gateway", "upi", "--reference", "UPI-OUT-2", "--from", "sokha@aba", "--currency", "KHR",
+                                      "--foreign", "10.00", "--foreign-currency", "CNY", "--rate", "563.25"] + key("upi") + ["--wait", "30"] + node)
+            #expect(unsigned.status == 1 && unsigned.stderr.contains("QUORUM_NOT_MET"), "\(unsigned.stdout)\(unsigned.stderr)")
+            // A remittance from Korea in USD, and a refund beyond the original.
+            let remit = try tonle(["settle", "remit", "--gateway", "upi", "--reference", "WU-1", "--to", "srey@wing", "--currency", "USD",
+                                   "--foreign", "200000", "--foreign-currency", "KRW", "--rate", "0.00068"] + key("upi") + ["--wait", "30"] + node)
+            #expect(remit.status == 0, "\(remit.stdout)\(remit.stderr)")
+            let refund = try tonle(["settle", "refund", "--gateway", "alipay", "--reference", "RF-1", "--original", "ALP-PY-1", "--account", "merchant.kampot@wing",
+                                    "--amount", "56326", "--currency", "KHR"] + key("alipay") + key("wing") + ["--wait", "30"] + node)
+            #expect(refund.status == 1 && refund.stderr.contains("REFUND_EXCEEDS_ORIGINAL"), "\(refund.stdout)\(refund.stderr)")
+
+            // The merchant's statement: the payment credited; the refused refund listed, moving nothing.
+            let statement = try tonle(["account", "merchant.kampot@wing", "--history", "--csv"] + node)
+            #expect(statement.status == 0 && statement.stdout.hasPrefix("height,index,transaction,result,command,kind,currency,debit,credit"), "\(statement.stdout)\(statement.stderr)")
+            #expect(statement.stdout.contains(",applied,0,INWARD_QR_PAYMENT,KHR,,56325,prefund@alipay,alipay/ALP-PY-1"), "\(statement.stdout)")
+            #expect(statement.stdout.contains(",REFUND_EXCEEDS_ORIGINAL,0,REFUND,KHR,,,prefund@alipay,alipay/RF-1"), "\(statement.stdout)")
+
+            // The day's positions and the gateway's statement as CSV.
+            let positions = try tonle(["positions", "upi", "--json"] + node)
+            let rows = positions.json["positions"] as? [[String: Any]] ?? []
+            let khr = rows.first { $0["currency"] as? String == "KHR" }, usd = rows.first { $0["currency"] as? String == "USD" }
+            #expect(khr?["gross_outward"] as? String == "56325" && khr?["payable_due"] as? String == "56325", "\(positions.stdout)\(positions.stderr)")
+            #expect(usd?["gross_inward"] as? String == "136.00")
+            let csv = try tonle(["entries", "upi", "--currency", "KHR", "--csv"] + node)
+            let lines = csv.stdout.split(separator: "\n")
+            #expect(csv.status == 0 && lines.first?.hasPrefix("business_date,gateway,reference") == true && lines.count == 2, "\(csv.stdout)\(csv.stderr)")
+            #expect(lines.last?.contains(",UPI-OUT-1,payment,OUTWARD_QR_PAYMENT,KHR,56325,sokha@aba,CNY,100.00,563.25,") == true, "\(csv.stdout)")
+
+            // Close the day: move the cut-off a few seconds ahead, wait for it, then net-settle the date that ended.
+            let date = try #require(positions.json["business_date"] as? String)
+            let ict = Date().addingTimeInterval(7 * 3600 + 5)
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let parts = calendar.dateComponents([.hour, .minute, .second], from: ict)
+            let cutoff = String(format: "%02d:%02d:%02d", parts.hour!, parts.minute!, parts.second!)
+            let configured = try tonle(["admin", "configure-gateway", "--gateway", "upi", "--cutoff", cutoff, "--creator", "admin@nbc"] + key("nbc") + ["--wait", "30"] + node)
+            #expect(configured.status == 0, "\(configured.stdout)\(configured.stderr)")
+            #expect(await LocalNetwork.eventually(30) {
+                let now = try? tonle(["positions", "upi", "--json"] + node)
+                return (now?.json["business_date"] as? String).map { $0 != date } ?? false
+            }, "the business date rolls over at the cut-off")
+            let net = ["settle", "net", "--gateway", "upi", "--currency", "KHR", "--date", date]
+            let oneSignature = try tonle(net + ["--reference", "NET-1"] + key("nbc") + ["--wait", "30"] + node)
+            #expect(oneSignature.status == 1 && oneSignature.stderr.contains("QUORUM_NOT_MET"), "\(oneSignature.stdout)\(oneSignature.stderr)")
+            let closed = try tonle(net + ["--reference", "NET-2"] + key("nbc") + key("upi") + ["--wait", "30"] + node)
+            #expect(closed.status == 0 && closed.stdout.contains("payable due     56325"), "\(closed.stdout)\(closed.stderr)")
+            let after = try tonle(["positions", "upi", "--date", date, "--json"] + node)
+            let closedRow = (after.json["positions"] as? [[String: Any]])?.first { $0["currency"] as? String == "KHR" }
+            #expect(closedRow?["closed_by"] as? String == "NET-2", "\(after.stdout)")
+            let balances = after.json["balances"] as? [[String: Any]] ?? []
+            #expect(balances.contains { $0["account"] as? String == "payable@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "0" })
+            #expect(balances.contains { $0["account"] as? String == "prefund@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "800056325" })
+        }
+    }
+}
