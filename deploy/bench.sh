@@ -5,6 +5,8 @@
 #   bash deploy/bench.sh                       every run, defaults
 #   bash deploy/bench.sh --transfers 20000     extra options go to every run
 #   TONLE_BENCH_RATES="2000 5000 0"             the offered rates to run (0: flat out)
+#   bash deploy/bench.sh --mix inward-qr       settlement: Alipay+ and UnionPay paying merchants' dynamic KHQRs
+#   bash deploy/bench.sh --mix mixed           50% transfers, 40% inward QR, 10% outward QR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh

@@ -4,7 +4,9 @@ import Foundation
 import Histogram
 import NIOCore
 import Synchronization
+import KHQR
 import TonleCrypto
+import TonleLedger
 import TonleNode
 import TonleTypes
 
@@ -27,6 +29,8 @@ struct NetworkBench: AsyncParsableCommand {
     @Option(help: "Transfers per batch request.") var batch = 100
     @Option(help: "Concurrent submitting connections.") var connections = 8
     @Option(help: "Seconds to wait, after the last submission, for everything to commit.") var timeout = 120.0
+    @Option(help: "What to submit: transfers; inward-qr (Alipay+ and UnionPay paying bench merchants' dynamic KHQRs); mixed (50% transfers, 40% inward QR, 10% outward QR).")
+    var mix: BenchAccounts.Mix = .transfers
 
     func run() async throws {
         guard transfers > 0, batch > 0, connections > 0, accounts >= 2, rate >= 0 else {
@@ -50,8 +54,9 @@ struct NetworkBench: AsyncParsableCommand {
         let pool = try BenchAccounts(count: accounts, keys: local.institutionKeys(), admin: try local.key("nbc"), chain: chain)
         log("opening and funding \(accounts) bench accounts (not timed)")
         try await pool.setUp(clients)
-        log("signing \(transfers) transfers (not timed)")
-        let batches = pool.transfers(transfers).chunked(batch)
+        log("signing \(transfers) \(mix == .transfers ? "transfers" : "transactions (\(mix.rawValue))") (not timed)")
+        let gateways = try ["alipay", "upi"].map { (try InstitutionID($0), try local.key($0)) }
+        let batches = pool.signed(transfers, mix: mix, gateways: gateways).chunked(batch)
         let startHeight = try await clients[0].height()
         let cpuBefore = local.processTimes(), ownBefore = LocalNetworkFiles.cpuSeconds(pid: "self")
 
@@ -99,7 +104,7 @@ struct NetworkBench: AsyncParsableCommand {
         let offered = Double(transfers) / submitSeconds
         let committedRate = Double(report.committed) / max(report.lastCommitSeconds, 0.001)
 
-        print("network bench: \(local.rpcURLs.count) validators, \(transfers) transfers among \(accounts) accounts, batches of \(batch) over \(connections) connections")
+        print("network bench: \(local.rpcURLs.count) validators, \(transfers) transactions (\(mix.rawValue)) among \(accounts) accounts, batches of \(batch) over \(connections) connections")
         print(String(format: "offered   %.0f transfers/s (%@), submitted in %.2f s", offered, rate > 0 ? "target \(Int(rate))/s" : "flat out", submitSeconds))
         print(String(format: "committed %d of %d%@ at %.0f transfers/s; %d refused or rejected", report.committed, transfers, finished ? "" : " (TIMED OUT)",
                      committedRate, report.rejected + counters.refused.withLock { $0 }))
@@ -113,7 +118,7 @@ struct NetworkBench: AsyncParsableCommand {
         }
         let own = LocalNetworkFiles.cpuSeconds(pid: "self").flatMap { after in ownBefore.map { after - $0 } }
         print(String(format: "  this bench client: %.1f CPU-s (on the same machine; it competes with the nodes)", own ?? 0))
-        print("{\"bench\":\"network\",\"validators\":\(local.rpcURLs.count),\"transfers\":\(transfers),\"accounts\":\(accounts),\"offered_per_s\":\(Int(offered)),"
+        print("{\"bench\":\"network\",\"mix\":\"\(mix.rawValue)\",\"validators\":\(local.rpcURLs.count),\"transfers\":\(transfers),\"accounts\":\(accounts),\"offered_per_s\":\(Int(offered)),"
             + "\"committed_per_s\":\(Int(committedRate)),\"p50_ms\":\(String(format: "%.1f", report.p50)),\"p90_ms\":\(String(format: "%.1f", report.p90)),"
             + "\"p99_ms\":\(String(format: "%.1f", report.p99)),\"max_ms\":\(String(format: "%.1f", report.max)),\"rejected\":\(report.rejected + counters.refused.withLock { $0 }),"
             + "\"committed\":\(report.committed),\"client_cpu_s\":\(String(format: "%.2f", own ?? 0)),\"nodes\":{\(nodes.joined(separator: ","))}}")
@@ -239,24 +244,66 @@ struct BenchAccounts {
         guard try await clients[0].status(of: last.id.description) == "committed" else { throw CLIError("the bench accounts' setup did not commit within 5 minutes") }
     }
 
-    /// `count` transfers between the accounts, signed in parallel.
-    func transfers(_ count: Int) -> [Signed] {
+    enum Mix: String, ExpressibleByArgument, Sendable {
+        case transfers, inwardQR = "inward-qr", mixed
+    }
+
+    /// `count` transactions of `mix`, signed in parallel: transfers between the accounts; inward
+    /// QR payments from `gateways` to the accounts as merchants, each paying its own dynamic KHQR
+    /// with a CNY leg; outward QR payments from the accounts through `gateways`.
+    func signed(_ count: Int, mix: Mix, gateways: [(id: InstitutionID, key: Ed25519.SigningKey)]) -> [Signed] {
         let out = Mutex([Signed?](repeating: nil, count: count))
         let total = names.count
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
         DispatchQueue.concurrentPerform(iterations: ProcessInfo.processInfo.activeProcessorCount) { worker in
             var mine: [(Int, Signed)] = []
             for i in stride(from: worker, to: count, by: ProcessInfo.processInfo.activeProcessorCount) {
                 let from = names[i % total], to = names[(i * 7 + 1) % total]
-                let body = try! TransactionBody(
-                    chainID: chain, creator: from.account, clientID: ID128(high: run, low: UInt64(i)), expiry: expiry,
-                    commands: [.transfer(Transfer(source: from.account, target: to.account == from.account ? names[(i + 1) % total].account : to.account,
-                                                  amount: Amount(Int64(1 + i % 100), .khr)))])
-                let tx = try! Transaction.signing(body, with: [from.key])
+                let (creator, command, signers): (AccountID, Command, [Ed25519.SigningKey])
+                switch (mix, i % 10) {
+                case (.inwardQR, _), (.mixed, 5...8):
+                    let gateway = gateways[i % gateways.count]
+                    command = inwardQR(i, merchant: to.account, gateway: gateway.id, now: now)
+                    (creator, signers) = (GatewayAccounts.prefund(gateway.id), [gateway.key])
+                case (.mixed, 9):
+                    let gateway = gateways[i % gateways.count]
+                    command = outwardQR(i, payer: from.account, gateway: gateway.id, now: now)
+                    (creator, signers) = (GatewayAccounts.prefund(gateway.id), [gateway.key, from.key])
+                default:
+                    command = .transfer(try! Transfer(source: from.account, target: to.account == from.account ? names[(i + 1) % total].account : to.account,
+                                                      amount: Amount(Int64(1 + i % 100), .khr)))
+                    (creator, signers) = (from.account, [from.key])
+                }
+                let body = try! TransactionBody(chainID: chain, creator: creator, clientID: ID128(high: run, low: UInt64(i)), expiry: expiry, commands: [command])
+                let tx = try! Transaction.signing(body, with: signers)
                 mine.append((i, Signed(id: tx.id.description, base64: Data(tx.encoded).base64EncodedString())))
             }
             out.withLock { for (i, signed) in mine { $0[i] = signed } }
         }
         return out.withLock { $0.map { $0! } }
+    }
+
+    /// A quote of CNY per riel, valid for the bench's half hour, and the CNY it gives for `riel`.
+    private func cnyLeg(_ riel: Int64, _ reference: String, now: UInt64) -> (ForeignAmount, FXQuote) {
+        let quote = try! FXQuote(quoteID: reference, unitCurrency: "KHR", quotedCurrency: "CNY", rate: "0.0017753", rounding: .halfEven,
+                                 quotedAt: Timestamp(millisecondsSinceEpoch: now - 60_000), expiresAt: Timestamp(millisecondsSinceEpoch: now + 1_800_000))
+        return (try! ForeignAmount(currency: "CNY", minorUnits: quote.convert(riel, fromExponent: 0, toExponent: 2)!), quote)
+    }
+
+    private func inwardQR(_ i: Int, merchant: AccountID, gateway: InstitutionID, now: UInt64) -> Command {
+        let riel = Int64(1_000 + i % 100), reference = "B\(run)-\(i)"
+        let khqr = try! KHQR(isDynamic: true, bakongAccountID: merchant.text, currency: .khr, amountMinorUnits: riel, merchantName: "Bench Merchant",
+                             billNumber: reference, createdAtMilliseconds: now, expiresAtMilliseconds: now + 1_800_000).encode()
+        let (foreign, quote) = cnyLeg(riel, reference, now: now)
+        return .settlement(try! SettlementEntry(kind: .inwardQRPayment, gateway: gateway, externalReference: reference, amount: Amount(riel, .khr),
+                                                account: merchant, foreignAmount: foreign, fx: quote, counterpartyCountry: "CN", khqrPayload: khqr, purposeCode: "MP2B"))
+    }
+
+    private func outwardQR(_ i: Int, payer: AccountID, gateway: InstitutionID, now: UInt64) -> Command {
+        let riel = Int64(500 + i % 100), reference = "O\(run)-\(i)"
+        let (foreign, quote) = cnyLeg(riel, reference, now: now)
+        return .settlement(try! SettlementEntry(kind: .outwardQRPayment, gateway: gateway, externalReference: reference, amount: Amount(riel, .khr),
+                                                account: payer, foreignAmount: foreign, fx: quote, counterpartyCountry: "CN", purposeCode: "MP2B"))
     }
 }
 
