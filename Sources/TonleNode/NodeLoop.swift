@@ -223,6 +223,7 @@ final class NodeLoop: @unchecked Sendable {
         metrics.blockSeconds.recordNanoseconds(Int64(now - heightStartedAt))
         heightStartedAt = now
         metrics.transactionsCommitted.increment(by: Int64(count))
+        countSettlementEntries(block)
         metrics.height.record(Int64(block.header.height))
         updateAuthorised()
         latestHeader = block.header
@@ -232,6 +233,16 @@ final class NodeLoop: @unchecked Sendable {
                 "height": "\(block.header.height)", "txs": "\(count)", "hash": "\(block.hash.hex.prefix(16))",
                 "root": "\(root.hex.prefix(16))", "mempool": "\(mempool.count)",
             ])
+        }
+    }
+
+    private func countSettlementEntries(_ block: Block) {
+        guard block.transactions.contains(where: { $0.body.commands.contains { if case .settlement = $0 { true } else { false } } }),
+              let results = store.results(at: block.header.height) else { return }
+        for (transaction, result) in zip(block.transactions, results) {
+            for case .settlement(let entry) in transaction.body.commands {
+                metrics.settlementEntry(kind: entry.kind.name, result: resultText(result))
+            }
         }
     }
 

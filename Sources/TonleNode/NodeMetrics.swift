@@ -1,5 +1,6 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// The node's metrics (docs/operations.md#metrics), through swift-metrics into a Prometheus
 /// registry of its own (so several nodes in one test process do not share counters).
@@ -17,6 +18,8 @@ final class NodeMetrics: Sendable {
     let blockSeconds: CoreMetrics.Timer
     /// From admission into this node's mempool to commit.
     let transactionSeconds: CoreMetrics.Timer
+    private let factory: PrometheusMetricsFactory
+    private let settlementCounters = Mutex([String: CoreMetrics.Counter]())
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -33,6 +36,19 @@ final class NodeMetrics: Sendable {
         droppedPeerMessages = CoreMetrics.Gauge(label: "tonle_peer_messages_dropped", factory: factory)
         blockSeconds = CoreMetrics.Timer(label: "tonle_block_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
         transactionSeconds = CoreMetrics.Timer(label: "tonle_transaction_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        self.factory = factory
+    }
+
+    /// Counts a committed settlement entry by kind and result (`applied` or the rejection code).
+    func settlementEntry(kind: String, result: String) {
+        let counter = settlementCounters.withLock { counters in
+            let key = kind + "/" + result
+            if let existing = counters[key] { return existing }
+            let made = CoreMetrics.Counter(label: "tonle_settlement_entries_total", dimensions: [("kind", kind), ("result", result)], factory: factory)
+            counters[key] = made
+            return made
+        }
+        counter.increment()
     }
 
     func text() -> String { registry.emitToString() }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// Cross-border settlement against four real `tonle-node` processes: the Python gateway client
@@ -66,6 +69,16 @@ extension ProcessTests {
             let refund = try tonle(["settle", "refund", "--gateway", "alipay", "--reference", "RF-1", "--original", "ALP-PY-1", "--account", "merchant.kampot@wing",
                                     "--amount", "56326", "--currency", "KHR"] + key("alipay") + key("wing") + ["--wait", "30"] + node)
             #expect(refund.status == 1 && refund.stderr.contains("REFUND_EXCEEDS_ORIGINAL"), "\(refund.stdout)\(refund.stderr)")
+
+            // Every validator counts the committed entries by kind and result.
+            let metricsURL = URL(string: "http://127.0.0.1:\(network.rpcPorts[3])/metrics")!
+            let counted = await LocalNetwork.eventually(15) {
+                guard let (data, _) = try? await URLSession.shared.data(from: metricsURL) else { return false }
+                let metrics = String(decoding: data, as: UTF8.self)
+                return metrics.contains(#"tonle_settlement_entries_total{kind="INWARD_QR_PAYMENT",result="applied"} 1"#)
+                    && metrics.contains(#"tonle_settlement_entries_total{kind="REFUND",result="REFUND_EXCEEDS_ORIGINAL"} 1"#)
+            }
+            #expect(counted, "tonle_settlement_entries_total on \(metricsURL)")
 
             // The merchant's statement: the payment credited; the refused refund listed, moving nothing.
             let statement = try tonle(["account", "merchant.kampot@wing", "--history", "--csv"] + node)
