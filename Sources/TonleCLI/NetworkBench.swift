@@ -291,7 +291,7 @@ struct BenchAccounts {
     }
 
     private func inwardQR(_ i: Int, merchant: AccountID, gateway: InstitutionID, now: UInt64) -> Command {
-        let riel = Int64(1_000 + i % 100), reference = "B\(run)-\(i)"
+        let riel = Int64(1_000 + i % 100), reference = "B\(String(run % 2_000_000_000, radix: 36))-\(i)"   // a bill number: at most 25 characters
         let khqr = try! KHQR(isDynamic: true, bakongAccountID: merchant.text, currency: .khr, amountMinorUnits: riel, merchantName: "Bench Merchant",
                              billNumber: reference, createdAtMilliseconds: now, expiresAtMilliseconds: now + 1_800_000).encode()
         let (foreign, quote) = cnyLeg(riel, reference, now: now)
@@ -300,7 +300,7 @@ struct BenchAccounts {
     }
 
     private func outwardQR(_ i: Int, payer: AccountID, gateway: InstitutionID, now: UInt64) -> Command {
-        let riel = Int64(500 + i % 100), reference = "O\(run)-\(i)"
+        let riel = Int64(500 + i % 100), reference = "O\(String(run % 2_000_000_000, radix: 36))-\(i)"
         let (foreign, quote) = cnyLeg(riel, reference, now: now)
         return .settlement(try! SettlementEntry(kind: .outwardQRPayment, gateway: gateway, externalReference: reference, amount: Amount(riel, .khr),
                                                 account: payer, foreignAmount: foreign, fx: quote, counterpartyCountry: "CN", purposeCode: "MP2B"))
