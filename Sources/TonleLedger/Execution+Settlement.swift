@@ -93,13 +93,13 @@ extension Execution {
     private func checkShape(_ entry: SettlementEntry) throws(Rejection) {
         let kind = entry.kind
         let isPayment = kind.referenceClass == .payment
-        let ok = (kind == .netSettlement ? entry.amount.minorUnits >= 0 : entry.amount.minorUnits > 0)
-            && ((kind == .refund || kind == .reversal) == (entry.original != nil))
+        guard kind == .netSettlement ? entry.amount.minorUnits >= 0 : entry.amount.minorUnits > 0 else { throw reject(.amountNotPositive) }
+        let ok = ((kind == .refund || kind == .reversal) == (entry.original != nil))
             && ((kind == .netSettlement) == (entry.cycle != nil))
             && (kind == .inwardQRPayment) == (entry.khqrPayload != nil)
             && (!isPayment || entry.foreignAmount != nil)
             && (kind.referenceClass != .funding || (entry.foreignAmount == nil && entry.fx == nil))
-        guard ok else { throw reject(entry.amount.minorUnits < 0 ? .amountNotPositive : .entryInvalid) }
+        guard ok else { throw reject(.entryInvalid) }
     }
 
     /// The foreign amount and the FX quote: a known ISO currency other than the settlement

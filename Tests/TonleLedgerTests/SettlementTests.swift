@@ -132,6 +132,9 @@ struct SettlementFixture {
         // Only inward QR payments carry a KHQR, and they must.
         #expect(f.gateway(f.entry(.inwardRemittance, "r7", amount, "shop@wing", khqr: good)) == rejected(.entryInvalid))
         #expect(f.gateway(f.entry(.inwardQRPayment, "r8", amount, "shop@wing")) == rejected(.entryInvalid))
+        var zero = f.entry(.inwardRemittance, "r9", amount, "shop@wing")
+        zero.amount = Amount(0, .khr)
+        #expect(f.gateway(zero) == rejected(.amountNotPositive))
     }
 
     @Test(arguments: LedgerStoreKind.allCases)
