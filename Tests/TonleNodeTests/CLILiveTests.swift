@@ -13,9 +13,15 @@ extension ProcessTests {
 
     /// Runs `tonle ARGUMENTS` as a process, killed after `seconds`.
     func tonle(_ arguments: [String], seconds: Double = 90) throws -> CLIResult {
+        try run(LocalNetwork.binaries.appendingPathComponent("tonle"), arguments, seconds: seconds)
+    }
+
+    /// Runs `executable ARGUMENTS` (in `directory`, if given), its output in files, killed after `seconds`.
+    func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil, seconds: Double) throws -> CLIResult {
         let process = Process()
-        process.executableURL = LocalNetwork.binaries.appendingPathComponent("tonle")
+        process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         let err = out.appendingPathExtension("err")
         for file in [out, err] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }

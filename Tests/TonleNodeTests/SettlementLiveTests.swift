@@ -10,24 +10,7 @@ import Testing
 extension ProcessTests {
     /// Runs `python3 ARGUMENTS` from the repository, killed after `seconds`.
     func python(_ arguments: [String], seconds: Double = 180) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        process.currentDirectoryURL = LocalNetwork.repository
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
-        let err = out.appendingPathExtension("err")
-        for file in [out, err] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
-        defer { for file in [out, err] { try? FileManager.default.removeItem(at: file) } }
-        (process.standardOutput, process.standardError) = (try FileHandle(forWritingTo: out), try FileHandle(forWritingTo: err))
-        try process.run()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning {
-            if Date() > deadline { process.terminate() }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        process.waitUntilExit()
-        return CLIResult(status: process.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        try run(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments, in: LocalNetwork.repository, seconds: seconds)
     }
 
     @Test("Settlement on a real network: the Python gateway client, tonle settle, positions, statements, net settlement")
