@@ -170,36 +170,37 @@ struct SettleCommand: ParsableCommand {
         }
     }
 
+    /// A refund or reversal: the payment it corrects, the Bakong account, the amount.
+    struct CorrectionOptions: ParsableArguments {
+        @Option(help: "The original payment's reference.") var original: String
+        @Option(help: "The Bakong account: the merchant refunding, or the payer repaid.") var account: String
+        @Option(help: "Amount in major units (at most what is left of the original).") var amount: String
+        @Option(help: "KHR or USD.") var currency: String
+
+        func run(_ kind: SettlementKind, _ entry: EntryOptions, _ options: SignOptions) async throws {
+            let command = try entry.entry(kind, amount: try Parse.amount(amount, currency), account: try Parse.account(account, "--account"), original: original)
+            try await options.run([command], creator: try entry.creatorID(default: "prefund@\(entry.gateway)"))
+        }
+    }
+
     struct Refund: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "REFUND of an inward payment: the merchant pays back into the gateway's prefund (sign with the merchant's keys too).")
         @OptionGroup var entry: EntryOptions
-        @Option(help: "The original payment's reference.") var original: String
-        @Option(help: "The merchant account refunding.") var account: String
-        @Option(help: "Amount in major units (at most what is left of the original).") var amount: String
-        @Option(help: "KHR or USD.") var currency: String
+        @OptionGroup var correction: CorrectionOptions
         @OptionGroup var options: SignOptions
 
-        func run() async throws {
-            let command = try entry.entry(.refund, amount: try Parse.amount(amount, currency), account: try Parse.account(account, "--account"), original: original)
-            try await options.run([command], creator: try entry.creatorID(default: "prefund@\(entry.gateway)"))
-        }
+        func run() async throws { try await correction.run(.refund, entry, options) }
     }
 
     struct Reversal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "REVERSAL of an outward payment the gateway could not complete: its payable pays the payer back.")
         @OptionGroup var entry: EntryOptions
-        @Option(help: "The original payment's reference.") var original: String
-        @Option(help: "The payer's account.") var account: String
-        @Option(help: "Amount in major units.") var amount: String
-        @Option(help: "KHR or USD.") var currency: String
+        @OptionGroup var correction: CorrectionOptions
         @OptionGroup var options: SignOptions
 
-        func run() async throws {
-            let command = try entry.entry(.reversal, amount: try Parse.amount(amount, currency), account: try Parse.account(account, "--account"), original: original)
-            try await options.run([command], creator: try entry.creatorID(default: "prefund@\(entry.gateway)"))
-        }
+        func run() async throws { try await correction.run(.reversal, entry, options) }
     }
 
     struct TopUp: AsyncParsableCommand {
