@@ -73,7 +73,7 @@ struct SettleCommand: ParsableCommand {
                 try FXQuote(quoteID: quoteID ?? reference, unitCurrency: unit, quotedCurrency: quoted, rate: rate, rounding: mode,
                             quotedAt: Timestamp(millisecondsSinceEpoch: quotedAt), expiresAt: Timestamp(millisecondsSinceEpoch: quotedAt + quoteValidFor * 1000))
             }
-            var foreignMinor = try foreign.map { text throws(CLIError) in try Self.minorUnits(text, exponent: foreignExponent, "--foreign") }
+            var foreignMinor = try foreign.map { text throws(CLIError) in try cli("--foreign") { () throws(AmountError) in try DecimalText.parse(text, exponent: foreignExponent, code: foreignCode) } }
             var settlement = given
             if unit == currency.code {   // ledger amount × rate = foreign amount
                 guard let given else { throw CLIError("--amount is needed when the rate is per \(currency.code)") }
@@ -89,17 +89,6 @@ struct SettleCommand: ParsableCommand {
             }
             let foreignAmount = try cli("--foreign") { () throws(DecodeError) in try ForeignAmount(currency: foreignCode, minorUnits: foreignMinor) }
             return (settlement, (foreignAmount, quote))
-        }
-
-        static func minorUnits(_ text: String, exponent: Int, _ option: String) throws(CLIError) -> Int64 {
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-                  parts.count == 1 || (1...exponent).contains(parts[1].count) else {
-                throw CLIError("\(option): '\(text)' is not an amount with at most \(exponent) decimals")
-            }
-            let fraction = parts.count == 2 ? String(parts[1]) : ""
-            guard let value = Int64(parts[0] + fraction + String(repeating: "0", count: exponent - fraction.count)) else { throw CLIError("\(option): too large") }
-            return value
         }
     }
 

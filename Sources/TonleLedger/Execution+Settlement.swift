@@ -5,9 +5,6 @@ import TonleTypes
 /// Cross-border settlement entries (DESIGN §6, docs/settlement.md). Checks run in a fixed order
 /// and the first failure rejects the whole transaction; nothing is posted.
 extension Execution {
-    static func prefundAccount(_ gateway: InstitutionID) -> AccountID { GatewayAccounts.prefund(gateway) }
-    static func payableAccount(_ gateway: InstitutionID) -> AccountID { GatewayAccounts.payable(gateway) }
-
     /// The central bank sets a gateway's business-date cut-off and limits.
     mutating func configureGateway(_ config: GatewayConfig) throws(Rejection) {
         try requireCentralBank()
@@ -82,7 +79,7 @@ extension Execution {
             try requireCentralBank()
         case .netSettlement:
             try requireCentralBank()
-            guard let payable = overlay.account(Self.payableAccount(entry.gateway)) else { throw reject(.accountNotFound) }
+            guard let payable = overlay.account(GatewayAccounts.payable(entry.gateway)) else { throw reject(.accountNotFound) }
             guard meetsQuorum(payable.keys) else { throw reject(.quorumNotMet) }
         default:
             guard creatorInstitution == entry.gateway else { throw reject(.notGateway) }
@@ -165,7 +162,7 @@ extension Execution {
         var closed = overlay.position(entry.gateway, entry.amount.currency, statement.businessDate)
         guard closed.closedBy == nil else { throw reject(.cycleClosed) }
         guard closed.statement == statement, closed.payableDue == entry.amount.minorUnits else { throw reject(.cycleMismatch) }
-        let prefund = Self.prefundAccount(entry.gateway)
+        let prefund = GatewayAccounts.prefund(entry.gateway)
         guard entry.account == prefund || isCentralBankIssuance(entry.account) else { throw reject(.entryInvalid) }
         closed.closedBy = entry.externalReference
         overlay.set(StateKey.position(entry.gateway, entry.amount.currency, statement.businessDate), .position(closed))

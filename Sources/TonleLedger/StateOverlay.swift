@@ -7,6 +7,15 @@ public protocol LedgerStateReader {
     func stateValue(for key: Digest) -> [UInt8]?
 }
 
+extension LedgerStateReader {
+    /// The decoded record under `key`, or nil. Stored state that does not decode is corruption.
+    public func stateRecord(_ key: Digest) -> StateRecord? {
+        stateValue(for: key).map { bytes in
+            do { return try StateRecord(encoded: bytes) } catch { preconditionFailure("corrupt state record at \(key): \(error)") }
+        }
+    }
+}
+
 /// One change to the state map: new value bytes for a key, or nil to delete it.
 public struct StateWrite: Hashable, Sendable {
     public let key: Digest
@@ -31,9 +40,7 @@ struct StateOverlay {
         if let value = transaction[key] { return value }
         if let value = block[key] { return value }
         if let value = decoded[key] { return value }
-        let value = reader.stateValue(for: key).map { bytes in
-            do { return try StateRecord(encoded: bytes) } catch { preconditionFailure("corrupt state record at \(key): \(error)") }
-        }
+        let value = reader.stateRecord(key)
         decoded[key] = .some(value)
         return value
     }

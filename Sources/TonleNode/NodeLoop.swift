@@ -276,7 +276,7 @@ final class NodeLoop: @unchecked Sendable {
     private func settlementReplay(_ transaction: Transaction) -> SubmitOutcome? {
         guard transaction.body.commands.count == 1, case .settlement(let entry) = transaction.body.commands[0] else { return nil }
         let key = StateKey.settlement(entry.gateway, entry.kind.referenceClass, entry.externalReference)
-        guard let bytes = store.stateValue(for: key), case .settlement(let record)? = try? StateRecord(encoded: bytes) else { return nil }
+        guard case .settlement(let record)? = store.stateRecord(key) else { return nil }
         guard record.entryDigest == entry.digest else {
             return .refused(code: "DUPLICATE_REFERENCE_MISMATCH", message: "\(entry.gateway) already recorded reference \(entry.externalReference) with a different body (transaction \(record.transaction.digest.hex))", retryable: false)
         }

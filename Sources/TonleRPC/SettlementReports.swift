@@ -12,11 +12,7 @@ public struct CommittedState {
 
     public init(reader: any LedgerStateReader, height: UInt64, time: Timestamp) { (self.reader, self.height, self.time) = (reader, height, time) }
 
-    func record(_ key: Digest) -> StateRecord? {
-        guard let bytes = reader.stateValue(for: key) else { return nil }
-        guard let record = try? StateRecord(encoded: bytes) else { preconditionFailure("corrupt state record at \(key)") }
-        return record
-    }
+    func record(_ key: Digest) -> StateRecord? { reader.stateRecord(key) }
 }
 
 /// `GET /v1/gateways/{id}/positions`: a gateway's positions on one business date, and its
@@ -98,7 +94,7 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
         amount = record.amount.decimalString
         currency = record.amount.currency.code
         account = record.account.text
-        foreignAmount = record.foreignAmount.map { SettlementReports.decimal($0.minorUnits, exponent: ISOCurrency.exponent($0.currency) ?? 0) }
+        foreignAmount = record.foreignAmount?.decimalString
         foreignCurrency = record.foreignAmount?.currency
         fxRate = record.fxRate
         original = record.original
@@ -211,13 +207,5 @@ public enum SettlementReports {
         }
         guard !found.isEmpty else { throw .notFound("\(id) has recorded no entry with reference \(reference)") }
         return SettlementLookupView(gateway: id.text, reference: reference, entries: found)
-    }
-
-    /// `minor` with `exponent` digits after the point.
-    static func decimal(_ minor: Int64, exponent: Int) -> String {
-        guard exponent > 0 else { return String(minor) }
-        let digits = String(minor.magnitude)
-        let padded = String(repeating: "0", count: max(0, exponent + 1 - digits.count)) + digits
-        return (minor < 0 ? "-" : "") + padded.dropLast(exponent) + "." + padded.suffix(exponent)
     }
 }

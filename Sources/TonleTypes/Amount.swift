@@ -44,6 +44,8 @@ public enum AmountError: Error, Equatable, Sendable, CustomStringConvertible {
     case leadingZero
     case missingDigits
     case tooManyFractionDigits(currency: Currency, max: Int)
+    /// The same, for a foreign currency (settlement entries' information-only leg).
+    case tooManyForeignFractionDigits(code: String, max: Int)
     case overflow
     case currencyMismatch(Currency, Currency)
 
@@ -57,6 +59,8 @@ public enum AmountError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingDigits: "amount needs digits on both sides of '.' (write 0.50, not .50)"
         case .tooManyFractionDigits(let currency, let max):
             max == 0 ? "\(currency) amounts are whole numbers: no '.'" : "\(currency) amounts have at most \(max) digits after '.'"
+        case .tooManyForeignFractionDigits(let code, let max):
+            max == 0 ? "\(code) amounts are whole numbers: no '.'" : "\(code) amounts have at most \(max) digits after '.'"
         case .overflow: "amount is too large"
         case .currencyMismatch(let a, let b): "cannot combine \(a) and \(b)"
         }
@@ -78,38 +82,13 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible, CanonicalCoda
     /// Parses a decimal string in `currency`'s major units: "1250" riel, "12.5" or "12.50" dollars.
     /// Digits and at most one '.', with at most the currency's exponent of digits after it.
     public init(parsing text: String, currency: Currency) throws(AmountError) {
-        let utf8 = Array(text.utf8)
-        guard !utf8.isEmpty else { throw .empty }
-        guard utf8.count <= Limits.amountTextBytesMax else { throw .tooLong(max: Limits.amountTextBytesMax) }
-        if let bad = text.first(where: { !($0.isASCII && ($0.isNumber || $0 == ".")) }) { throw .invalidCharacter(bad) }
-        let parts = utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count <= 2 else { throw .invalidCharacter(".") }
-        let whole = parts[0], fraction = parts.count == 2 ? parts[1] : []
-        guard !whole.isEmpty, parts.count == 1 || !fraction.isEmpty else { throw .missingDigits }
-        guard whole.count == 1 || whole.first != UInt8(ascii: "0") else { throw .leadingZero }
-        guard fraction.count <= currency.exponent else {
-            throw .tooManyFractionDigits(currency: currency, max: currency.exponent)
-        }
-        let padded = Array(whole) + Array(fraction) + Array(repeating: UInt8(ascii: "0"), count: currency.exponent - fraction.count)
-        var value: Int64 = 0
-        for digit in padded {
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(Int64(digit - UInt8(ascii: "0")))
-            guard !o1, !o2 else { throw .overflow }
-            value = sum
-        }
-        self.init(value, currency)
+        let minor = try DecimalText.parse(text, exponent: currency.exponent,
+                                          tooManyFractionDigits: .tooManyFractionDigits(currency: currency, max: currency.exponent))
+        self.init(minor, currency)
     }
 
     /// The decimal string with exactly the currency's exponent of fraction digits ("12.50", "-3", "1250").
-    public var decimalString: String {
-        let magnitude = String(minorUnits.magnitude)
-        let sign = minorUnits < 0 ? "-" : ""
-        let exponent = currency.exponent
-        guard exponent > 0 else { return sign + magnitude }
-        let digits = String(repeating: "0", count: max(0, exponent + 1 - magnitude.count)) + magnitude
-        return sign + digits.dropLast(exponent) + "." + digits.suffix(exponent)
-    }
+    public var decimalString: String { DecimalText.format(minorUnits, exponent: currency.exponent) }
 
     public var description: String { "\(decimalString) \(currency.code)" }
 
@@ -137,5 +116,48 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible, CanonicalCoda
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
         currency = try Currency(from: &reader)
         minorUnits = try reader.i64("amount")
+    }
+}
+
+/// Decimal text in major units and integer minor units, for any number of fraction digits: the
+/// one reading and writing of amounts (ledger currencies through `Amount`, foreign ones through
+/// `ForeignAmount`).
+public enum DecimalText {
+    /// `text` in major units of the currency `code` (with `exponent` fraction digits), in minor units.
+    public static func parse(_ text: String, exponent: Int, code: String) throws(AmountError) -> Int64 {
+        try parse(text, exponent: exponent, tooManyFractionDigits: .tooManyForeignFractionDigits(code: code, max: exponent))
+    }
+
+    /// Digits and at most one '.', with at most `exponent` digits after it; no sign, no leading
+    /// zero; the value in minor units, with overflow reported.
+    static func parse(_ text: String, exponent: Int, tooManyFractionDigits: AmountError) throws(AmountError) -> Int64 {
+        let utf8 = Array(text.utf8)
+        guard !utf8.isEmpty else { throw .empty }
+        guard utf8.count <= Limits.amountTextBytesMax else { throw .tooLong(max: Limits.amountTextBytesMax) }
+        if let bad = text.first(where: { !($0.isASCII && ($0.isNumber || $0 == ".")) }) { throw .invalidCharacter(bad) }
+        let parts = utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { throw .invalidCharacter(".") }
+        let whole = parts[0], fraction = parts.count == 2 ? parts[1] : []
+        guard !whole.isEmpty, parts.count == 1 || !fraction.isEmpty else { throw .missingDigits }
+        guard whole.count == 1 || whole.first != UInt8(ascii: "0") else { throw .leadingZero }
+        guard fraction.count <= exponent else { throw tooManyFractionDigits }
+        let padded = Array(whole) + Array(fraction) + Array(repeating: UInt8(ascii: "0"), count: exponent - fraction.count)
+        var value: Int64 = 0
+        for digit in padded {
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int64(digit - UInt8(ascii: "0")))
+            guard !o1, !o2 else { throw .overflow }
+            value = sum
+        }
+        return value
+    }
+
+    /// `minor` with exactly `exponent` fraction digits ("12.50", "-3", "1250").
+    public static func format(_ minor: Int64, exponent: Int) -> String {
+        let magnitude = String(minor.magnitude)
+        let sign = minor < 0 ? "-" : ""
+        guard exponent > 0 else { return sign + magnitude }
+        let digits = String(repeating: "0", count: max(0, exponent + 1 - magnitude.count)) + magnitude
+        return sign + digits.dropLast(exponent) + "." + digits.suffix(exponent)
     }
 }

@@ -99,6 +99,9 @@ public struct ForeignAmount: Hashable, Sendable, CanonicalCodable {
         (self.currency, self.minorUnits) = (currency, minorUnits)
     }
 
+    /// Major units as decimal text, with the currency's ISO 4217 exponent (0 if unknown).
+    public var decimalString: String { DecimalText.format(minorUnits, exponent: ISOCurrency.exponent(currency) ?? 0) }
+
     public func encode(to writer: inout CanonicalWriter) {
         writer.string(currency)
         writer.i64(minorUnits)
