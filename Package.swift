@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "TonleNetworkTests",
             dependencies: [
-                "TonleNetwork", "TonleConsensus", "TonleTypes", "TonleCrypto",
+                "TonleNetwork", "TonleConsensus", "TonleTypes", "TonleCrypto", "TonleTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -155,6 +155,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
+        // Helpers shared by test targets (a raw TCP client that misbehaves on purpose).
+        .target(
+            name: "TonleTestSupport", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),

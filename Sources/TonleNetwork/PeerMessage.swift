@@ -7,6 +7,10 @@ public enum NetworkLimits {
     /// The largest frame: a proposal carrying the largest block, with room for its header,
     /// signature and the AEAD tag. Longer length prefixes close the link before any allocation.
     public static let frameBytesMax = Limits.blockBytesMax + 1 << 20
+    /// The largest frame before a link's handshake completes: the handshake's own messages (a
+    /// 97-byte hello, an 80-byte sealed signature). Nothing larger is read from a peer that has
+    /// not proved its key.
+    public static let handshakeFrameBytesMax = 128
     /// Transactions in one gossip message.
     public static let gossipTransactionsMax = 4_096
     /// Blocks in one sync response.

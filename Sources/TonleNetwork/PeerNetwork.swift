@@ -40,6 +40,11 @@ public struct NetworkConfig: Sendable {
     public var handshakeTimeoutMilliseconds: Int64 = 5_000
     /// A link that brings nothing for this long is closed (peers send a status at least every second).
     public var idleTimeoutMilliseconds: Int64 = 10_000
+    /// Inbound connections from one address that have not completed the handshake; a further one
+    /// is closed as it opens.
+    public var unauthenticatedPerAddressMax = 8
+    /// Inbound connections that have not completed the handshake, from all addresses.
+    public var unauthenticatedMax = 128
 
     public init() {}
 }
@@ -67,6 +72,9 @@ public final class PeerNetwork: Sendable {
         var server: (any Channel)?
         var stopped = false
         var dropped = 0
+        /// Inbound connections still in their handshake, with their remote address.
+        var unauthenticated: [ObjectIdentifier: String] = [:]
+        var refusedUnauthenticated = 0
     }
 
     /// One established link.
@@ -97,6 +105,10 @@ public final class PeerNetwork: Sendable {
 
     /// Messages dropped because a peer's queue was full, since start.
     public var droppedMessages: Int { state.withLock { $0.dropped } }
+
+    /// Inbound connections closed as they opened because their address (or the node) had as many
+    /// unauthenticated connections as allowed, since start.
+    public var refusedConnections: Int { state.withLock { $0.refusedUnauthenticated } }
 
     /// Binds the listener and starts one dialer per configured peer.
     public func start() async throws {
@@ -153,14 +165,32 @@ public final class PeerNetwork: Sendable {
     }
 
     private func configure(_ channel: any Channel, initiator: Bool, expectedPeer: Ed25519.PublicKey? = nil) throws {
-        let handler = PeerHandler(network: self, initiator: initiator)
+        let handler = PeerHandler(network: self, initiator: initiator, idleMilliseconds: config.idleTimeoutMilliseconds)
+        let frameLimit = FrameLimit()
+        if !initiator { try channel.pipeline.syncOperations.addHandler(HandshakeAdmission(network: self)) }
         try channel.pipeline.syncOperations.addHandlers([
             IdleStateHandler(readTimeout: .milliseconds(config.idleTimeoutMilliseconds)),
-            ByteToMessageHandler(FrameDecoder()),
+            ByteToMessageHandler(FrameDecoder(limit: frameLimit)),
             MessageToByteHandler(FrameEncoder()),
-            SecureLinkHandler(identity: identity, initiator: initiator, expectedPeer: expectedPeer, handshakeTimeout: .milliseconds(config.handshakeTimeoutMilliseconds)),
+            SecureLinkHandler(identity: identity, initiator: initiator, frameLimit: frameLimit, expectedPeer: expectedPeer,
+                              handshakeTimeout: .milliseconds(config.handshakeTimeoutMilliseconds)),
             handler,
         ])
+    }
+
+    /// Counts an inbound connection that has not proved its key yet; false (and counted as
+    /// refused) when its address, or the node, already has as many as allowed.
+    fileprivate func admitUnauthenticated(_ channel: any Channel) -> Bool {
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        return state.withLock { state in
+            let fromAddress = state.unauthenticated.values.lazy.filter { $0 == address }.count
+            guard fromAddress < config.unauthenticatedPerAddressMax, state.unauthenticated.count < config.unauthenticatedMax else {
+                state.refusedUnauthenticated += 1
+                return false
+            }
+            state.unauthenticated[ObjectIdentifier(channel)] = address
+            return true
+        }
     }
 
     /// Dials `peer` whenever there is no link to it, backing off exponentially (with jitter) up to the cap.
@@ -195,6 +225,7 @@ public final class PeerNetwork: Sendable {
         let link = Link(channel: channel, initiator: initiator)
         let preferInitiator = identity.key.publicKey < peer
         let (accepted, replaced) = state.withLock { state -> (Bool, Link?) in
+            state.unauthenticated[ObjectIdentifier(channel)] = nil
             if state.stopped { return (false, nil) }
             guard let existing = state.links[peer] else {
                 state.links[peer] = link
@@ -213,6 +244,7 @@ public final class PeerNetwork: Sendable {
     }
 
     func closed(_ channel: any Channel, peer: Ed25519.PublicKey?, reason: (any Error)?) {
+        state.withLock { _ = $0.unauthenticated.removeValue(forKey: ObjectIdentifier(channel)) }
         guard let peer else {
             if let reason { logger.info("link refused", metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(reason)"]) }
             return
@@ -231,16 +263,37 @@ public final class PeerNetwork: Sendable {
     func received(_ message: PeerMessage, from peer: Ed25519.PublicKey) { onEvent(.message(message, from: peer)) }
 }
 
+/// First in an inbound connection's pipeline: admits it against the limits on unauthenticated
+/// connections, or closes it before the handshake starts.
+final class HandshakeAdmission: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let network: PeerNetwork
+
+    init(network: PeerNetwork) { self.network = network }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard network.admitUnauthenticated(context.channel) else {
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelActive()
+    }
+}
+
 /// The last handler of a link: decodes messages and reports to the network.
 final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     private let network: PeerNetwork
     private let initiator: Bool
+    private let idleMilliseconds: Int64
     private var peer: Ed25519.PublicKey?
     private var accepted = false
     private var reason: (any Error)?
 
-    init(network: PeerNetwork, initiator: Bool) { (self.network, self.initiator) = (network, initiator) }
+    init(network: PeerNetwork, initiator: Bool, idleMilliseconds: Int64) {
+        (self.network, self.initiator, self.idleMilliseconds) = (network, initiator, idleMilliseconds)
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let established = event as? LinkEstablished {
@@ -248,7 +301,7 @@ final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
             accepted = network.established(context.channel, peer: established.peer, initiator: initiator)
             if !accepted { context.close(promise: nil) }
         } else if event is IdleStateHandler.IdleStateEvent {
-            reason = reason ?? LinkError.malformedMessage("idle: nothing received in time")
+            reason = reason ?? LinkError.idle(milliseconds: idleMilliseconds)
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)

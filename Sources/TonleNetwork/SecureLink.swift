@@ -85,6 +85,8 @@ public final class SecureLinkHandler: ChannelDuplexHandler, @unchecked Sendable 
     /// The key the dialled address is configured with; anyone else answering there is refused.
     private let expectedPeer: Ed25519.PublicKey?
     private let handshakeTimeout: TimeAmount
+    /// The link's frame size limit, raised once the handshake completes.
+    private let frameLimit: FrameLimit
     private let ephemeral = KeyExchange.EphemeralKey()
     private var state = State.awaitingHello
     private var sealer: AEADSealer?
@@ -93,8 +95,10 @@ public final class SecureLinkHandler: ChannelDuplexHandler, @unchecked Sendable 
     /// The reason this side closed the link, for logs and tests.
     public private(set) var closeReason: LinkError?
 
-    public init(identity: LinkIdentity, initiator: Bool, expectedPeer: Ed25519.PublicKey? = nil, handshakeTimeout: TimeAmount = .seconds(5)) {
+    public init(identity: LinkIdentity, initiator: Bool, frameLimit: FrameLimit, expectedPeer: Ed25519.PublicKey? = nil,
+                handshakeTimeout: TimeAmount = .seconds(5)) {
         (self.identity, self.initiator, self.expectedPeer, self.handshakeTimeout) = (identity, initiator, expectedPeer, handshakeTimeout)
+        self.frameLimit = frameLimit
     }
 
     private var myHello: Hello { Hello(networkID: identity.networkID, staticKey: identity.key.publicKey, ephemeralKey: ephemeral.publicKey) }
@@ -149,6 +153,7 @@ public final class SecureLinkHandler: ChannelDuplexHandler, @unchecked Sendable 
                 guard identity.authorise(peer) else { throw LinkError.notAuthorised(peer.hex) }
                 if !initiator { try sendAuth(transcript, context: context) }
                 state = .established
+                frameLimit.established()
                 timeout?.cancel()
                 context.fireUserInboundEventTriggered(LinkEstablished(peer: peer, initiator: initiator))
             case .established:

@@ -256,6 +256,7 @@ struct NodeAPIImplementation: NodeAPI {
 
     func metricsText() -> String {
         metrics.droppedPeerMessages.record(network.droppedMessages)
+        metrics.refusedPeerConnections.record(network.refusedConnections)
         return metrics.text()
     }
 }

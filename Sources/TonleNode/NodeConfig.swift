@@ -38,7 +38,7 @@ public struct NodeConfig: Sendable {
     public static let keys = [
         "node.name", "node.key_file", "node.data_dir", "node.genesis_file",
         "p2p.listen", "p2p.peers", "p2p.observers", "p2p.reconnect_min_ms", "p2p.reconnect_max_ms", "p2p.peer_queue_bytes_max",
-        "p2p.handshake_timeout_ms", "p2p.idle_timeout_ms",
+        "p2p.handshake_timeout_ms", "p2p.idle_timeout_ms", "p2p.unauthenticated_per_address_max", "p2p.unauthenticated_max",
         "rpc.listen", "rpc.body_bytes_max", "rpc.batch_transactions_max", "rpc.rate_limit_per_s", "rpc.rate_limit_burst",
         "rpc.event_streams_max", "rpc.wait_seconds_max", "rpc.proof_wait_seconds", "rpc.tls_cert_file", "rpc.tls_key_file", "rpc.tls_client_ca_file",
         "mempool.transactions_max", "mempool.bytes_max",
@@ -98,6 +98,8 @@ public struct NodeConfig: Sendable {
         c.network.peerQueueBytesMax = try int("p2p.peer_queue_bytes_max", c.network.peerQueueBytesMax, (1 << 20)...(1 << 32))
         c.network.handshakeTimeoutMilliseconds = Int64(try int("p2p.handshake_timeout_ms", 5_000, 100...60_000))
         c.network.idleTimeoutMilliseconds = Int64(try int("p2p.idle_timeout_ms", 10_000, 1_000...600_000))
+        c.network.unauthenticatedPerAddressMax = try int("p2p.unauthenticated_per_address_max", c.network.unauthenticatedPerAddressMax, 1...1_024)
+        c.network.unauthenticatedMax = try int("p2p.unauthenticated_max", c.network.unauthenticatedMax, c.network.unauthenticatedPerAddressMax...100_000)
         (c.rpc.host, c.rpc.port) = try address("rpc.listen", "127.0.0.1:26700")
         c.rpc.bodyBytesMax = try int("rpc.body_bytes_max", c.rpc.bodyBytesMax, (64 << 10)...(256 << 20))
         c.rpc.batchTransactionsMax = try int("rpc.batch_transactions_max", c.rpc.batchTransactionsMax, 1...100_000)

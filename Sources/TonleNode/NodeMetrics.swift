@@ -14,6 +14,7 @@ final class NodeMetrics: Sendable {
     let transactionsCommitted: CoreMetrics.Counter
     let mempoolFull: CoreMetrics.Counter
     let droppedPeerMessages: CoreMetrics.Gauge
+    let refusedPeerConnections: CoreMetrics.Gauge
     /// From the start of a height to its block stored.
     let blockSeconds: CoreMetrics.Timer
     /// From admission into this node's mempool to commit.
@@ -34,6 +35,7 @@ final class NodeMetrics: Sendable {
         transactionsCommitted = CoreMetrics.Counter(label: "tonle_transactions_committed_total", factory: factory)
         mempoolFull = CoreMetrics.Counter(label: "tonle_mempool_full_total", factory: factory)
         droppedPeerMessages = CoreMetrics.Gauge(label: "tonle_peer_messages_dropped", factory: factory)
+        refusedPeerConnections = CoreMetrics.Gauge(label: "tonle_peer_connections_refused", factory: factory)
         blockSeconds = CoreMetrics.Timer(label: "tonle_block_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
         transactionSeconds = CoreMetrics.Timer(label: "tonle_transaction_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
         self.factory = factory

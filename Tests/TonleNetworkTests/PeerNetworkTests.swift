@@ -4,6 +4,7 @@ import NIOPosix
 import Synchronization
 import Testing
 import TonleCrypto
+import TonleTestSupport
 import TonleTypes
 @testable import TonleNetwork
 
@@ -119,5 +120,89 @@ struct PeerNetworkTests {
         #expect(await Inbox.wait { bInbox.messages == [.status(height: 1)] })
         for network in [a, b] { await network.shutdown() }
         try await group.shutdownGracefully()
+    }
+
+    @Test("before its handshake, a connection is read only in handshake-sized frames, and one address holds at most so many; the handshake timeout frees them")
+    func unauthenticatedConnectionsAreBounded() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (aKey, bKey) = (Ed25519.SigningKey.generate(), Ed25519.SigningKey.generate())
+        let validators = Set([aKey.publicKey, bKey.publicKey])
+        var config = NetworkConfig()
+        (config.port, config.handshakeTimeoutMilliseconds, config.unauthenticatedPerAddressMax) = (0, 1_500, 3)
+        let a = PeerNetwork(group: group, identity: LinkIdentity(key: aKey, networkID: Self.networkID, authorise: { validators.contains($0) }),
+                            config: config, logger: Logger(label: "test"), onEvent: { _ in })
+        try await a.start()
+
+        // A stranger announcing a 1 MiB frame (fine after a handshake, not before): closed at once,
+        // well before its handshake would time out, with nothing buffered for it.
+        let greedy = try await RawConnection.open(port: a.boundPort)
+        await greedy.send(bytes: [0x00, 0x10, 0x00, 0x00] + [UInt8](repeating: 0, count: 4_096))
+        #expect(await greedy.closedByServer(within: 0.5))
+
+        // Three silent connections are held (until their handshake times out); a fourth is closed as it opens.
+        var silent: [RawConnection] = []
+        for _ in 0..<3 { silent.append(try await RawConnection.open(port: a.boundPort)) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(silent.allSatisfy { $0.isOpen })
+        let fourth = try await RawConnection.open(port: a.boundPort)
+        #expect(await fourth.closedByServer(within: 1))
+        #expect(a.refusedConnections == 1)
+
+        // A validator dialling from the same address links once the timeout has freed the places.
+        var bConfig = NetworkConfig()
+        (bConfig.port, bConfig.peers, bConfig.reconnectMinimumMilliseconds, bConfig.reconnectMaximumMilliseconds) =
+            (0, [PeerAddress(key: aKey.publicKey, host: "127.0.0.1", port: a.boundPort)], 50, 200)
+        let b = PeerNetwork(group: group, identity: LinkIdentity(key: bKey, networkID: Self.networkID, authorise: { validators.contains($0) }),
+                            config: bConfig, logger: Logger(label: "test"), onEvent: { _ in })
+        try await b.start()
+        #expect(await Inbox.wait { a.connectedPeers == [bKey.publicKey] })
+        #expect(silent.allSatisfy { !$0.isOpen })
+        for network in [a, b] { await network.shutdown() }
+        try await group.shutdownGracefully()
+    }
+
+    @Test("a link that brings nothing for the idle timeout is closed, and logged as idle")
+    func idleLinksAreLoggedAsIdle() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (aKey, bKey) = (Ed25519.SigningKey.generate(), Ed25519.SigningKey.generate())
+        let validators = Set([aKey.publicKey, bKey.publicKey])
+        let log = LogLines()
+        var config = NetworkConfig()
+        (config.port, config.idleTimeoutMilliseconds, config.reconnectMinimumMilliseconds) = (0, 300, 5_000)
+        let a = PeerNetwork(group: group, identity: LinkIdentity(key: aKey, networkID: Self.networkID, authorise: { validators.contains($0) }),
+                            config: config, logger: Logger(label: "a") { _ in log.handler }, onEvent: { _ in })
+        try await a.start()
+        config.peers = [PeerAddress(key: aKey.publicKey, host: "127.0.0.1", port: a.boundPort)]
+        let b = PeerNetwork(group: group, identity: LinkIdentity(key: bKey, networkID: Self.networkID, authorise: { validators.contains($0) }),
+                            config: config, logger: Logger(label: "b"), onEvent: { _ in })
+        try await b.start()
+        // Neither side sends anything once linked (no node loop here to send statuses).
+        #expect(await Inbox.wait { log.lines.contains { $0.hasPrefix("peer disconnected") } })
+        let line = log.lines.first { $0.hasPrefix("peer disconnected") } ?? ""
+        #expect(line.contains("reason=idle: nothing received for 300 ms"), "\(line)")
+        for network in [a, b] { await network.shutdown() }
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Log lines (`message key=value ...`) a test can read.
+final class LogLines: Sendable {
+    private let store = Mutex<[String]>([])
+    var lines: [String] { store.withLock { $0 } }
+    var handler: Handler { Handler(lines: self) }
+
+    struct Handler: LogHandler {
+        let lines: LogLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            lines.store.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
+        }
     }
 }

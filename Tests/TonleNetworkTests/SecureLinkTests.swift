@@ -13,11 +13,12 @@ struct LinkPair {
 
     init(aKey: Ed25519.SigningKey = .generate(), bKey: Ed25519.SigningKey = .generate(), aNetwork: Digest = LinkPair.network,
          bNetwork: Digest = LinkPair.network, bAdmits: @escaping @Sendable (Ed25519.PublicKey) -> Bool = { _ in true }) throws {
-        aLink = SecureLinkHandler(identity: LinkIdentity(key: aKey, networkID: aNetwork, authorise: { _ in true }), initiator: true)
-        bLink = SecureLinkHandler(identity: LinkIdentity(key: bKey, networkID: bNetwork, authorise: bAdmits), initiator: false)
+        let (aLimit, bLimit) = (FrameLimit(), FrameLimit())
+        aLink = SecureLinkHandler(identity: LinkIdentity(key: aKey, networkID: aNetwork, authorise: { _ in true }), initiator: true, frameLimit: aLimit)
+        bLink = SecureLinkHandler(identity: LinkIdentity(key: bKey, networkID: bNetwork, authorise: bAdmits), initiator: false, frameLimit: bLimit)
         (aEvents, bEvents) = (EventRecorder(), EventRecorder())
-        a = EmbeddedChannel(handlers: [ByteToMessageHandler(FrameDecoder()), MessageToByteHandler(FrameEncoder()), aLink, aEvents])
-        b = EmbeddedChannel(handlers: [ByteToMessageHandler(FrameDecoder()), MessageToByteHandler(FrameEncoder()), bLink, bEvents])
+        a = EmbeddedChannel(handlers: [ByteToMessageHandler(FrameDecoder(limit: aLimit)), MessageToByteHandler(FrameEncoder()), aLink, aEvents])
+        b = EmbeddedChannel(handlers: [ByteToMessageHandler(FrameDecoder(limit: bLimit)), MessageToByteHandler(FrameEncoder()), bLink, bEvents])
         try a.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try b.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2)).wait()
     }
@@ -155,6 +156,23 @@ struct SecureLinkTests {
         _ = try? pair.b.writeInbound(buffer)
         #expect(!pair.b.isActive)
         #expect(pair.bLink.closeReason == .frameTooLarge(NetworkLimits.frameBytesMax + 1))
+    }
+
+    @Test("before the handshake completes, a frame longer than a handshake message closes the link unread; after it, frames up to the full maximum pass")
+    func handshakeFrameLimit() throws {
+        let early = try LinkPair()
+        var buffer = early.b.allocator.buffer(capacity: 8)
+        buffer.writeInteger(UInt32(NetworkLimits.handshakeFrameBytesMax + 1))
+        _ = try? early.b.writeInbound(buffer)
+        #expect(!early.b.isActive)
+        #expect(early.bLink.closeReason == .frameTooLarge(NetworkLimits.handshakeFrameBytesMax + 1))
+
+        let established = try LinkPair()
+        try established.pump()
+        let large = [UInt8](repeating: 9, count: 1 << 20)
+        try established.a.writeAndFlush(established.a.allocator.buffer(bytes: large)).wait()
+        try established.pump()
+        #expect(established.b.isActive && established.bEvents.messages == [large])
     }
 
     @Test("a malformed hello closes the link")
