@@ -51,9 +51,12 @@ public enum Node {
             }
         }
         loop.network = network
-        let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network)
+        let connections = RPCConnections()
+        let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network, connections: connections)
         let rpc: any Service
-        do { rpc = try RPCServer.application(api: api, config: config.rpc, logger: logger) } catch { throw NodeError.config("rpc: \(error.message)") }
+        do { rpc = try RPCServer.application(api: api, config: config.rpc, logger: logger, connections: connections) } catch {
+            throw NodeError.config("rpc: \(error.message)")
+        }
         let services = ServiceGroup(configuration: .init(
             services: [
                 .init(service: LoopService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -140,6 +143,7 @@ struct NodeAPIImplementation: NodeAPI {
     let chainID: ChainID
     let metrics: NodeMetrics
     let network: PeerNetwork
+    let connections: RPCConnections
 
     /// Checks the signatures a network event carries (on the event loop that received it):
     /// consensus messages must be signed by their signer; transactions with a bad signature are dropped.
@@ -257,6 +261,9 @@ struct NodeAPIImplementation: NodeAPI {
     func metricsText() -> String {
         metrics.droppedPeerMessages.record(network.droppedMessages)
         metrics.refusedPeerConnections.record(network.refusedConnections)
+        metrics.rpcConnectionsOpen.record(connections.openCount)
+        metrics.rpcConnectionsRefused.record(connections.refusedCount)
+        metrics.rpcRequestsLate.record(connections.lateCount)
         return metrics.text()
     }
 }

@@ -40,7 +40,8 @@ public struct NodeConfig: Sendable {
         "p2p.listen", "p2p.peers", "p2p.observers", "p2p.reconnect_min_ms", "p2p.reconnect_max_ms", "p2p.peer_queue_bytes_max",
         "p2p.handshake_timeout_ms", "p2p.idle_timeout_ms", "p2p.unauthenticated_per_address_max", "p2p.unauthenticated_max",
         "rpc.listen", "rpc.body_bytes_max", "rpc.batch_transactions_max", "rpc.rate_limit_per_s", "rpc.rate_limit_burst",
-        "rpc.event_streams_max", "rpc.wait_seconds_max", "rpc.proof_wait_seconds", "rpc.tls_cert_file", "rpc.tls_key_file", "rpc.tls_client_ca_file",
+        "rpc.event_streams_max", "rpc.wait_seconds_max", "rpc.proof_wait_seconds", "rpc.request_deadline_ms", "rpc.idle_timeout_ms",
+        "rpc.connections_per_client_max", "rpc.connections_max", "rpc.tls_cert_file", "rpc.tls_key_file", "rpc.tls_client_ca_file",
         "mempool.transactions_max", "mempool.bytes_max",
         "consensus.propose_timeout_ms", "consensus.prevote_timeout_ms", "consensus.precommit_timeout_ms", "consensus.timeout_delta_ms",
         "consensus.retransmit_ms", "consensus.empty_block_interval_ms", "consensus.block_transactions_max", "consensus.block_bytes_max",
@@ -108,6 +109,10 @@ public struct NodeConfig: Sendable {
         c.rpc.eventStreamsMax = try int("rpc.event_streams_max", c.rpc.eventStreamsMax, 1...100_000)
         c.rpc.waitSecondsMax = try int("rpc.wait_seconds_max", c.rpc.waitSecondsMax, 0...3_600)
         c.rpc.proofWaitSeconds = try int("rpc.proof_wait_seconds", c.rpc.proofWaitSeconds, 1...3_600)
+        c.rpc.requestDeadlineMilliseconds = Int64(try int("rpc.request_deadline_ms", Int(c.rpc.requestDeadlineMilliseconds), 100...600_000))
+        c.rpc.idleTimeoutMilliseconds = Int64(try int("rpc.idle_timeout_ms", Int(c.rpc.idleTimeoutMilliseconds), 1_000...3_600_000))
+        c.rpc.connectionsPerClientMax = try int("rpc.connections_per_client_max", c.rpc.connectionsPerClientMax, 1...1_000_000)
+        c.rpc.connectionsMax = try int("rpc.connections_max", c.rpc.connectionsMax, c.rpc.connectionsPerClientMax...1_000_000)
         func file(_ key: String) -> String? { reader.string(forKey: ConfigKey(key)).flatMap { $0.isEmpty ? nil : resolve($0) } }
         (c.rpc.tlsCertificateFile, c.rpc.tlsKeyFile, c.rpc.tlsClientCAFile) = (file("rpc.tls_cert_file"), file("rpc.tls_key_file"), file("rpc.tls_client_ca_file"))
         guard (c.rpc.tlsCertificateFile == nil) == (c.rpc.tlsKeyFile == nil) else {

@@ -15,6 +15,9 @@ final class NodeMetrics: Sendable {
     let mempoolFull: CoreMetrics.Counter
     let droppedPeerMessages: CoreMetrics.Gauge
     let refusedPeerConnections: CoreMetrics.Gauge
+    let rpcConnectionsOpen: CoreMetrics.Gauge
+    let rpcConnectionsRefused: CoreMetrics.Gauge
+    let rpcRequestsLate: CoreMetrics.Gauge
     /// From the start of a height to its block stored.
     let blockSeconds: CoreMetrics.Timer
     /// From admission into this node's mempool to commit.
@@ -36,6 +39,9 @@ final class NodeMetrics: Sendable {
         mempoolFull = CoreMetrics.Counter(label: "tonle_mempool_full_total", factory: factory)
         droppedPeerMessages = CoreMetrics.Gauge(label: "tonle_peer_messages_dropped", factory: factory)
         refusedPeerConnections = CoreMetrics.Gauge(label: "tonle_peer_connections_refused", factory: factory)
+        rpcConnectionsOpen = CoreMetrics.Gauge(label: "tonle_rpc_connections_open", factory: factory)
+        rpcConnectionsRefused = CoreMetrics.Gauge(label: "tonle_rpc_connections_refused", factory: factory)
+        rpcRequestsLate = CoreMetrics.Gauge(label: "tonle_rpc_requests_late", factory: factory)
         blockSeconds = CoreMetrics.Timer(label: "tonle_block_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
         transactionSeconds = CoreMetrics.Timer(label: "tonle_transaction_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
         self.factory = factory

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ServiceLifecycle
+import TonleTypes
 
 /// `GET /v1/events`: server-sent events, one per committed block, with every transaction's
 /// result (docs/api.md#events). The event id is the block height, so a client that reconnects
@@ -21,10 +22,12 @@ enum EventStream {
 
     static let keepAlive = Duration.seconds(15)
 
-    static func run(api: some NodeAPI, from start: UInt64, writer: inout any ResponseBodyWriter) async throws {
+    /// Streams every block above `after` (at most `Limits.heightMax`, so the next height cannot overflow).
+    static func run(api: some NodeAPI, after: UInt64, writer: inout any ResponseBodyWriter) async throws {
+        precondition(after <= Limits.heightMax)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var next = max(start, 1)
+        var next = after + 1
         var quietSince = ContinuousClock.now
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
         while !Task.isCancelled, !Task.isShuttingDownGracefully, !api.commits.isClosed {

@@ -66,10 +66,13 @@ public struct HistoryPosition: Sendable, Equatable {
 
     public init(height: UInt64, index: UInt32) { (self.height, self.index) = (height, index) }
 
+    /// Parses `HEIGHT:INDEX`: a height from 0 to `Limits.heightMax`, an index that fits 32 bits.
     public init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let height = UInt64(parts[0]), let index = UInt32(parts[1]) else { return nil }
-        (self.height, self.index) = (height, index)
+        guard parts.count == 2, let height = RequestInput.decimal(parts[0], in: 0...Limits.heightMax),
+              let index = RequestInput.decimal(parts[1], in: 0...UInt64(UInt32.max))
+        else { return nil }
+        (self.height, self.index) = (height, UInt32(truncatingIfNeeded: index))
     }
 
     public var text: String { "\(height):\(index)" }

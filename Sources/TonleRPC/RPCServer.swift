@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
@@ -27,6 +28,15 @@ public struct RPCConfig: Sendable {
     public var waitSecondsMax = 60
     /// How long `?proof=true` waits for the block that anchors the proof.
     public var proofWaitSeconds = 10
+    /// A request must arrive whole, head and body, within this long of its first byte, or its
+    /// connection is closed (a client that trickles its request, or sends less body than it announced).
+    public var requestDeadlineMilliseconds: Int64 = 10_000
+    /// A connection with no request for this long is closed.
+    public var idleTimeoutMilliseconds: Int64 = 60_000
+    /// Connections one client address may hold open; a further one is closed as it opens.
+    public var connectionsPerClientMax = 64
+    /// Connections open at once in all; past it the port stops accepting until one closes.
+    public var connectionsMax = 4_096
     /// TLS on the RPC port: PEM certificate chain and key; with `clientCAFile`, clients must
     /// present a certificate signed by that CA.
     public var tlsCertificateFile: String?
@@ -53,8 +63,8 @@ public enum RPCServer {
         RouteSpec(method: "GET", path: "/ready", statuses: [200, 503]),
         RouteSpec(method: "GET", path: "/metrics", statuses: [200, 429]),
         RouteSpec(method: "GET", path: "/v1/status", statuses: [200, 429]),
-        RouteSpec(method: "POST", path: "/v1/transactions", statuses: [200, 202, 400, 413, 429, 503]),
-        RouteSpec(method: "POST", path: "/v1/transactions/batch", statuses: [200, 400, 413, 429, 503]),
+        RouteSpec(method: "POST", path: "/v1/transactions", statuses: [200, 202, 400, 413, 415, 429, 503]),
+        RouteSpec(method: "POST", path: "/v1/transactions/batch", statuses: [200, 400, 413, 415, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/transactions/{id}", statuses: [200, 400, 429]),
         RouteSpec(method: "GET", path: "/v1/accounts/{id}", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/accounts/{id}/transactions", statuses: [200, 400, 429]),
@@ -67,17 +77,18 @@ public enum RPCServer {
         RouteSpec(method: "GET", path: "/v1/settlements/{gateway}/{reference}", statuses: [200, 400, 404, 429, 503]),
     ]
 
-    /// The application serving `api`; run it as a service. `onListening` gets the bound port.
-    public static func application(api: some NodeAPI, config: RPCConfig, logger: Logger,
+    /// The application serving `api`; run it as a service. `onListening` gets the bound port;
+    /// `connections` counts what the connection guard does (ConnectionGuard.swift).
+    public static func application(api: some NodeAPI, config: RPCConfig, logger: Logger, connections: RPCConnections = RPCConnections(),
                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws(APIError) -> some ApplicationProtocol {
         let server: HTTPServerBuilder
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(75)))
-        do {
-            server = try tlsConfiguration(config).map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
-        } catch let error as APIError { throw error } catch { throw APIError("TLS", "cannot set up TLS: \(error)", .internalServerError) }
+        do { server = try serverBuilder(config, connections: connections) } catch let error as APIError { throw error } catch {
+            throw APIError("TLS", "cannot set up TLS: \(error)", .internalServerError)
+        }
         return Application(
             router: router(api: api, config: config, logger: logger), server: server,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(config.connectionsMax, logger: logger)),
             onServerRunning: { await onListening($0.localAddress?.port ?? 0) }, logger: logger)
     }
 
@@ -119,11 +130,11 @@ public enum RPCServer {
         }
         route(.get, "/v1/status") { _, _ in json(api.status()) }
         route(.post, "/v1/transactions") { request, _ throws(APIError) in
-            let body = try await decode(SubmitRequest.self, request, config)
+            let body = try SubmitRequest(try await jsonBody(request, config, allowed: ["transaction"]))
             return respond(await api.submit([try parse(body.transaction)])[0])
         }
         route(.post, "/v1/transactions/batch") { request, _ throws(APIError) in
-            let body = try await decode(BatchRequest.self, request, config)
+            let body = try BatchRequest(try await jsonBody(request, config, allowed: ["transactions"]))
             guard body.transactions.count <= config.batchTransactionsMax else {
                 throw APIError("BATCH_TOO_LARGE", "at most \(config.batchTransactionsMax) transactions per batch", .contentTooLarge)
             }
@@ -142,8 +153,8 @@ public enum RPCServer {
         }
         route(.get, "/v1/transactions/{id}") { request, context throws(APIError) in
             let id = try transactionID(context.parameters.get("id"))
-            let wait = try number(request.uri.queryParameters.get("wait"), default: 0, 0...config.waitSecondsMax, "wait")
-            let withTransaction = request.uri.queryParameters.get("transaction").map { $0 == "true" || $0 == "1" } ?? false
+            let wait = try RequestInput.count(request.uri.queryParameters.get("wait"), default: 0, 0...config.waitSecondsMax, "wait")
+            let withTransaction = try RequestInput.flag(request.uri.queryParameters.get("transaction"), "transaction")
             var view = await api.transactionStatus(id, withTransaction: withTransaction)
             let deadline = ContinuousClock.now + .seconds(wait)
             while view.status != "committed", ContinuousClock.now < deadline, !api.commits.isClosed, !Task.isShuttingDownGracefully {
@@ -154,16 +165,16 @@ public enum RPCServer {
         }
         route(.get, "/v1/accounts/{id}") { request, context throws(APIError) in
             let account = try accountID(context.parameters.get("id"))
-            let proof = request.uri.queryParameters.get("proof").map { $0 == "true" || $0 == "1" } ?? false
+            let proof = try RequestInput.flag(request.uri.queryParameters.get("proof"), "proof")
             return json(try await api.account(account, proof: proof))
         }
         route(.get, "/v1/accounts/{id}/transactions") { request, context throws(APIError) in
             let account = try accountID(context.parameters.get("id"))
             let query = request.uri.queryParameters
-            let limit = try number(query.get("limit"), default: 100, 1...1_000, "limit")
+            let limit = try RequestInput.count(query.get("limit"), default: 100, 1...1_000, "limit")
             let before = try query.get("before").map { text throws(APIError) in
                 guard let position = HistoryPosition(text) else {
-                    throw .malformed("CURSOR", "before must be HEIGHT:INDEX, as in the 'next' of the previous page")
+                    throw .malformed("CURSOR", "before must be HEIGHT:INDEX (height 0 to \(Limits.heightMax), index 0 to \(UInt32.max)), as in the 'next' of the previous page")
                 }
                 return position
             }
@@ -171,27 +182,30 @@ public enum RPCServer {
         }
         route(.get, "/v1/blocks") { request, _ throws(APIError) in
             let query = request.uri.queryParameters
-            let limit = try number(query.get("limit"), default: 20, 1...1_000, "limit")
+            let limit = try RequestInput.count(query.get("limit"), default: 20, 1...1_000, "limit")
             let newest = api.status().height
             let defaultFrom = newest >= UInt64(limit) ? newest - UInt64(limit) + 1 : 1
-            let from = UInt64(try number(query.get("from"), default: Int(defaultFrom), 1...Int.max, "from"))
+            let from = try RequestInput.number(query.get("from"), default: defaultFrom, 1...Limits.heightMax, "from")
             return json(["blocks": await api.blocks(from: from, limit: limit)])
         }
         route(.get, "/v1/blocks/{height}") { _, context throws(APIError) in
-            guard let height = context.parameters.get("height").flatMap(UInt64.init), height >= 1 else {
-                throw .malformed("HEIGHT", "the height must be a whole number from 1")
-            }
+            let height = try RequestInput.height(context.parameters.get("height"), "the height")
             guard let block = await api.block(height) else { throw .notFound("no block \(height) is stored here (latest: \(api.status().height))") }
             return json(block)
         }
         route(.get, "/v1/validators") { _, _ throws(APIError) in json(try await api.validators()) }
         route(.get, "/v1/events") { request, _ throws(APIError) in
-            let from: UInt64
+            // The stream resumes after a height: the client's last event id, or the one before `from`.
+            let after: UInt64
             if let lastID = request.headers[.lastEventID] {
-                guard let last = UInt64(lastID) else { throw .malformed("EVENT_ID", "Last-Event-ID must be a block height") }
-                from = last + 1
+                guard let last = RequestInput.decimal(lastID, in: 0...Limits.heightMax) else {
+                    throw .malformed("EVENT_ID", "Last-Event-ID must be a block height: a whole number from 0 to \(Limits.heightMax)")
+                }
+                after = last
+            } else if let from = request.uri.queryParameters.get("from") {
+                after = try RequestInput.height(from, "from") - 1
             } else {
-                from = UInt64(try number(request.uri.queryParameters.get("from"), default: Int(api.commits.height + 1), 1...Int.max, "from"))
+                after = api.commits.height
             }
             guard streams.acquire() else {
                 throw APIError("TOO_MANY_STREAMS", "\(config.eventStreamsMax) event streams are open; retry later", .serviceUnavailable, headers: [.retryAfter: "5"])
@@ -200,7 +214,7 @@ public enum RPCServer {
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                 body: ResponseBody { writer in
                     defer { streams.release() }
-                    try await EventStream.run(api: api, from: from, writer: &writer)
+                    try await EventStream.run(api: api, after: after, writer: &writer)
                 })
         }
         route(.get, "/v1/gateways/{id}/positions") { request, context throws(APIError) in
@@ -216,7 +230,7 @@ public enum RPCServer {
             let date = try businessDate(query.get("date"))
             let currencyText = query.get("currency") ?? "KHR"
             guard let currency = Currency(code: currencyText) else { throw .malformed("QUERY", "currency must be KHR or USD") }
-            let limit = try number(query.get("limit"), default: 100, 1...1_000, "limit")
+            let limit = try RequestInput.count(query.get("limit"), default: 100, 1...1_000, "limit")
             let before = try query.get("before").map { text throws(APIError) in
                 guard let raw = Bytes32(hex: text) else { throw .malformed("CURSOR", "before must be the 'next' of the previous page") }
                 return Digest(raw)
@@ -251,19 +265,39 @@ public enum RPCServer {
         return date
     }
 
-    struct SubmitRequest: Decodable { let transaction: String }
-    struct BatchRequest: Decodable { let transactions: [String] }
+    /// `{"transaction": BASE64}`.
+    struct SubmitRequest {
+        let transaction: String
+        init(_ object: [String: Any]) throws(APIError) {
+            guard let text = object["transaction"] as? String else { throw .malformed("REQUEST", "the body must be {\"transaction\": BASE64}") }
+            transaction = text
+        }
+    }
+
+    /// `{"transactions": [BASE64, ...]}`.
+    struct BatchRequest {
+        let transactions: [String]
+        init(_ object: [String: Any]) throws(APIError) {
+            guard let list = object["transactions"] as? [Any], let texts = list as? [String] else {
+                throw .malformed("REQUEST", "the body must be {\"transactions\": [BASE64, ...]}")
+            }
+            transactions = texts
+        }
+    }
+
     struct ErrorBody: Codable { let code: String; let message: String }
     struct Accepted: Codable { let id: String; let status: String }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ config: RPCConfig) async throws(APIError) -> T {
+    /// A JSON request body of at most `rpc.body_bytes_max` bytes, its object's keys among `allowed`.
+    static func jsonBody(_ request: Request, _ config: RPCConfig, allowed: Set<String>) async throws(APIError) -> [String: Any] {
+        try RequestInput.requireJSON(request)
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: config.bodyBytesMax) } catch {
+        do { buffer = try await request.body.collect(upTo: config.bodyBytesMax) } catch is NIOTooManyBytesError {
             throw APIError("BODY_TOO_LARGE", "request bodies are limited to \(config.bodyBytesMax) bytes", .contentTooLarge)
+        } catch {
+            throw .malformed("REQUEST", "the body did not arrive whole")
         }
-        do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
-            throw .malformed("REQUEST", "the body is not the expected JSON: \(error)")
-        }
+        return try RequestInput.jsonObject(buffer, allowed: allowed)
     }
 
     /// A transaction from base64 canonical bytes.
@@ -285,14 +319,6 @@ public enum RPCServer {
     static func accountID(_ text: String?) throws(APIError) -> AccountID {
         let decoded = text?.removingPercentEncoding ?? ""
         do { return try AccountID(decoded) } catch { throw .malformed("ACCOUNT", "'\(decoded)' is not an account id (name@institution): \(error)") }
-    }
-
-    static func number(_ text: String?, default fallback: Int, _ range: ClosedRange<Int>, _ name: String) throws(APIError) -> Int {
-        guard let text else { return fallback }
-        guard let value = Int(text), range.contains(value) else {
-            throw .malformed("QUERY", "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : "\(range.upperBound)")")
-        }
-        return value
     }
 
     static func respond(_ outcome: SubmitOutcome) -> Response {

@@ -74,8 +74,9 @@ struct RateLimitMiddleware: RouterMiddleware {
     }
 }
 
-/// Turns the router's own refusals (no such route, a method a route does not take) into the
-/// API's JSON errors, so every refusal a client sees has a code and a message.
+/// Turns the router's own refusals into the API's JSON errors, so every refusal a client sees
+/// has a code and a message: a path no route has is 404 NO_SUCH_ROUTE; a path a route has, asked
+/// with a method it does not take, is 405 METHOD_NOT_ALLOWED with the methods it takes in `Allow`.
 struct JSONErrorMiddleware: RouterMiddleware {
     typealias Context = RPCRequestContext
 
@@ -83,9 +84,25 @@ struct JSONErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            let code = error.status == .notFound ? "NO_SUCH_ROUTE" : "HTTP_\(error.status.code)"
-            let message = error.status == .notFound ? "no \(request.method) \(request.uri.path) here; see docs/api.md for the routes" : (error.body ?? "\(error.status)")
-            return RPCServer.error(APIError(code, message, error.status))
+            guard error.status == .notFound else { return RPCServer.error(APIError("HTTP_\(error.status.code)", error.body ?? "\(error.status)", error.status)) }
+            let allowed = Self.methods(forPath: request.uri.path)
+            if !allowed.isEmpty, !allowed.contains(request.method.rawValue) {
+                let list = allowed.joined(separator: ", ")
+                return RPCServer.error(APIError("METHOD_NOT_ALLOWED", "\(request.uri.path) takes \(list), not \(request.method)", .methodNotAllowed, headers: [.allow: list]))
+            }
+            return RPCServer.error(APIError("NO_SUCH_ROUTE", "no \(request.method) \(request.uri.path) here; see docs/api.md for the routes", .notFound))
         }
+    }
+
+    /// The methods of the route `path` resolves to, sorted. As in the router's trie, a segment
+    /// goes to a template's constant when one matches, and to a `{name}` only when none does.
+    static func methods(forPath path: String) -> [String] {
+        let segments = path.split(separator: "/")
+        var candidates = RPCServer.routes.map { ($0.method, $0.path.split(separator: "/")) }.filter { $0.1.count == segments.count }
+        for (position, segment) in segments.enumerated() {
+            let constant = candidates.filter { $0.1[position] == segment }
+            candidates = constant.isEmpty ? candidates.filter { $0.1[position].hasPrefix("{") } : constant
+        }
+        return Set(candidates.map(\.0)).sorted()
     }
 }

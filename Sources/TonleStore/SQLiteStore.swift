@@ -117,8 +117,8 @@ public final class SQLiteStore: LedgerStore {
         let expected = appliedHeight.map { $0 + 1 } ?? 0
         guard batch.height == expected else { throw .heightGap(expected: expected, got: batch.height) }
         let changes = ChangeSet(batch)
+        guard let height = Int64(exactly: batch.height) else { throw .corrupt("height \(batch.height) is above \(Limits.heightMax)") }
         try transaction { () throws(StoreError) in
-            let height = Int64(batch.height)
             if let block = batch.block {
                 let results = try! BlockResults(batch.results).encoded
                 try statements.putBlock.bind(
@@ -258,8 +258,9 @@ public final class SQLiteStore: LedgerStore {
     }
 
     public func hashes(at height: UInt64) -> (block: Digest, results: Digest)? {
-        read { () throws(StoreError) in
-            try statements.hashes.bind(.int(Int64(height))).first { (block: Digest($0.blob(0))!, results: Digest($0.blob(1))!) }
+        guard let height = Int64(exactly: height) else { return nil }
+        return read { () throws(StoreError) in
+            try statements.hashes.bind(.int(height)).first { (block: Digest($0.blob(0))!, results: Digest($0.blob(1))!) }
         }
     }
 
@@ -280,7 +281,8 @@ public final class SQLiteStore: LedgerStore {
         let newer = (recent.history[account] ?? []).reversed().filter { entry in cursor.map { entry.cursor < $0 } ?? true }
         var page = Array(newer.prefix(limit))
         guard page.count < limit else { return page }
-        let (height, index) = (page.last?.cursor ?? cursor).map { (Int64($0.height), Int64($0.index)) } ?? (Int64.max, Int64.max)
+        // A cursor above every stored height (even one past Int64) starts from the newest entry.
+        let (height, index) = (page.last?.cursor ?? cursor).map { (Int64(clamping: $0.height), Int64($0.index)) } ?? (Int64.max, Int64.max)
         page += read { () throws(StoreError) in
             try statements.getHistory.bind(.text(account.text), .int(height), .int(height), .int(index), .int(Int64(limit - page.count))).rows { row in
                 AccountHistoryEntry(height: UInt64(row.int(0)), index: UInt32(row.int(1)), transaction: TransactionID(Digest(row.blob(2))!))
@@ -303,10 +305,12 @@ public final class SQLiteStore: LedgerStore {
         try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
+    /// Block `height`'s `column`; nil for a height no block can have (above `Limits.heightMax`).
     private func blockColumn(_ height: UInt64, _ column: String) -> [UInt8]? {
+        guard let height = Int64(exactly: height) else { return nil }
         let statement = statements.blockColumns[column]!
         return read { () throws(StoreError) in
-            try statement.bind(.int(Int64(height))).first { $0.isNull(0) ? nil : $0.blob(0) } ?? nil
+            try statement.bind(.int(height)).first { $0.isNull(0) ? nil : $0.blob(0) } ?? nil
         }
     }
 

@@ -22,6 +22,11 @@ public enum Limits {
     public static let transactionSignaturesMax = 16
     public static let transactionBytesMax = 64 << 10
 
+    /// The highest block height anything names: the store keeps heights as signed 64-bit
+    /// integers, so 2^63 and above can never exist. Heights from outside (a request, a peer, a
+    /// file) above it are refused at the edge.
+    public static let heightMax = UInt64(Int64.max)
+
     public static let blockTransactionsMax = 8_192
     public static let blockBytesMax = 16 << 20
     public static let validatorsMax = 128

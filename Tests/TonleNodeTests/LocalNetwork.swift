@@ -161,6 +161,7 @@ final class LocalNetwork: @unchecked Sendable {
     func submit(_ index: Int, _ transactions: [Transaction]) async -> [[String: Any]]? {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(rpcPorts[index])/v1/transactions/batch")!, timeoutInterval: 5)
         request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try? JSONSerialization.data(withJSONObject: ["transactions": transactions.map { Data($0.encoded).base64EncodedString() }])
         guard let (data, response) = try? await URLSession.shared.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200,
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]

@@ -28,11 +28,11 @@ struct RPCHarness {
 
     /// Runs `body` against a fresh server with `config`, then stops the server.
     static func with<T>(_ node: FakeNode, config: RPCConfig = RPCHarness.testConfig, observed: Observations,
-                        _ body: (RPCHarness) async throws -> T) async throws -> T {
+                        connections: RPCConnections = RPCConnections(), _ body: (RPCHarness) async throws -> T) async throws -> T {
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "rpc-test")
         logger.logLevel = .warning
-        let app = try RPCServer.application(api: node, config: config, logger: logger) { continuation.yield($0) }
+        let app = try RPCServer.application(api: node, config: config, logger: logger, connections: connections) { continuation.yield($0) }
         // Stopped gracefully, as the node stops it: cancelling a server while a connection is being
         // set up can trap in NIO ("Deinited NIOAsyncWriter without calling finish()").
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
@@ -62,17 +62,21 @@ struct RPCHarness {
         return config
     }
 
+    /// With a body (`json` or `body`), the request says `Content-Type: application/json` unless `headers` names a content type.
     func request(_ method: HTTPMethod, _ path: String, json: Any? = nil, body: String? = nil, headers: [(String, String)] = []) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if json != nil || body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
         if let json { request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await Self.client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         let answer = Answer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(bytes.readableBytesView))
         observed.record(method.rawValue, path, answer.status)
-        if answer.status >= 400, path.hasPrefix("/v1") {
+        if answer.status >= 400, path.hasPrefix("/v1"), method != .HEAD {
             // Every refusal from the API is JSON with a code and a message.
             if !(answer.json["code"] is String && answer.json["message"] is String) {
                 Issue.record("\(method) \(path) answered \(answer.status) without {code, message}")
@@ -123,6 +127,8 @@ final class Observations: Sendable {
     private let seen = Mutex<[String: Set<Int>]>([:])
 
     func record(_ method: String, _ path: String, _ status: Int) {
+        // 405 answers a method no route of the path takes: it belongs to no route.
+        guard status != 405 else { return }
         let bare = String(path.split(separator: "?", maxSplits: 1).first ?? "")
         guard let route = RPCServer.routes.first(where: { $0.method == method && Self.matches($0.path, bare) }) else { return }
         _ = seen.withLock { $0["\(route.method) \(route.path)", default: []].insert(status) }

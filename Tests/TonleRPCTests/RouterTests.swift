@@ -21,6 +21,7 @@ import TonleTypes
             try await blocksAndValidators(rpc, node)
             try await events(rpc, node)
             try await settlementReports(rpc, node)
+            try await hostileInput(rpc, node)
         }
         // A node whose mempool is full and whose loop is busy.
         let busy = FakeNode()
@@ -90,6 +91,60 @@ import TonleTypes
         #expect(try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": 5]).status == 400)
         let many = try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": Array(repeating: "AA==", count: 4_097)])
         #expect(many.status == 413 && many.json["code"] as? String == "BATCH_TOO_LARGE")
+    }
+
+    /// Numbers past their range, cursors, flags, bodies and methods that are not the API's: each
+    /// refused with its code, never trapping (docs/architecture.md, "Untrusted input").
+    func hostileInput(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        func code(_ path: String, headers: [(String, String)] = []) async throws -> String? {
+            let answer = try await rpc.request(.GET, path, headers: headers)
+            #expect(answer.status == 400, "\(path) \(headers): \(answer.status)")
+            return answer.json["code"] as? String
+        }
+        for height in ["9223372036854775808", "18446744073709551615", "18446744073709551616", "0", "-1", "+1", "1e3", "%20"] {
+            #expect(try await code("/v1/blocks/\(height)") == "MALFORMED_HEIGHT", "\(height)")
+        }
+        #expect(try await rpc.request(.GET, "/v1/blocks/9223372036854775807").status == 404)
+        for from in ["9223372036854775808", "0", "-5", "x"] {
+            #expect(try await code("/v1/blocks?from=\(from)") == "MALFORMED_QUERY", "\(from)")
+            #expect(try await code("/v1/events?from=\(from)") == "MALFORMED_HEIGHT", "\(from)")
+        }
+        for last in ["18446744073709551615", "9223372036854775808", "-1", "", "1.5"] {
+            #expect(try await code("/v1/events", headers: [("Last-Event-ID", last)]) == "MALFORMED_EVENT_ID", "\(last)")
+        }
+        for cursor in ["18446744073709551615:0", "9223372036854775808:0", "1:4294967296", "1:-1", ":", "1:2:3"] {
+            #expect(try await code("/v1/accounts/sokha@aba/transactions?before=\(cursor)") == "MALFORMED_CURSOR", "\(cursor)")
+        }
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?before=9223372036854775807:4294967295").status == 200)
+        #expect(try await code("/v1/accounts/sokha@aba?proof=yes") == "MALFORMED_QUERY")
+        #expect(try await code("/v1/transactions/\(String(repeating: "0", count: 64))?transaction=2") == "MALFORMED_QUERY")
+        #expect(try await code("/v1/transactions/\(String(repeating: "0", count: 64))?wait=18446744073709551616") == "MALFORMED_QUERY")
+
+        // Bodies: JSON only, said to be JSON, one meaning only.
+        let tx = base64(node.transaction("sokha@aba", 50))
+        let untyped = try await rpc.request(.POST, "/v1/transactions", body: "{\"transaction\":\"\(tx)\"}", headers: [("Content-Type", "text/plain")])
+        #expect(untyped.status == 415 && untyped.json["code"] as? String == "UNSUPPORTED_MEDIA_TYPE")
+        let batchUntyped = try await rpc.request(.POST, "/v1/transactions/batch", body: "{\"transactions\":[]}", headers: [("Content-Type", "application/x-www-form-urlencoded")])
+        #expect(batchUntyped.status == 415)
+        for body in ["{\"transaction\":\"\(tx)\",\"transaction\":\"AA==\"}", "{\"transaction\":\"AA==\",\"transa\\u0063tion\":\"\(tx)\"}",
+                     "{\"transaction\":\"\(tx)\",\"extra\":1}", "[\"\(tx)\"]", "\"\(tx)\"", "{\"transaction\":7}", ""] {
+            let answer = try await rpc.request(.POST, "/v1/transactions", body: body)
+            #expect(answer.status == 400 && answer.json["code"] as? String == "MALFORMED_REQUEST", "\(body.prefix(60))")
+        }
+        let duplicateBatch = try await rpc.request(.POST, "/v1/transactions/batch", body: "{\"transactions\":[],\"transactions\":[\"\(tx)\"]}")
+        #expect(duplicateBatch.status == 400 && duplicateBatch.json["code"] as? String == "MALFORMED_REQUEST")
+        #expect(try await rpc.request(.POST, "/v1/transactions", body: "{\"transaction\":\"\(tx)\"}", headers: [("Content-Type", "application/json; charset=utf-8")]).status == 202)
+
+        // A path the API has, with a method it does not take: 405 and the methods it takes.
+        for (method, path, allow) in [(HTTPMethod.DELETE, "/v1/blocks/7", "GET"), (.PUT, "/v1/transactions", "POST"), (.GET, "/v1/transactions/batch", "POST"),
+                                      (.HEAD, "/v1/events", "GET"), (.PATCH, "/health", "GET"), (.OPTIONS, "/v1/status", "GET")] {
+            let answer = try await rpc.request(method, path)
+            #expect(answer.status == 405 && answer.header("Allow") == allow, "\(method) \(path): \(answer.status) \(answer.header("Allow") ?? "-")")
+            if method != .HEAD { #expect(answer.json["code"] as? String == "METHOD_NOT_ALLOWED") }
+        }
+        // /v1/transactions/{id} takes GET; /v1/transactions/batch takes POST: a POST to an id path is 405 too.
+        #expect(try await rpc.request(.POST, "/v1/transactions/\(String(repeating: "0", count: 64))", body: "{}").header("Allow") == "GET")
+        #expect(try await rpc.request(.DELETE, "/v1/nothing-here").status == 404)
     }
 
     func transactionQueries(_ rpc: RPCHarness, _ node: FakeNode) async throws {
