@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "TonleNodeTests",
             dependencies: [
-                "TonleNode", "TonleNetwork", "TonleTypes", "TonleCrypto",
+                "TonleNode", "TonleNetwork", "TonleRPC", "TonleTypes", "TonleCrypto", "TonleTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

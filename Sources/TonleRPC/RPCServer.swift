@@ -291,6 +291,10 @@ public enum RPCServer {
     /// A JSON request body of at most `rpc.body_bytes_max` bytes, its object's keys among `allowed`.
     static func jsonBody(_ request: Request, _ config: RPCConfig, allowed: Set<String>) async throws(APIError) -> [String: Any] {
         try RequestInput.requireJSON(request)
+        // A body announced as too large is refused before a byte of it is awaited.
+        if let declared = request.headers[.contentLength], let length = RequestInput.decimal(declared, in: 0...UInt64.max), length > config.bodyBytesMax {
+            throw APIError("BODY_TOO_LARGE", "request bodies are limited to \(config.bodyBytesMax) bytes; this one announces \(length)", .contentTooLarge)
+        }
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: config.bodyBytesMax) } catch is NIOTooManyBytesError {
             throw APIError("BODY_TOO_LARGE", "request bodies are limited to \(config.bodyBytesMax) bytes", .contentTooLarge)

@@ -6,10 +6,12 @@ import TonleTestSupport
 /// Slow and greedy clients (docs/operations.md): a request that does not arrive whole within the
 /// deadline loses its connection; an address holds at most so many connections. Real sockets, a
 /// short deadline, and bounds on every wait, so a guard that does nothing fails instead of hanging.
+/// No check depends on this task running promptly (other tests may hold the cooperative pool for
+/// a minute): timed writes happen on the event loop, and the idle timeout is far away.
 @Suite struct ConnectionGuardTests {
     static var config: RPCConfig {
         var config = RPCHarness.testConfig
-        (config.requestDeadlineMilliseconds, config.connectionsPerClientMax) = (400, 4)
+        (config.requestDeadlineMilliseconds, config.connectionsPerClientMax, config.idleTimeoutMilliseconds) = (400, 4, 600_000)
         return config
     }
 
@@ -41,9 +43,7 @@ import TonleTestSupport
         try await RPCHarness.with(FakeNode(), config: Self.config, observed: Observations()) { rpc in
             // Slow but within the deadline: two halves 150 ms apart.
             let client = try await RawConnection.open(port: rpc.port)
-            await client.send("GET /health HTTP/1.1\r\nHo")
-            try await Task.sleep(for: .milliseconds(150))
-            await client.send("st: tonle\r\n\r\n")
+            client.send("GET /health HTTP/1.1\r\nHo", then: "st: tonle\r\n\r\n", afterMilliseconds: 150)
             for _ in 0..<50 where !client.received.contains("\"ok\"") { try await Task.sleep(for: .milliseconds(20)) }
             #expect(client.received.hasPrefix("HTTP/1.1 200"))
             // A long poll of 2 s on the same connection outlives the 400 ms request deadline.

@@ -5,6 +5,7 @@ import Testing
 import TonleCrypto
 import TonleLedger
 import TonleRPC
+import TonleTestSupport
 import TonleTypes
 
 /// Every route of the API through a real socket: its success and error paths, and, at the end,
@@ -134,6 +135,13 @@ import TonleTypes
         let duplicateBatch = try await rpc.request(.POST, "/v1/transactions/batch", body: "{\"transactions\":[],\"transactions\":[\"\(tx)\"]}")
         #expect(duplicateBatch.status == 400 && duplicateBatch.json["code"] as? String == "MALFORMED_REQUEST")
         #expect(try await rpc.request(.POST, "/v1/transactions", body: "{\"transaction\":\"\(tx)\"}", headers: [("Content-Type", "application/json; charset=utf-8")]).status == 202)
+        // A body announced as larger than rpc.body_bytes_max is refused before any of it is awaited.
+        let announcer = try await RawConnection.open(port: rpc.port)
+        await announcer.send("POST /v1/transactions HTTP/1.1\r\nHost: tonle\r\nContent-Type: application/json\r\nContent-Length: 18446744073709551615\r\n\r\n{")
+        let announced = await announcer.responseStatus(within: 5)
+        #expect(announced == 413 && announcer.received.contains("BODY_TOO_LARGE"))
+        rpc.observed.record("POST", "/v1/transactions", announced ?? 0)
+        await announcer.close()
 
         // A path the API has, with a method it does not take: 405 and the methods it takes.
         for (method, path, allow) in [(HTTPMethod.DELETE, "/v1/blocks/7", "GET"), (.PUT, "/v1/transactions", "POST"), (.GET, "/v1/transactions/batch", "POST"),
