@@ -147,7 +147,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict),
+            exclude: ["Schemathesis"], swiftSettings: strict),
         .testTarget(
             name: "TonleRPCTests",
             dependencies: [

@@ -18,6 +18,14 @@ tonle_ensure_dependencies() {
         python3 -m pip install -q cryptography 2>/dev/null || python3 -m pip install -q --break-system-packages cryptography \
             || { [ "$(id -u)" -eq 0 ] || sudo="sudo"; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-cryptography >/dev/null; }
     fi
+    # The API contract test (EdgeTests.schemathesis) runs schemathesis against docs/openapi.json;
+    # its config and hooks are written for this version.
+    local schemathesis_version=4.32.5
+    if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$schemathesis_version')" >/dev/null 2>&1; then
+        echo "tonle: installing the Python package schemathesis $schemathesis_version"
+        python3 -m pip install -q "schemathesis==$schemathesis_version" 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages "schemathesis==$schemathesis_version"
+    fi
     if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
         export PATH="/opt/swift/usr/bin:$PATH"
     fi

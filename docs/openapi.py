@@ -1,119 +1,275 @@
-"""Writes docs/openapi.json (run: python3 docs/openapi.py). OpenAPIDocTests hold it equal to
-RPCServer.routes: every route and every status it answers with."""
+"""Writes docs/openapi.json (run: python3 docs/openapi.py).
+
+The contract is exact, so that a generator (schemathesis, in the test command) can test deeply:
+every parameter has its whole range (what the schema admits, the node accepts, and nothing
+else), every response body its exact shape (no undeclared fields), every status its body and
+headers. OpenAPIDocTests hold the routes and statuses equal to RPCServer.routes; the live tests
+hold the rest to the node.
+"""
 import json
 import os
-def ref(n): return {"$ref": f"#/components/schemas/{n}"}
-def resp(desc, schema=None, headers=None, ctype="application/json"):
-    r={"description":desc}
-    if schema is not None: r["content"]={ctype:{"schema":schema}}
-    if headers: r["headers"]=headers
+
+HEIGHT_MAX = 2**63 - 1
+U32_MAX = 2**32 - 1
+
+
+def decimal_pattern(maximum):
+    """A regex for the decimal spellings of 0...maximum (no sign, no leading zero), as the node reads them."""
+    digits = str(maximum)
+    branches = ["0"]
+    if len(digits) > 1:
+        branches.append(f"[1-9][0-9]{{0,{len(digits) - 2}}}")
+    for i, d in enumerate(digits):
+        d = int(d)
+        low = 1 if i == 0 else 0
+        if d > low:
+            rest = len(digits) - i - 1
+            branches.append(digits[:i] + (f"[{low}-{d - 1}]" if d - 1 > low else (str(low) if d - 1 == low else "")) + (f"[0-9]{{{rest}}}" if rest else ""))
+    branches.append(digits)
+    return "(?:" + "|".join(b for b in branches if b) + ")"
+
+
+HEIGHT = decimal_pattern(HEIGHT_MAX)
+INDEX = decimal_pattern(U32_MAX)
+# Identifiers (docs/data-model.md): lower case, punctuation never doubled nor at an edge.
+INSTITUTION = r"(?=[a-z0-9-]{2,16}(?:$|/|@))[a-z](?:-?[a-z0-9])+"
+ACCOUNT_NAME = r"(?=[a-z0-9._-]{1,32}@)[a-z0-9](?:[._-]?[a-z0-9])*"
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties, required=None):
+    """An object with exactly these properties; all required unless `required` says otherwise."""
+    return {"type": "object", "properties": properties, "required": list(properties) if required is None else required, "additionalProperties": False}
+
+
+string = {"type": "string"}
+boolean = {"type": "boolean"}
+hexdigest = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+hexbytes = {"type": "string", "pattern": "^(?:[0-9a-f]{2})*$"}
+u64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
+height = {"type": "integer", "minimum": 0, "maximum": HEIGHT_MAX}
+u32 = {"type": "integer", "minimum": 0, "maximum": U32_MAX}
+count = {"type": "integer", "minimum": 0}
+decimal_text = {"type": "string", "pattern": r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$", "description": "decimal text in major units"}
+currency = {"enum": ["KHR", "USD"]}
+date = {"type": "string", "format": "date", "pattern": r"^(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$",
+        "description": "business date in ICT, 1970-01-01 to 9999-12-31"}
+base64 = {"type": "string", "contentEncoding": "base64"}
+
+retry_after = {"Retry-After": {"description": "seconds to wait before retrying", "required": True,
+                               "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
+def response(description, schema=None, media="application/json", headers=None):
+    r = {"description": description}
+    if schema is not None:
+        r["content"] = {media: {"schema": schema}}
+    if headers:
+        r["headers"] = headers
     return r
-retry={"Retry-After":{"description":"seconds to wait before retrying","schema":{"type":"integer"}}}
-err=lambda d: resp(d, ref("Error"))
-limited=resp("Rate limited (`RATE_LIMITED`): more requests than `rpc.rate_limit_per_s` from this address", ref("Error"), retry)
-def qp(name, desc, schema): return {"name":name,"in":"query","required":False,"description":desc,"schema":schema}
-def pp(name, desc, schema): return {"name":name,"in":"path","required":True,"description":desc,"schema":schema}
-hexid={"type":"string","pattern":"^[0-9a-fA-F]{64}$"}
-paths={
-"/health":{"get":{"summary":"Liveness: the process is serving","operationId":"health","responses":{"200":resp("Alive",{"type":"object","properties":{"status":{"const":"ok"}}})}}},
-"/ready":{"get":{"summary":"Readiness: caught up with its peers","operationId":"ready","responses":{"200":resp("Caught up",{"type":"object","properties":{"status":{"const":"ready"}}}),"503":resp("Syncing",{"type":"object","properties":{"status":{"const":"syncing"}}})}}},
-"/metrics":{"get":{"summary":"Prometheus metrics (text exposition format 0.0.4)","operationId":"metrics","responses":{"200":resp("Metrics",{"type":"string"},ctype="text/plain"),"429":limited}}},
-"/v1/status":{"get":{"summary":"The node's status","operationId":"status","responses":{"200":resp("Status",ref("Status")),"429":limited}}},
-"/v1/transactions":{"post":{"summary":"Submit one signed transaction","operationId":"submitTransaction",
-  "requestBody":{"required":True,"content":{"application/json":{"schema":ref("SubmitRequest")}}},
-  "responses":{"202":resp("Admitted to the mempool",ref("Accepted")),"200":resp("Already committed: its result (submitting again is idempotent). A settlement entry whose reference is already recorded with the same body answers with the original transaction's status",ref("TransactionStatus")),
-   "400":err("Refused: `MALFORMED_REQUEST`, `MALFORMED_TRANSACTION`, `BAD_SIGNATURE`, `WRONG_CHAIN`, `EXPIRED`, `EXPIRY_TOO_FAR`, `CREATOR_NOT_FOUND`, `DUPLICATE_REFERENCE_MISMATCH`"),
-   "413":err("`BODY_TOO_LARGE` or `TRANSACTION_TOO_LARGE`"),"415":err("`UNSUPPORTED_MEDIA_TYPE`: the body must be sent as `Content-Type: application/json`"),"429":limited,
-   "503":resp("`MEMPOOL_FULL` or `NODE_BUSY`: retry after Retry-After seconds",ref("Error"),retry)}}},
-"/v1/transactions/batch":{"post":{"summary":"Submit up to `rpc.batch_transactions_max` signed transactions; one result each, in order","operationId":"submitBatch",
-  "requestBody":{"required":True,"content":{"application/json":{"schema":ref("BatchRequest")}}},
-  "responses":{"200":resp("One result per transaction",ref("BatchResults")),"400":err("`MALFORMED_REQUEST`"),"413":err("`BODY_TOO_LARGE` or `BATCH_TOO_LARGE`"),"415":err("`UNSUPPORTED_MEDIA_TYPE`: the body must be sent as `Content-Type: application/json`"),"429":limited,
-   "503":resp("`NODE_BUSY`: every transaction was refused for now (mempool full); retry after Retry-After seconds",ref("Error"),retry)}}},
-"/v1/transactions/{id}":{"get":{"summary":"Where a transaction is: pending, committed (height, index, result) or unknown","operationId":"transactionStatus",
-  "parameters":[pp("id","transaction id (64 hex digits)",hexid),qp("wait","long poll: wait up to this many seconds (at most `rpc.wait_seconds_max`) until it is committed",{"type":"integer","minimum":0}),
-   qp("transaction","include a committed transaction's bytes (reads its block; pending ones always have them)",{"type":"boolean"})],
-  "responses":{"200":resp("Status",ref("TransactionStatus")),"400":err("`MALFORMED_ID` or `MALFORMED_QUERY`"),"429":limited}}},
-"/v1/accounts/{id}":{"get":{"summary":"An account: balances, held amounts, keys and quorum, flags; with proof=true a Merkle proof anchored to a certified header","operationId":"account",
-  "parameters":[pp("id","account id, name@institution",{"type":"string"}),qp("proof","add a Merkle proof and the header and commit certificate it is anchored to",{"type":"boolean"})],
-  "responses":{"200":resp("The account",ref("Account")),"400":err("`MALFORMED_ACCOUNT`"),"404":err("`NOT_FOUND`: no such account"),"429":limited,
-   "503":resp("`PROOF_NOT_READY` (the anchoring block did not come within `rpc.proof_wait_seconds`) or `NODE_BUSY`",ref("Error"),retry)}}},
-"/v1/gateways/{id}/positions":{"get":{"summary":"A gateway's positions (KHR and USD) on one business date, and its prefund and payable balances now (docs/settlement.md)","operationId":"gatewayPositions",
-  "parameters":[pp("id","gateway institution id",{"type":"string"}),qp("date","business date YYYY-MM-DD in ICT (default: the gateway's current date)",{"type":"string","format":"date"})],
-  "responses":{"200":resp("Positions",ref("GatewayPositions")),"400":err("`MALFORMED_GATEWAY` or `MALFORMED_DATE`"),"404":err("`NOT_FOUND`: not a gateway participant"),"429":limited,
-   "503":resp("`NODE_BUSY`",ref("Error"),retry)}}},
-"/v1/gateways/{id}/entries":{"get":{"summary":"A gateway's settlement entries on one business date in one currency, newest first, a page at a time: its statement","operationId":"gatewayEntries",
-  "parameters":[pp("id","gateway institution id",{"type":"string"}),qp("date","business date YYYY-MM-DD (default: the gateway's current date)",{"type":"string","format":"date"}),
-   qp("currency","KHR (default) or USD",{"enum":["KHR","USD"]}),qp("limit","page size, 1 to 1000 (default 100)",{"type":"integer","minimum":1,"maximum":1000}),
-   qp("before","the `next` of the previous page",hexid)],
-  "responses":{"200":resp("A page",ref("GatewayEntries")),"400":err("`MALFORMED_GATEWAY`, `MALFORMED_DATE`, `MALFORMED_QUERY` or `MALFORMED_CURSOR`"),"404":err("`NOT_FOUND`: not a gateway participant"),"429":limited,
-   "503":resp("`NODE_BUSY`",ref("Error"),retry)}}},
-"/v1/settlements/{gateway}/{reference}":{"get":{"summary":"The entries a gateway recorded under an external reference (one per reference class: payment, correction, funding)","operationId":"settlement",
-  "parameters":[pp("gateway","gateway institution id",{"type":"string"}),pp("reference","external reference",{"type":"string","pattern":"^[A-Za-z0-9._:-]{1,64}$"})],
-  "responses":{"200":resp("The entries",ref("SettlementLookup")),"400":err("`MALFORMED_GATEWAY` or `MALFORMED_REFERENCE`"),"404":err("`NOT_FOUND`: not a gateway, or no entry with that reference"),"429":limited,
-   "503":resp("`NODE_BUSY`",ref("Error"),retry)}}},
-"/v1/accounts/{id}/transactions":{"get":{"summary":"Transactions that named the account, newest first, a page at a time","operationId":"accountTransactions",
-  "parameters":[pp("id","account id",{"type":"string"}),qp("limit","page size, 1 to 1000 (default 100)",{"type":"integer","minimum":1,"maximum":1000}),
-   qp("before","HEIGHT:INDEX: the `next` of the previous page",{"type":"string","pattern":"^[0-9]+:[0-9]+$"})],
-  "responses":{"200":resp("A page",ref("AccountHistory")),"400":err("`MALFORMED_ACCOUNT`, `MALFORMED_QUERY` or `MALFORMED_CURSOR`"),"429":limited}}},
-"/v1/blocks":{"get":{"summary":"Block summaries from a height, oldest first (default: the latest `limit`)","operationId":"blocks",
-  "parameters":[qp("from","first height",{"type":"integer","minimum":1}),qp("limit","how many, 1 to 1000 (default 20)",{"type":"integer","minimum":1,"maximum":1000})],
-  "responses":{"200":resp("Summaries",{"type":"object","required":["blocks"],"properties":{"blocks":{"type":"array","items":ref("BlockSummary")}}}),"400":err("`MALFORMED_QUERY`"),"429":limited}}},
-"/v1/blocks/{height}":{"get":{"summary":"A block: header fields, transaction ids and results, canonical header and commit certificate","operationId":"block",
-  "parameters":[pp("height","block height, from 1",{"type":"integer","minimum":1})],
-  "responses":{"200":resp("The block",ref("Block")),"400":err("`MALFORMED_HEIGHT`"),"404":err("`NOT_FOUND`: not stored here (yet)"),"429":limited}}},
-"/v1/validators":{"get":{"summary":"The current validator set","operationId":"validators",
-  "responses":{"200":resp("The set",ref("Validators")),"429":limited,"503":resp("`NODE_BUSY`",ref("Error"),retry)}}},
-"/v1/events":{"get":{"summary":"Server-sent events: one `block` event per committed block with every transaction's result; the event id is the height","operationId":"events",
-  "parameters":[qp("from","first height to send (default: the next block)",{"type":"integer","minimum":1}),
-   {"name":"Last-Event-ID","in":"header","required":False,"description":"resume after this height (wins over from)","schema":{"type":"string"}}],
-  "responses":{"200":resp("An endless stream; `data` of each event is a BlockEvent",ref("BlockEvent"),ctype="text/event-stream"),"400":err("`MALFORMED_QUERY` or `MALFORMED_EVENT_ID`"),"429":limited,
-   "503":resp("`TOO_MANY_STREAMS`",ref("Error"),retry)}}},
+
+
+def error(description, headers=None):
+    return response(description, ref("Error"), headers=headers)
+
+
+LIMITED = error("`RATE_LIMITED`: more than `rpc.rate_limit_per_s` requests from this address", headers=retry_after)
+BUSY = error("`NODE_BUSY`: the node cannot take the read now", headers=retry_after)
+UNSUPPORTED = error("`UNSUPPORTED_MEDIA_TYPE`: the body must be sent as `Content-Type: application/json`")
+
+
+def query(name, description, schema):
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def path(name, description, schema):
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+
+
+# `format` names the rule for generators (the lookaheads state the lengths exactly, which pattern
+# generators cannot draw from); validators ignore an unknown format and check the pattern.
+account_id = {**path("id", "account id, `name@institution`: a 1-32-byte name and a 2-16-byte institution (docs/data-model.md)",
+                     {"type": "string", "format": "tonle-account-id", "pattern": f"^{ACCOUNT_NAME}@{INSTITUTION}$"}), "examples": {"bank": {"value": "sokha@aba"}, "merchant": {"value": "merchant.kampot@wing"}}}
+transaction_id = path("id", "transaction id: 64 hex digits (either case)", {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"})
+gateway_id = lambda name: {**path(name, "gateway institution id", {"type": "string", "format": "tonle-institution-id", "pattern": f"^{INSTITUTION}$"}), "examples": {"alipay": {"value": "alipay"}, "upi": {"value": "upi"}}}
+flag = lambda name, description: query(name, description + " (`true`/`false`, or `1`/`0`)", boolean)
+page = query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})
+date_query = query("date", "business date (default: the gateway's current one)", date)
+
+paths = {
+    "/health": {"get": {
+        "summary": "Liveness: the process is serving", "operationId": "health",
+        "responses": {"200": response("Alive", obj({"status": {"const": "ok"}}))}}},
+    "/ready": {"get": {
+        "summary": "Readiness: caught up with its peers", "operationId": "ready",
+        "responses": {"200": response("Caught up", obj({"status": {"const": "ready"}})),
+                      "503": response("Syncing", obj({"status": {"const": "syncing"}}))}}},
+    "/metrics": {"get": {
+        "summary": "Prometheus metrics (text exposition format 0.0.4)", "operationId": "metrics",
+        "responses": {"200": response("Metrics", string, media="text/plain"), "429": LIMITED}}},
+    "/v1/status": {"get": {
+        "summary": "The node's status", "operationId": "status",
+        "responses": {"200": response("Status", ref("Status")), "429": LIMITED}}},
+    "/v1/transactions": {"post": {
+        "summary": "Submit one signed transaction", "operationId": "submitTransaction",
+        "description": "The body is one JSON object with exactly the field `transaction`; a key written twice anywhere in it is refused (`MALFORMED_REQUEST`).",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SubmitRequest")}}},
+        "responses": {
+            "202": response("Admitted to the mempool (or already waiting there)", ref("Accepted")),
+            "200": response("Already committed: its status (submitting again is idempotent). A settlement entry whose reference is recorded with the same body answers with the original transaction's status", ref("TransactionStatus")),
+            "400": error("`MALFORMED_REQUEST`, `MALFORMED_TRANSACTION`, `BAD_SIGNATURE`, `WRONG_CHAIN`, `EXPIRED`, `EXPIRY_TOO_FAR`, `CREATOR_NOT_FOUND`, `DUPLICATE_REFERENCE_MISMATCH`"),
+            "413": error("`BODY_TOO_LARGE` (over `rpc.body_bytes_max`, announced or sent) or `TRANSACTION_TOO_LARGE`"),
+            "415": UNSUPPORTED, "429": LIMITED,
+            "503": error("`MEMPOOL_FULL` or `NODE_BUSY`: retry after Retry-After seconds", headers=retry_after)}}},
+    "/v1/transactions/batch": {"post": {
+        "summary": "Submit up to `rpc.batch_transactions_max` signed transactions; one result each, in order", "operationId": "submitBatch",
+        "description": "The body is one JSON object with exactly the field `transactions`; a key written twice anywhere in it is refused (`MALFORMED_REQUEST`).",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("BatchRequest")}}},
+        "responses": {
+            "200": response("One result per transaction", ref("BatchResults")),
+            "400": error("`MALFORMED_REQUEST`"),
+            "413": error("`BODY_TOO_LARGE` or `BATCH_TOO_LARGE`"), "415": UNSUPPORTED, "429": LIMITED,
+            "503": error("`NODE_BUSY`: every transaction was refused for now (mempool full); retry after Retry-After seconds", headers=retry_after)}}},
+    "/v1/transactions/{id}": {"get": {
+        "summary": "Where a transaction is: pending, committed (height, index, result) or unknown", "operationId": "transactionStatus",
+        "parameters": [transaction_id,
+                       query("wait", "long poll: wait up to this many seconds until it is committed (at most `rpc.wait_seconds_max`, default 60)",
+                             {"type": "integer", "minimum": 0, "maximum": 60, "default": 0}),
+                       flag("transaction", "include a committed transaction's bytes (reads its block; pending ones always have them)")],
+        "responses": {"200": response("Status", ref("TransactionStatus")), "400": error("`MALFORMED_ID` or `MALFORMED_QUERY`"), "429": LIMITED}}},
+    "/v1/accounts/{id}": {"get": {
+        "summary": "An account: balances, held amounts, keys and quorum, flags; with proof=true a Merkle proof anchored to a certified header", "operationId": "account",
+        "parameters": [account_id, flag("proof", "add a Merkle proof and the header and commit certificate it is anchored to")],
+        "responses": {"200": response("The account", ref("Account")), "400": error("`MALFORMED_ACCOUNT` or `MALFORMED_QUERY`"),
+                      "404": error("`NOT_FOUND`: no such account"), "429": LIMITED,
+                      "503": error("`PROOF_NOT_READY` (the anchoring block did not come within `rpc.proof_wait_seconds`) or `NODE_BUSY`", headers=retry_after)}}},
+    "/v1/accounts/{id}/transactions": {"get": {
+        "summary": "Transactions that named the account, newest first, a page at a time", "operationId": "accountTransactions",
+        "parameters": [account_id, page,
+                       query("before", "`HEIGHT:INDEX`, the `next` of the previous page: height 0 to 2^63-1, index 0 to 2^32-1",
+                             {"type": "string", "pattern": f"^{HEIGHT}:{INDEX}$"})],
+        "responses": {"200": response("A page", ref("AccountHistory")), "400": error("`MALFORMED_ACCOUNT`, `MALFORMED_QUERY` or `MALFORMED_CURSOR`"), "429": LIMITED}}},
+    "/v1/blocks": {"get": {
+        "summary": "Block summaries from a height, oldest first (default: the latest `limit`)", "operationId": "blocks",
+        "parameters": [query("from", "first height", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX}),
+                       query("limit", "how many", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20})],
+        "responses": {"200": response("Summaries", obj({"blocks": {"type": "array", "items": ref("BlockSummary")}})),
+                      "400": error("`MALFORMED_QUERY`"), "429": LIMITED}}},
+    "/v1/blocks/{height}": {"get": {
+        "summary": "A block: header fields, transaction ids and results, canonical header and commit certificate", "operationId": "block",
+        "parameters": [path("height", "block height", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX})],
+        "responses": {"200": response("The block", ref("Block")), "400": error("`MALFORMED_HEIGHT`"),
+                      "404": error("`NOT_FOUND`: not stored here (yet)"), "429": LIMITED}}},
+    "/v1/validators": {"get": {
+        "summary": "The current validator set", "operationId": "validators",
+        "responses": {"200": response("The set", ref("Validators")), "429": LIMITED, "503": BUSY}}},
+    "/v1/events": {"get": {
+        "summary": "Server-sent events: one `block` event per committed block with every transaction's result; the event id is the height", "operationId": "events",
+        "parameters": [query("from", "first height to send (default: the next block)", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX}),
+                       {"name": "Last-Event-ID", "in": "header", "required": False, "description": "resume after this height (wins over `from`; 0 replays from block 1)",
+                        "schema": {"type": "string", "pattern": f"^{HEIGHT}$"}}],
+        "responses": {"200": response("An endless stream of events, each a `block` event whose `data` is a BlockEvent", ref("BlockEventMessage"), media="text/event-stream"),
+                      "400": error("`MALFORMED_HEIGHT` or `MALFORMED_EVENT_ID`"), "429": LIMITED,
+                      "503": error("`TOO_MANY_STREAMS`", headers=retry_after)}}},
+    "/v1/gateways/{id}/positions": {"get": {
+        "summary": "A gateway's positions (KHR and USD) on one business date, and its prefund and payable balances now (docs/settlement.md)", "operationId": "gatewayPositions",
+        "parameters": [gateway_id("id"), date_query],
+        "responses": {"200": response("Positions", ref("GatewayPositions")), "400": error("`MALFORMED_GATEWAY` or `MALFORMED_DATE`"),
+                      "404": error("`NOT_FOUND`: not a gateway participant"), "429": LIMITED, "503": BUSY}}},
+    "/v1/gateways/{id}/entries": {"get": {
+        "summary": "A gateway's settlement entries on one business date in one currency, newest first, a page at a time: its statement", "operationId": "gatewayEntries",
+        "parameters": [gateway_id("id"), date_query, query("currency", "KHR (default) or USD", {"enum": ["KHR", "USD"], "default": "KHR"}), page,
+                       query("before", "the `next` of the previous page", {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"})],
+        "responses": {"200": response("A page", ref("GatewayEntries")),
+                      "400": error("`MALFORMED_GATEWAY`, `MALFORMED_DATE`, `MALFORMED_QUERY` or `MALFORMED_CURSOR`"),
+                      "404": error("`NOT_FOUND`: not a gateway participant, or `before` names no entry of this statement"), "429": LIMITED, "503": BUSY}}},
+    "/v1/settlements/{gateway}/{reference}": {"get": {
+        "summary": "The entries a gateway recorded under an external reference (one per reference class: payment, correction, funding)", "operationId": "settlement",
+        "parameters": [gateway_id("gateway"), {**path("reference", "external reference", {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}),
+                                               "examples": {"payment": {"value": "ALP-20261121-0001"}}}],
+        "responses": {"200": response("The entries", ref("SettlementLookup")), "400": error("`MALFORMED_GATEWAY` or `MALFORMED_REFERENCE`"),
+                      "404": error("`NOT_FOUND`: not a gateway, or no entry with that reference"), "429": LIMITED, "503": BUSY}}},
 }
-S=lambda props, req=None: {"type":"object","properties":props,"required":req or list(props.keys())}
-st={"type":"string"}; i={"type":"integer"}; b={"type":"boolean"}; h={"type":"string","description":"hex"}
-schemas={
-"Error":S({"code":{"type":"string","description":"stable code (docs/api.md, docs/errors.md)"},"message":{"type":"string","description":"what went wrong and what to do"}}),
-"SubmitRequest":S({"transaction":{"type":"string","contentEncoding":"base64","description":"canonical bytes of a signed transaction (docs/encoding.md)"}}),
-"BatchRequest":S({"transactions":{"type":"array","items":{"type":"string","contentEncoding":"base64"}}}),
-"Accepted":S({"id":hexid,"status":{"const":"pending"}}),
-"BatchResults":S({"results":{"type":"array","items":S({"id":st,"status":{"enum":["pending","committed","refused"]},"code":st,"message":st,"height":i,"result":st},["status"])}}),
-"TransactionStatus":S({"id":hexid,"status":{"enum":["pending","committed","unknown"]},"height":i,"index":i,"result":{"type":"string","description":"applied, or a rejection code"},
-  "transaction":{"type":"string","contentEncoding":"base64"}},["id","status"]),
-"Block":S({"height":i,"hash":h,"previous_hash":h,"time_ms":i,"proposer":h,"state_root":{"type":"string","description":"state root after this block"},
-  "transactions":{"type":"array","items":st},"results":{"type":"array","items":st},"header":{"type":"string","description":"canonical header, hex"},
-  "certificate":{"type":"string","description":"canonical commit certificate, hex"}}),
-"BlockSummary":S({"height":i,"hash":h,"time_ms":i,"proposer":h,"transactions":i}),
-"BlockEvent":S({"height":i,"hash":h,"time_ms":i,"state_root":h,"transactions":{"type":"array","items":S({"id":h,"result":st})}}),
-"Balance":S({"currency":{"enum":["KHR","USD"]},"balance":st,"held":st,"available":st,"balance_minor":i,"held_minor":i}),
-"Limit":S({"currency":st,"per_transaction_max":st,"daily_debit_max":st,"debited_today":st},["currency","debited_today"]),
-"AccountProof":S({"height":{"type":"integer","description":"the state is after this block; the anchor is block height+1"},"key":h,"value":{"type":"string","description":"the state record, hex"},
-  "proof":{"type":"string","description":"Merkle proof, hex (docs/merkle.md)"},"state_root":h,"header":{"type":"string","description":"block height+1's canonical header, hex"},
-  "certificate":{"type":"string","description":"its commit certificate, hex"}}),
-"Account":S({"id":st,"height":i,"keys":{"type":"array","items":h},"quorum":i,"flags":{"type":"array","items":{"enum":["issuance"]}},"frozen":b,
-  "balances":{"type":"array","items":ref("Balance")},"limits":{"type":"array","items":ref("Limit")},"proof":ref("AccountProof")},
-  ["id","height","keys","quorum","flags","frozen","balances","limits"]),
-"AccountHistory":S({"account":st,"transactions":{"type":"array","items":S({"id":h,"height":i,"index":i})},"next":{"type":"string","description":"pass as before= for the next page; absent on the last"}},["account","transactions"]),
-"Validators":S({"height":i,"validators":{"type":"array","items":S({"public_key":h,"name":st,"power":i})},"total_power":i,"quorum_power":i,
-  "encoded":{"type":"string","description":"canonical validator set, hex (for tonle verify --validators)"}}),
-"Position":S({"currency":{"enum":["KHR","USD"]},"count":i,"gross_inward":st,"gross_outward":st,"refunds":st,"reversals":st,"top_ups":st,"net_settled":st,
-  "payable_due":{"type":"string","description":"gross_outward - reversals: what the net settlement closing the date moves"},
-  "net_position":{"type":"string","description":"(gross_outward - reversals) - (gross_inward - refunds); positive: owed to the gateway"},
-  "entries_digest":h,"closed_by":{"type":"string","description":"the net settlement's reference, once closed"}},
-  ["currency","count","gross_inward","gross_outward","refunds","reversals","top_ups","net_settled","payable_due","net_position","entries_digest"]),
-"GatewayPositions":S({"gateway":st,"business_date":{"type":"string","format":"date"},"cutoff_ms":i,"height":i,"positions":{"type":"array","items":ref("Position")},
-  "balances":{"type":"array","items":S({"account":st,"currency":st,"balance":st})}}),
-"SettlementEntry":S({"gateway":st,"reference":st,"class":{"enum":["payment","correction","funding"]},
-  "kind":{"enum":["INWARD_QR_PAYMENT","OUTWARD_QR_PAYMENT","INWARD_REMITTANCE","OUTWARD_REMITTANCE","REFUND","REVERSAL","PREFUND_TOPUP","NET_SETTLEMENT"]},
-  "amount":st,"currency":{"enum":["KHR","USD"]},"account":st,"foreign_amount":st,"foreign_currency":st,"fx_rate":st,"original":st,
-  "returned":{"type":"string","description":"refunded or reversed so far"},"business_date":{"type":"string","format":"date"},"height":i,"time_ms":i,
-  "transaction":h,"command":i,"entry_digest":h},
-  ["gateway","reference","class","kind","amount","currency","account","returned","business_date","height","time_ms","transaction","command","entry_digest"]),
-"GatewayEntries":S({"gateway":st,"currency":st,"business_date":{"type":"string","format":"date"},"entries":{"type":"array","items":ref("SettlementEntry")},
-  "next":{"type":"string","description":"pass as before= for the next page; absent on the last"}},["gateway","currency","business_date","entries"]),
-"SettlementLookup":S({"gateway":st,"reference":st,"entries":{"type":"array","items":ref("SettlementEntry")}}),
-"Status":S({"name":st,"chain_id":st,"version":st,"height":i,"round":i,"state_root":h,"latest_block_hash":h,"latest_block_time_ms":i,"validator":b,
-  "peers":{"type":"array","items":h},"sync":{"enum":["caught_up","syncing"]},"mempool_transactions":i}),
+
+schemas = {
+    "Error": obj({"code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$", "description": "stable code (docs/api.md, docs/errors.md)"},
+                  "message": {"type": "string", "description": "what went wrong and what to do"}}),
+    "SubmitRequest": obj({"transaction": {**base64, "maxLength": 87384, "description": "canonical bytes of a signed transaction (docs/encoding.md), at most 64 KiB"}}),
+    "BatchRequest": obj({"transactions": {"type": "array", "maxItems": 4096,
+                                          "items": {"type": "string", "description": "base64 of a signed transaction's canonical bytes; an item that is not one is refused in its own result"}}}),
+    "Accepted": obj({"id": hexdigest, "status": {"const": "pending"}}),
+    "BatchResults": obj({"results": {"type": "array", "items": ref("BatchItem")}}),
+    "BatchItem": obj({"id": hexdigest, "status": {"enum": ["pending", "committed", "refused"]}, "code": string, "message": string,
+                      "height": height, "result": string}, ["status"]),
+    "TransactionStatus": obj({"id": hexdigest, "status": {"enum": ["pending", "committed", "unknown"]}, "height": height, "index": u32,
+                              "result": {"type": "string", "description": "applied, or a rejection code"}, "transaction": base64}, ["id", "status"]),
+    "Block": obj({"height": height, "hash": hexdigest, "previous_hash": hexdigest, "time_ms": u64, "proposer": hexdigest,
+                  "state_root": {**hexdigest, "description": "state root after this block"},
+                  "transactions": {"type": "array", "items": hexdigest}, "results": {"type": "array", "items": string},
+                  "header": {**hexbytes, "description": "canonical header"}, "certificate": {**hexbytes, "description": "canonical commit certificate"}}),
+    "BlockSummary": obj({"height": height, "hash": hexdigest, "time_ms": u64, "proposer": hexdigest, "transactions": count}),
+    "BlockEventMessage": obj({"event": {"const": "block"}, "id": {"type": "string", "pattern": f"^{HEIGHT}$", "description": "the block's height"},
+                              "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": ref("BlockEvent")},
+                              "retry": {"type": "integer", "minimum": 0}}, ["event", "id", "data"]),
+    "BlockEvent": obj({"height": height, "hash": hexdigest, "time_ms": u64, "state_root": hexdigest,
+                       "transactions": {"type": "array", "items": obj({"id": hexdigest, "result": string})}}),
+    "Balance": obj({"currency": currency, "balance": decimal_text, "held": decimal_text, "available": decimal_text,
+                    "balance_minor": {"type": "integer"}, "held_minor": {"type": "integer"}}),
+    "Limit": obj({"currency": currency, "per_transaction_max": decimal_text, "daily_debit_max": decimal_text, "debited_today": decimal_text},
+                 ["currency", "debited_today"]),
+    "AccountProof": obj({"height": {**height, "description": "the state is after this block; the anchor is block height+1"}, "key": hexdigest,
+                         "value": {**hexbytes, "description": "the state record"}, "proof": {**hexbytes, "description": "Merkle proof (docs/merkle.md)"},
+                         "state_root": hexdigest, "header": {**hexbytes, "description": "block height+1's canonical header"},
+                         "certificate": {**hexbytes, "description": "its commit certificate"}}),
+    "Account": obj({"id": string, "height": height, "keys": {"type": "array", "items": hexdigest}, "quorum": {"type": "integer", "minimum": 1, "maximum": 255},
+                    "flags": {"type": "array", "items": {"enum": ["issuance"]}}, "frozen": boolean,
+                    "balances": {"type": "array", "items": ref("Balance")}, "limits": {"type": "array", "items": ref("Limit")}, "proof": ref("AccountProof")},
+                   ["id", "height", "keys", "quorum", "flags", "frozen", "balances", "limits"]),
+    "AccountHistory": obj({"account": string, "transactions": {"type": "array", "items": obj({"id": hexdigest, "height": height, "index": u32})},
+                           "next": {"type": "string", "pattern": f"^{HEIGHT}:{INDEX}$", "description": "pass as before= for the next page; absent on the last"}},
+                          ["account", "transactions"]),
+    "Validators": obj({"height": height, "validators": {"type": "array", "items": obj({"public_key": hexdigest, "name": string, "power": u64})},
+                       "total_power": u64, "quorum_power": u64, "encoded": {**hexbytes, "description": "canonical validator set (for tonle verify --validators)"}}),
+    "Position": obj({"currency": currency, "count": count, "gross_inward": decimal_text, "gross_outward": decimal_text, "refunds": decimal_text,
+                     "reversals": decimal_text, "top_ups": decimal_text, "net_settled": decimal_text,
+                     "payable_due": {**decimal_text, "description": "gross_outward - reversals: what the net settlement closing the date moves"},
+                     "net_position": {**decimal_text, "description": "(gross_outward - reversals) - (gross_inward - refunds); positive: owed to the gateway"},
+                     "entries_digest": hexdigest, "closed_by": {"type": "string", "description": "the net settlement's reference, once closed"}},
+                    ["currency", "count", "gross_inward", "gross_outward", "refunds", "reversals", "top_ups", "net_settled", "payable_due", "net_position", "entries_digest"]),
+    "GatewayPositions": obj({"gateway": string, "business_date": date, "cutoff_ms": u32, "height": height, "positions": {"type": "array", "items": ref("Position")},
+                             "balances": {"type": "array", "items": obj({"account": string, "currency": currency, "balance": decimal_text})}}),
+    "SettlementEntry": obj({"gateway": string, "reference": string, "class": {"enum": ["payment", "correction", "funding"]},
+                            "kind": {"enum": ["INWARD_QR_PAYMENT", "OUTWARD_QR_PAYMENT", "INWARD_REMITTANCE", "OUTWARD_REMITTANCE", "REFUND", "REVERSAL", "PREFUND_TOPUP", "NET_SETTLEMENT"]},
+                            "amount": decimal_text, "currency": currency, "account": string, "foreign_amount": decimal_text, "foreign_currency": string, "fx_rate": string,
+                            "original": string, "returned": {**decimal_text, "description": "refunded or reversed so far"}, "business_date": date, "height": height,
+                            "time_ms": u64, "transaction": hexdigest, "command": {"type": "integer", "minimum": 0, "maximum": 65535}, "entry_digest": hexdigest},
+                           ["gateway", "reference", "class", "kind", "amount", "currency", "account", "returned", "business_date", "height", "time_ms", "transaction", "command", "entry_digest"]),
+    "GatewayEntries": obj({"gateway": string, "currency": currency, "business_date": date, "entries": {"type": "array", "items": ref("SettlementEntry")},
+                           "next": {**hexdigest, "description": "pass as before= for the next page; absent on the last"}},
+                          ["gateway", "currency", "business_date", "entries"]),
+    "SettlementLookup": obj({"gateway": string, "reference": string, "entries": {"type": "array", "items": ref("SettlementEntry")}}),
+    "Status": obj({"name": string, "chain_id": string, "version": string, "height": height, "round": u32, "state_root": hexdigest,
+                   "latest_block_hash": hexdigest, "latest_block_time_ms": u64, "validator": boolean, "peers": {"type": "array", "items": hexdigest},
+                   "sync": {"enum": ["caught_up", "syncing"]}, "mempool_transactions": count}),
 }
-doc={"openapi":"3.1.0","info":{"title":"Tonle node RPC","version":"1","description":"The HTTP/JSON API of a Tonle node. See docs/api.md for the guide, examples and error codes. Every error body is an Error."},
-"servers":[{"url":"http://127.0.0.1:26700","description":"a local validator (deploy/run.sh)"}],"paths":paths,"components":{"schemas":schemas}}
-open(os.path.join(os.path.dirname(os.path.abspath(__file__)),'openapi.json'),'w').write(json.dumps(doc,indent=2)+"\n")
+
+document = {
+    "openapi": "3.1.0",
+    "info": {"title": "Tonle node RPC", "version": "1",
+             "description": "The HTTP/JSON API of a Tonle node. See docs/api.md for the guide, examples and error codes. Every error body is an Error. "
+                            "A method a route does not take is 405 `METHOD_NOT_ALLOWED` with `Allow`; a path no route has is 404 `NO_SUCH_ROUTE`. "
+                            "Numbers in paths, queries and headers are ASCII decimal digits in their one spelling (no sign, no leading zero)."},
+    "servers": [{"url": "http://127.0.0.1:26700", "description": "a local validator (deploy/run.sh)"}],
+    "security": [{}, {"mutualTLS": []}],
+    "paths": paths,
+    "components": {
+        "schemas": schemas,
+        "securitySchemes": {"mutualTLS": {"type": "mutualTLS", "description": "With `rpc.tls_client_ca_file` set, every client presents a certificate signed by that CA (gateways); without it, none is asked for."}},
+    },
+}
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi.json"), "w") as out:
+    out.write(json.dumps(document, indent=2) + "\n")

@@ -196,16 +196,16 @@ public enum RPCServer {
         route(.get, "/v1/validators") { _, _ throws(APIError) in json(try await api.validators()) }
         route(.get, "/v1/events") { request, _ throws(APIError) in
             // The stream resumes after a height: the client's last event id, or the one before `from`.
+            // Both are checked when both are given, though the event id wins.
+            let from = try request.uri.queryParameters.get("from").map { text throws(APIError) in try RequestInput.height(text, "from") }
             let after: UInt64
             if let lastID = request.headers[.lastEventID] {
                 guard let last = RequestInput.decimal(lastID, in: 0...Limits.heightMax) else {
                     throw .malformed("EVENT_ID", "Last-Event-ID must be a block height: a whole number from 0 to \(Limits.heightMax)")
                 }
                 after = last
-            } else if let from = request.uri.queryParameters.get("from") {
-                after = try RequestInput.height(from, "from") - 1
             } else {
-                after = api.commits.height
+                after = from.map { $0 - 1 } ?? api.commits.height
             }
             guard streams.acquire() else {
                 throw APIError("TOO_MANY_STREAMS", "\(config.eventStreamsMax) event streams are open; retry later", .serviceUnavailable, headers: [.retryAfter: "5"])

@@ -6,10 +6,11 @@ import TonleTypes
 /// "Untrusted input"). Anything outside its range is refused with a 4xx and a stable code; no
 /// value from a request reaches a trapping conversion or trapping arithmetic.
 enum RequestInput {
-    /// A whole number in `range`, written as ASCII decimal digits only: no sign, space, other
-    /// numerals or exponent. Nil for anything else, including values that overflow 64 bits.
+    /// A whole number in `range`, written as ASCII decimal digits only, in its one spelling: no
+    /// sign, space, leading zero, other numerals or exponent. Nil for anything else, including
+    /// values that overflow 64 bits.
     static func decimal(_ text: some StringProtocol, in range: ClosedRange<UInt64>) -> UInt64? {
-        guard !text.utf8.isEmpty else { return nil }
+        guard let first = text.utf8.first, first != UInt8(ascii: "0") || text.utf8.count == 1 else { return nil }
         var value: UInt64 = 0
         for byte in text.utf8 {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }

@@ -183,7 +183,7 @@ public enum SettlementReports {
         if let before {
             guard case .settlement(let record) = state.record(before), record.gateway == id, record.amount.currency == currency,
                   record.businessDate == date
-            else { throw .malformed("CURSOR", "before must be the 'next' of the previous page for the same gateway, currency and date") }
+            else { throw .notFound("no entry \(before.hex) in \(id)'s \(currency.code) statement of \(date): before must be the 'next' of a previous page of it") }
             next = record.previous
         } else {
             next = position(state, id, currency, date).last

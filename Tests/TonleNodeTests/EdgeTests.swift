@@ -121,6 +121,60 @@ struct EdgeTests {
         print("edge test: \(sent) requests answered 2xx or 4xx; network files: \(network.directory.path)")
     }
 
+    @Test("schemathesis: every route against docs/openapi.json on a live network, all checks on — no 5xx, no schema violation, positive data accepted, negative data refused, 405 with Allow")
+    func schemathesis() async throws {
+        let network = try LocalNetwork()
+        defer { network.stop() }
+        try network.startAll()
+        #expect(await LocalNetwork.eventually(90) { await network.height(0).map { $0 >= 2 } ?? false }, "the network commits")
+        // Data for the generator to find: transfers (history, transaction ids) and the settlement
+        // entry whose reference docs/openapi.json gives as the example.
+        let transfers = try network.transfers(8, tag: 0x57)
+        _ = await network.submit(1, transfers)
+        let client = try await Self.run(["/usr/bin/env", "python3", "docs/examples/gateway_client.py", "--node", "http://127.0.0.1:\(network.rpcPorts[0])",
+                                         "--gateway-key", network.directory.appendingPathComponent("keys/alipay.key").path,
+                                         "--payer-key", network.directory.appendingPathComponent("keys/aba.key").path, "--reference", "ALP-20261121-0001"],
+                                        in: LocalNetwork.repository, seconds: 120)
+        #expect(client.status == 0, "the gateway client seeds a settlement entry: \(client.output.suffix(2_000))")
+
+        let environment = ProcessInfo.processInfo.environment
+        let seed = environment["TONLE_SCHEMATHESIS_SEED"] ?? "\(UInt32.random(in: 1...UInt32.max))"
+        let examples = environment["TONLE_SCHEMATHESIS_EXAMPLES"] ?? "25"
+        let directory = LocalNetwork.repository.appendingPathComponent("Tests/TonleNodeTests/Schemathesis")
+        let report = network.directory.appendingPathComponent("schemathesis.log")
+        let run = try await Self.run(["/usr/bin/env", "SCHEMATHESIS_HOOKS=hooks", "python3", "-c", "from schemathesis.cli import schemathesis; schemathesis()",
+                                      "--config-file", "schemathesis.toml", "run", LocalNetwork.repository.appendingPathComponent("docs/openapi.json").path,
+                                      "--url", "http://127.0.0.1:\(network.rpcPorts[2])", "--checks", "all", "--max-examples", examples, "--seed", seed,
+                                      "--no-color"], in: directory, seconds: 900)
+        try run.output.write(to: report, atomically: true, encoding: .utf8)
+        let summary = run.output.split(separator: "\n").last { $0.contains(" in ") && $0.hasPrefix("=") } ?? "no summary"
+        print("schemathesis (seed \(seed), \(examples) examples per operation): \(summary); report: \(report.path)")
+        #expect(run.status == 0, "schemathesis failed with seed \(seed) (TONLE_SCHEMATHESIS_SEED=\(seed) replays it); report \(report.path):\n\(run.output.suffix(6_000))")
+        #expect(run.output.contains("passed"), "schemathesis ran no test case: \(run.output.suffix(2_000))")
+        for index in 0..<4 { #expect(network.isRunning(index), "node \(index) stopped") }
+    }
+
+    /// Runs a command (a path and its arguments) in `directory`, waiting without holding a thread;
+    /// killed after `seconds`. Output and errors together.
+    static func run(_ command: [String], in directory: URL, seconds: Double) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.currentDirectoryURL = directory
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
+        (process.standardOutput, process.standardError) = (handle, handle)
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while process.isRunning {
+            if ContinuousClock.now > deadline { process.terminate() }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    }
+
     static func acceptable(_ status: Int?) -> Bool { status.map { (200..<300).contains($0) || (400..<500).contains($0) } ?? false }
 
     /// Sends `request` on a fresh connection and returns the status of the answer (the head is

@@ -38,4 +38,26 @@ import TonleRPC
         #expect(!references.isEmpty)
         for name in Set(references) { #expect(schemas.contains(name), "\(name) is referenced but not defined") }
     }
+
+    /// The `before=HEIGHT:INDEX` pattern of the document admits exactly what the node parses:
+    /// boundaries, then random values across every digit count.
+    @Test func cursorPatternAgreesWithTheParser() throws {
+        let paths = Self.document["paths"] as? [String: [String: Any]] ?? [:]
+        let operation = paths["/v1/accounts/{id}/transactions"]?["get"] as? [String: Any] ?? [:]
+        let before = (operation["parameters"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "before" }
+        let pattern = try #require((before?["schema"] as? [String: Any])?["pattern"] as? String)
+        let regex = try NSRegularExpression(pattern: pattern)
+        func admitted(_ text: String) -> Bool { regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil }
+        var cases = ["0:0", "1:0", "9223372036854775807:4294967295", "9223372036854775808:0", "1:4294967296", "01:0", "1:00", "-1:0", "1:", ":1", "1:2:3",
+                     "18446744073709551615:0", "9223372036854775799:9", "9199999999999999999:1"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let height = UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator)
+            let index = UInt64.random(in: 0...(UInt64(UInt32.max) * 2), using: &generator) >> UInt64.random(in: 0...32, using: &generator)
+            cases.append("\(height):\(index)")
+        }
+        for text in cases {
+            #expect(admitted(text) == (HistoryPosition(text) != nil), "\(text): the document says \(admitted(text)), the node \(HistoryPosition(text) != nil)")
+        }
+    }
 }
