@@ -101,7 +101,7 @@ public struct Consensus: Sendable {
 
     private mutating func receive(_ proposal: Proposal, _ block: Block) -> [Effect] {
         let body = proposal.body, r = body.round
-        guard decision == nil, r <= round + Self.roundsAheadMax, proposals[r] == nil, body.chainID == chainID,
+        guard decision == nil, UInt64(r) <= UInt64(round) + UInt64(Self.roundsAheadMax), proposals[r] == nil, body.chainID == chainID,
               body.proposer == proposer(round: r), block.hash == body.blockHash, block.header.height == height
         else { return [] }
         proposals[r] = (proposal, block)
@@ -115,7 +115,7 @@ public struct Consensus: Sendable {
 
     private mutating func receive(_ vote: Vote) -> [Effect] {
         let body = vote.body, r = body.round
-        guard body.chainID == chainID, r <= round + Self.roundsAheadMax, let validator = validators.validator(body.validator) else { return [] }
+        guard body.chainID == chainID, UInt64(r) <= UInt64(round) + UInt64(Self.roundsAheadMax), let validator = validators.validator(body.validator) else { return [] }
         let added: Tally.Outcome
         switch body.type {
         case .prevote: added = prevotes[r, default: Tally()].add(vote, power: validator.power)

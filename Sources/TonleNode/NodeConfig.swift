@@ -34,24 +34,35 @@ public struct NodeConfig: Sendable {
 
     public init() {}
 
-    /// Every key the file may hold (docs/operations.md lists the same set).
-    public static let keys = [
-        "node.name", "node.key_file", "node.data_dir", "node.genesis_file",
-        "p2p.listen", "p2p.peers", "p2p.observers", "p2p.reconnect_min_ms", "p2p.reconnect_max_ms", "p2p.peer_queue_bytes_max",
-        "p2p.handshake_timeout_ms", "p2p.idle_timeout_ms", "p2p.unauthenticated_per_address_max", "p2p.unauthenticated_max",
-        "rpc.listen", "rpc.body_bytes_max", "rpc.batch_transactions_max", "rpc.rate_limit_per_s", "rpc.rate_limit_burst",
-        "rpc.event_streams_max", "rpc.wait_seconds_max", "rpc.proof_wait_seconds", "rpc.request_deadline_ms", "rpc.idle_timeout_ms",
-        "rpc.connections_per_client_max", "rpc.connections_max", "rpc.tls_cert_file", "rpc.tls_key_file", "rpc.tls_client_ca_file",
-        "mempool.transactions_max", "mempool.bytes_max",
-        "consensus.propose_timeout_ms", "consensus.prevote_timeout_ms", "consensus.precommit_timeout_ms", "consensus.timeout_delta_ms",
-        "consensus.retransmit_ms", "consensus.empty_block_interval_ms", "consensus.block_transactions_max", "consensus.block_bytes_max",
-        "sync.batch_blocks", "sync.status_interval_ms", "sync.request_timeout_ms",
-        "storage.synchronous_full", "verify.workers", "log.level",
+    /// What a key's value is: the file must hold that JSON type, the environment a text that reads as it.
+    public enum Kind: Sendable { case text, number, flag, list }
+
+    /// Every key the file may hold, and its kind (docs/operations.md lists the same set).
+    public static let schema: [(key: String, kind: Kind)] = [
+        ("node.name", .text), ("node.key_file", .text), ("node.data_dir", .text), ("node.genesis_file", .text),
+        ("p2p.listen", .text), ("p2p.peers", .list), ("p2p.observers", .list), ("p2p.reconnect_min_ms", .number), ("p2p.reconnect_max_ms", .number),
+        ("p2p.peer_queue_bytes_max", .number), ("p2p.handshake_timeout_ms", .number), ("p2p.idle_timeout_ms", .number),
+        ("p2p.unauthenticated_per_address_max", .number), ("p2p.unauthenticated_max", .number),
+        ("rpc.listen", .text), ("rpc.body_bytes_max", .number), ("rpc.batch_transactions_max", .number), ("rpc.rate_limit_per_s", .number),
+        ("rpc.rate_limit_burst", .number), ("rpc.event_streams_max", .number), ("rpc.wait_seconds_max", .number), ("rpc.proof_wait_seconds", .number),
+        ("rpc.request_deadline_ms", .number), ("rpc.idle_timeout_ms", .number), ("rpc.connections_per_client_max", .number),
+        ("rpc.connections_max", .number), ("rpc.tls_cert_file", .text), ("rpc.tls_key_file", .text), ("rpc.tls_client_ca_file", .text),
+        ("mempool.transactions_max", .number), ("mempool.bytes_max", .number),
+        ("consensus.propose_timeout_ms", .number), ("consensus.prevote_timeout_ms", .number), ("consensus.precommit_timeout_ms", .number),
+        ("consensus.timeout_delta_ms", .number), ("consensus.retransmit_ms", .number), ("consensus.empty_block_interval_ms", .number),
+        ("consensus.block_transactions_max", .number), ("consensus.block_bytes_max", .number),
+        ("sync.batch_blocks", .number), ("sync.status_interval_ms", .number), ("sync.request_timeout_ms", .number),
+        ("storage.synchronous_full", .flag), ("verify.workers", .number), ("log.level", .text),
     ]
+
+    /// Every key the file may hold.
+    public static var keys: [String] { schema.map(\.key) }
 
     /// Reads `path`, then the environment over it, and checks every value.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(NodeError) -> NodeConfig {
         guard FileManager.default.fileExists(atPath: path) else { throw .config("no configuration file at \(path)") }
+        // The reader falls back to a default for a value of the wrong type: check the types first.
+        try checkKinds(path: path, environment: environment)
         let reader: ConfigReader
         do {
             let file = try await FileProvider<JSONSnapshot>(filePath: .init(path))
@@ -164,5 +175,84 @@ extension ConsensusConfig {
         (config.precommitMilliseconds, config.precommitDeltaMilliseconds) = (1_000, 250)
         config.retransmitMilliseconds = 1_000
         return config
+    }
+}
+
+extension NodeConfig {
+    /// Refuses a file key this node does not know (a misspelt key would otherwise be ignored), a
+    /// value whose JSON type is not its key's, and a `TONLE_*` variable for a key that does not
+    /// read as its kind: the reader would silently use the default instead.
+    static func checkKinds(path: String, environment: [String: String]) throws(NodeError) {
+        let kinds = Dictionary(uniqueKeysWithValues: schema.map { ($0.key, $0.kind) })
+        let root: JSONValue
+        do { root = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw .config("\(path) is not a JSON document: \(error)")
+        }
+        guard case .object(let sections) = root else { throw .config("\(path) must hold a JSON object of sections (node, p2p, rpc, ...)") }
+        for (section, content) in sections.sorted(by: { $0.key < $1.key }) {
+            guard case .object(let values) = content else { throw .config("\(section) must be an object of keys, as in docs/operations.md") }
+            for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+                let key = section + "." + name
+                guard let kind = kinds[key] else { throw .config("\(key) is not a configuration key (docs/operations.md lists them)") }
+                guard value.matches(kind) else { throw .config("\(key) must be \(kind.described), not \(value.described)") }
+            }
+        }
+        for (key, kind) in schema {
+            let variable = "TONLE_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+            guard let text = environment[variable] else { continue }
+            let readable = switch kind {
+            case .number: Int(text) != nil
+            case .flag: text == "true" || text == "false"
+            case .text, .list: true
+            }
+            guard readable else { throw .config("\(variable) must be \(kind.described), not \"\(text.prefix(64))\"") }
+        }
+    }
+}
+
+extension NodeConfig.Kind {
+    var described: String {
+        switch self {
+        case .text: "a string"
+        case .number: "a whole number"
+        case .flag: "true or false"
+        case .list: "a list of strings"
+        }
+    }
+}
+
+/// A JSON value, as the configuration file holds it (whole numbers kept apart from others).
+enum JSONValue: Decodable {
+    case flag(Bool), number(Int), fraction(Double), text(String), list([JSONValue]), object([String: JSONValue]), null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .flag(value) }
+        else if let value = try? container.decode(Int.self) { self = .number(value) }
+        else if let value = try? container.decode(Double.self) { self = .fraction(value) }
+        else if let value = try? container.decode(String.self) { self = .text(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .list(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    func matches(_ kind: NodeConfig.Kind) -> Bool {
+        switch (kind, self) {
+        case (.text, .text), (.number, .number), (.flag, .flag): true
+        case (.list, .list(let items)): items.allSatisfy { if case .text = $0 { true } else { false } }
+        default: false
+        }
+    }
+
+    var described: String {
+        switch self {
+        case .flag(let value): "\(value)"
+        case .number(let value): "\(value)"
+        case .fraction(let value): "\(value) (not a whole number, or too large)"
+        case .text(let value): "\"\(value.prefix(64))\""
+        case .list: "a list"
+        case .object: "an object"
+        case .null: "null"
+        }
     }
 }

@@ -43,6 +43,17 @@ struct ConfigTests {
             ("{ \(base), \"mempool\": { \"transactions_max\": 0 } }", "mempool.transactions_max is 0; it must be in 1...10000000"),
             ("{ \(base), \"consensus\": { \"empty_block_interval_ms\": 2000 } }", "must be at most half of consensus.propose_timeout_ms"),
             ("{ \(base), \"log\": { \"level\": \"loud\" } }", "log.level is \"loud\""),
+            // Wrong types and unknown keys are refused, not replaced by a default.
+            ("{ \(base), \"rpc\": { \"body_bytes_max\": \"16777216\" } }", "rpc.body_bytes_max must be a whole number, not \"16777216\""),
+            ("{ \(base), \"rpc\": { \"body_bytes_max\": 1e30 } }", "rpc.body_bytes_max must be a whole number, not 1e+30"),
+            ("{ \(base), \"rpc\": { \"body_bytes_max\": 18446744073709551616 } }", "rpc.body_bytes_max must be a whole number"),
+            ("{ \(base), \"rpc\": { \"body_bytes_max\": null } }", "rpc.body_bytes_max must be a whole number, not null"),
+            ("{ \(base), \"storage\": { \"synchronous_full\": 1 } }", "storage.synchronous_full must be true or false, not 1"),
+            ("{ \(base), \"p2p\": { \"peers\": \"a@b:1\" } }", "p2p.peers must be a list of strings"),
+            ("{ \(base), \"rpc\": { \"body_byte_max\": 5 } }", "rpc.body_byte_max is not a configuration key"),
+            ("{ \(base), \"rpc\": 5 }", "rpc must be an object"),
+            ("[1]", "must hold a JSON object"),
+            ("{ \(base), ", "is not a JSON document"),
         ]
         for (text, expected) in cases {
             let url = try write(text)
@@ -52,6 +63,14 @@ struct ConfigTests {
             } catch {
                 #expect(error.description.contains(expected), "\(error.description)")
             }
+        }
+        let url = try write("{ \(base) }")
+        for (variable, value, expected) in [("TONLE_RPC_BODY_BYTES_MAX", "16MB", "TONLE_RPC_BODY_BYTES_MAX must be a whole number, not \"16MB\""),
+                                            ("TONLE_STORAGE_SYNCHRONOUS_FULL", "yes", "TONLE_STORAGE_SYNCHRONOUS_FULL must be true or false")] {
+            do {
+                _ = try await NodeConfig.load(path: url.path, environment: [variable: value])
+                Issue.record("accepted \(variable)=\(value)")
+            } catch { #expect(error.description.contains(expected), "\(error.description)") }
         }
         await #expect(throws: NodeError.config("no configuration file at /nonexistent/node.json")) {
             try await NodeConfig.load(path: "/nonexistent/node.json", environment: [:])
