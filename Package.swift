@@ -1,6 +1,7 @@
 // swift-tools-version: 6.2
 // Tonle: a permissioned payment ledger node. Targets follow the layers of docs/architecture.md;
 // imports point down only (Tests/TidyTests enforces it).
+import Foundation
 import PackageDescription
 
 /// Settings shared by every target we write: Swift 6 mode (strict concurrency) and warnings as errors.
@@ -104,6 +105,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
+        // Layer 7: the fuzz targets (libFuzzer runs them through tonle-fuzz; a test runs their corpus).
+        .target(
+            name: "TonleFuzzTargets",
+            dependencies: [
+                "KHQR", "TonleNetwork", "TonleRPC", "TonleTypes", "TonleCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .executableTarget(name: "tonle", dependencies: ["TonleCLI"], swiftSettings: strict),
         .executableTarget(name: "tonle-node", dependencies: ["TonleCLI"], swiftSettings: strict),
         .executableTarget(
@@ -162,9 +171,19 @@ let package = Package(
         .target(
             name: "TonleTestSupport", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "TonleFuzzTargetsTests", dependencies: ["TonleFuzzTargets", "TonleNetwork", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
+            exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "TidyTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// tonle-fuzz, the libFuzzer driver, needs libFuzzer at link time: it exists only in builds made
+// with TONLE_FUZZ set (deploy/fuzz.sh: swift build --sanitize fuzzer --sanitize address).
+if ProcessInfo.processInfo.environment["TONLE_FUZZ"] != nil {
+    package.products.append(.executable(name: "tonle-fuzz", targets: ["tonle-fuzz"]))
+    package.targets.append(.executableTarget(name: "tonle-fuzz", dependencies: ["TonleFuzzTargets"]))
+}

@@ -130,18 +130,16 @@ public enum RPCServer {
         }
         route(.get, "/v1/status") { _, _ in json(api.status()) }
         route(.post, "/v1/transactions") { request, _ throws(APIError) in
-            let body = try SubmitRequest(try await jsonBody(request, config, allowed: ["transaction"]))
-            return respond(await api.submit([try parse(body.transaction)])[0])
+            let transaction = try SubmissionBody.single(try await body(request, config))
+            return respond(await api.submit([transaction])[0])
         }
         route(.post, "/v1/transactions/batch") { request, _ throws(APIError) in
-            let body = try BatchRequest(try await jsonBody(request, config, allowed: ["transactions"]))
-            guard body.transactions.count <= config.batchTransactionsMax else {
-                throw APIError("BATCH_TOO_LARGE", "at most \(config.batchTransactionsMax) transactions per batch", .contentTooLarge)
-            }
-            var parsed: [(Int, Transaction)] = [], outcomes = [SubmitOutcome?](repeating: nil, count: body.transactions.count)
-            for (index, text) in body.transactions.enumerated() {
-                do throws(APIError) { parsed.append((index, try parse(text))) } catch {
-                    outcomes[index] = .refused(code: error.code, message: error.message, retryable: false)
+            let items = try SubmissionBody.batch(try await body(request, config), transactionsMax: config.batchTransactionsMax)
+            var parsed: [(Int, Transaction)] = [], outcomes = [SubmitOutcome?](repeating: nil, count: items.count)
+            for (index, item) in items.enumerated() {
+                switch item {
+                case .success(let transaction): parsed.append((index, transaction))
+                case .failure(let error): outcomes[index] = .refused(code: error.code, message: error.message, retryable: false)
                 }
             }
             for ((index, _), outcome) in zip(parsed, await api.submit(parsed.map(\.1))) { outcomes[index] = outcome }
@@ -265,31 +263,11 @@ public enum RPCServer {
         return date
     }
 
-    /// `{"transaction": BASE64}`.
-    struct SubmitRequest {
-        let transaction: String
-        init(_ object: [String: Any]) throws(APIError) {
-            guard let text = object["transaction"] as? String else { throw .malformed("REQUEST", "the body must be {\"transaction\": BASE64}") }
-            transaction = text
-        }
-    }
-
-    /// `{"transactions": [BASE64, ...]}`.
-    struct BatchRequest {
-        let transactions: [String]
-        init(_ object: [String: Any]) throws(APIError) {
-            guard let list = object["transactions"] as? [Any], let texts = list as? [String] else {
-                throw .malformed("REQUEST", "the body must be {\"transactions\": [BASE64, ...]}")
-            }
-            transactions = texts
-        }
-    }
-
     struct ErrorBody: Codable { let code: String; let message: String }
     struct Accepted: Codable { let id: String; let status: String }
 
-    /// A JSON request body of at most `rpc.body_bytes_max` bytes, its object's keys among `allowed`.
-    static func jsonBody(_ request: Request, _ config: RPCConfig, allowed: Set<String>) async throws(APIError) -> [String: Any] {
+    /// A request body said to be JSON, of at most `rpc.body_bytes_max` bytes.
+    static func body(_ request: Request, _ config: RPCConfig) async throws(APIError) -> ByteBuffer {
         try RequestInput.requireJSON(request)
         // A body announced as too large is refused before a byte of it is awaited.
         if let declared = request.headers[.contentLength], let length = RequestInput.decimal(declared, in: 0...UInt64.max), length > config.bodyBytesMax {
@@ -301,11 +279,11 @@ public enum RPCServer {
         } catch {
             throw .malformed("REQUEST", "the body did not arrive whole")
         }
-        return try RequestInput.jsonObject(buffer, allowed: allowed)
+        return buffer
     }
 
     /// A transaction from base64 canonical bytes.
-    static func parse(_ base64: String) throws(APIError) -> Transaction {
+    public static func parse(_ base64: String) throws(APIError) -> Transaction {
         guard let data = Data(base64Encoded: base64) else { throw .malformed("TRANSACTION", "the transaction is not valid base64") }
         guard data.count <= Limits.transactionBytesMax else {
             throw APIError("TRANSACTION_TOO_LARGE", "transactions are limited to \(Limits.transactionBytesMax) bytes", .contentTooLarge)

@@ -105,3 +105,26 @@ enum RequestInput {
         }
     }
 }
+
+/// A submission's body, from its bytes to transactions: what `POST /v1/transactions` and
+/// `/batch` run, and what the `rpc-body` fuzz target runs (Sources/TonleFuzzTargets).
+public enum SubmissionBody {
+    /// `{"transaction": BASE64}`: the transaction.
+    public static func single(_ body: ByteBuffer) throws(APIError) -> Transaction {
+        let object = try RequestInput.jsonObject(body, allowed: ["transaction"])
+        guard let text = object["transaction"] as? String else { throw .malformed("REQUEST", "the body must be {\"transaction\": BASE64}") }
+        return try RPCServer.parse(text)
+    }
+
+    /// `{"transactions": [BASE64, ...]}` of at most `transactionsMax` items: each one parsed, or refused.
+    public static func batch(_ body: ByteBuffer, transactionsMax: Int) throws(APIError) -> [Result<Transaction, APIError>] {
+        let object = try RequestInput.jsonObject(body, allowed: ["transactions"])
+        guard let list = object["transactions"] as? [Any], let texts = list as? [String] else {
+            throw .malformed("REQUEST", "the body must be {\"transactions\": [BASE64, ...]}")
+        }
+        guard texts.count <= transactionsMax else {
+            throw APIError("BATCH_TOO_LARGE", "at most \(transactionsMax) transactions per batch", .contentTooLarge)
+        }
+        return texts.map { text in Result { () throws(APIError) in try RPCServer.parse(text) } }
+    }
+}
