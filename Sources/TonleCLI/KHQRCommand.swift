@@ -81,6 +81,13 @@ struct KHQRCommand: ParsableCommand {
         @Option(help: "Creation time in Unix milliseconds (default: now).") var now: UInt64?
         @Option(help: "A dynamic code expires this many minutes after creation.") var expiresInMinutes: UInt64 = 24 * 60
 
+        func validate() throws {
+            guard (1...CLILimits.khqrLifetimeMinutesMax).contains(expiresInMinutes) else {
+                throw ValidationError("--expires-in-minutes is 1 to \(CLILimits.khqrLifetimeMinutesMax) (a year)")
+            }
+            if let now, now > CLILimits.timeMillisecondsMax { throw ValidationError("--now is at most \(CLILimits.timeMillisecondsMax)") }
+        }
+
         func run() throws {
             guard let ledgerCurrency = TonleTypes.Currency(code: currency), let khqrCurrency = KHQR.Currency.allCases.first(where: { $0.code == currency }) else {
                 throw CLIError("--currency must be KHR or USD")

@@ -58,6 +58,13 @@ struct SettleCommand: ParsableCommand {
         @Option(help: "When the gateway quoted, ms since 1970 (default: a minute ago).") var quotedAtMs: UInt64?
         @Option(help: "Seconds the quote stays valid after it was quoted.") var quoteValidFor: UInt64 = 600
 
+        func validate() throws {
+            guard (1...CLILimits.quoteValiditySecondsMax).contains(quoteValidFor) else {
+                throw ValidationError("--quote-valid-for is 1 to \(CLILimits.quoteValiditySecondsMax) seconds")
+            }
+            if let quotedAtMs, quotedAtMs > CLILimits.timeMillisecondsMax { throw ValidationError("--quoted-at-ms is at most \(CLILimits.timeMillisecondsMax)") }
+        }
+
         /// The settlement amount (given, or computed) and the foreign leg.
         func leg(amount given: Amount?, currency: Currency, reference: String) throws(CLIError) -> (Amount, (ForeignAmount, FXQuote)) {
             let foreignCode = foreignCurrency.uppercased()

@@ -23,6 +23,13 @@ struct SignOptions: ParsableArguments {
     @Option(help: "With a submission: wait up to this many seconds for the transaction's block.") var wait: UInt64?
     @OptionGroup var node: NodeOptions
 
+    /// Every number in its range before anything is built (docs/architecture.md, "Untrusted input").
+    func validate() throws {
+        let lifetimeSeconds = Limits.transactionLifetimeMaxMilliseconds / 1_000
+        guard (1...lifetimeSeconds).contains(expiresIn) else { throw ValidationError("--expires-in is 1 to \(lifetimeSeconds) seconds (the node refuses a later expiry)") }
+        if let wait, wait > CLILimits.waitSecondsMax { throw ValidationError("--wait is at most \(CLILimits.waitSecondsMax) seconds") }
+    }
+
     /// Builds, signs and prints `commands`, or submits them (and waits) when asked.
     func run(_ commands: [Command], creator: AccountID) async throws {
         let signers = try key.map { try KeyFileIO.read($0) }
@@ -140,6 +147,11 @@ struct HoldTx: AsyncParsableCommand {
     @Option(help: "Free-text reference.") var reference = ""
     @OptionGroup var options: SignOptions
 
+    func validate() throws {
+        let maximum = Limits.holdTimeoutMaxMilliseconds / 1_000
+        guard (1...maximum).contains(timeout) else { throw ValidationError("--timeout is 1 to \(maximum) seconds (30 days)") }
+    }
+
     func run() async throws {
         let holdID = try id.map { text throws(CLIError) in try Parse.id128(text, "--id") } ?? .random()
         let source = try Parse.account(from, "--from"), target = try Parse.account(to, "--to")
@@ -222,9 +234,13 @@ struct ShowTx: AsyncParsableCommand {
         discussion: "Exits 2 when the node does not know the transaction.")
 
     @Argument(help: "The transaction id (64 hex digits).") var id: String
-    @Option(help: "Wait up to this many seconds for it to be committed.") var wait: Int = 0
+    @Option(help: "Wait up to this many seconds for it to be committed (at most the node's rpc.wait_seconds_max, 60 by default).") var wait: Int = 0
     @Flag(help: "Print the node's JSON.") var json = false
     @OptionGroup var node: NodeOptions
+
+    func validate() throws {
+        guard (0...Int(CLILimits.waitSecondsMax)).contains(wait) else { throw ValidationError("--wait is 0 to \(CLILimits.waitSecondsMax) seconds") }
+    }
 
     func run() async throws {
         guard Bytes32(hex: id) != nil else { throw CLIError("the id must be 64 hexadecimal digits") }

@@ -134,6 +134,18 @@ func mode(_ path: String) throws -> Int {
         }
         let usage = try TonleProcess.run(["tx", "transfer"], in: dir)
         #expect(usage.status == 64, "usage errors exit 64")
+        // Numbers out of their range are usage errors, never a trap (they multiplied into an overflow).
+        let ranges: [([String], String)] = [
+            (base + ["--from", "sokha@aclb", "--amount", "1", "--currency", "KHR", "--expires-in", "18446744073709551615"], "--expires-in is 1 to 3600"),
+            (base + ["--from", "sokha@aclb", "--amount", "1", "--currency", "KHR", "--wait", "18446744073709551615"], "--wait is at most 3600"),
+            (["tx", "hold", "--key", "k.key", "--from", "sokha@aclb", "--to", "dara@wing", "--amount", "1", "--currency", "KHR", "--timeout", "18446744073709551615"], "--timeout is 1 to 2592000"),
+            (["tx", "show", String(repeating: "0", count: 64), "--wait", "9223372036854775807"], "--wait is 0 to 3600"),
+            (["khqr", "encode", "--account", "sokha@aba", "--name", "x", "--city", "y", "--currency", "KHR", "--amount", "100", "--expires-in-minutes", "18446744073709551615"], "--expires-in-minutes is 1 to"),
+        ]
+        for (arguments, expected) in ranges {
+            let result = try TonleProcess.run(arguments, in: dir)
+            #expect(result.status == 64 && result.stderr.contains(expected), "\(arguments.suffix(2)): \(result.status) \(result.stderr.prefix(200))")
+        }
     }
 
     @Test func cryptoBenchPrintsAJSONLine() throws {
