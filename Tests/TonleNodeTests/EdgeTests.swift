@@ -86,10 +86,8 @@ struct EdgeTests {
 
     @Test("every integer-like position of every route, given 0, ±1, 2^31, 2^53+1, 2^63-1, 2^63, 2^64-1, 2^64, 10^23, text and empty: only 2xx and 4xx, and every node keeps serving")
     func hostileNumbersLeaveEveryNodeServing() async throws {
-        let network = try LocalNetwork()
+        let network = try await Self.committingNetwork()
         defer { network.stop() }
-        try network.startAll()
-        #expect(await LocalNetwork.eventually(90) { await network.height(0).map { $0 >= 2 } ?? false }, "the network commits")
         // The three requests from the report first, one to each of three nodes.
         let reported = [Self.get("/v1/blocks/9223372036854775808"), Self.get("/v1/events", headers: "Last-Event-ID: 18446744073709551615\r\n"),
                         Self.get("/v1/accounts/nobody@aba/transactions?before=18446744073709551615:0")]
@@ -123,10 +121,8 @@ struct EdgeTests {
 
     @Test("schemathesis: every route against docs/openapi.json on a live network, all checks on — no 5xx, no schema violation, positive data accepted, negative data refused, 405 with Allow")
     func schemathesis() async throws {
-        let network = try LocalNetwork()
+        let network = try await Self.committingNetwork()
         defer { network.stop() }
-        try network.startAll()
-        #expect(await LocalNetwork.eventually(90) { await network.height(0).map { $0 >= 2 } ?? false }, "the network commits")
         // Data for the generator to find: transfers (history, transaction ids) and the settlement
         // entry whose reference docs/openapi.json gives as the example.
         let transfers = try network.transfers(8, tag: 0x57)
@@ -173,6 +169,17 @@ struct EdgeTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    }
+
+    /// A started 4-validator network that has committed a block or two.
+    static func committingNetwork() async throws -> LocalNetwork {
+        let network = try LocalNetwork()
+        do { try network.startAll() } catch {
+            network.stop()
+            throw error
+        }
+        #expect(await LocalNetwork.eventually(90) { await network.height(0).map { $0 >= 2 } ?? false }, "the network commits")
+        return network
     }
 
     static func acceptable(_ status: Int?) -> Bool { status.map { (200..<300).contains($0) || (400..<500).contains($0) } ?? false }
