@@ -118,9 +118,9 @@ paths = {
         "description": "The body is one JSON object with exactly the field `transaction`; a key written twice anywhere in it is refused (`MALFORMED_REQUEST`).",
         "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SubmitRequest")}}},
         "responses": {
-            "202": response("Admitted to the mempool (or already waiting there)", ref("Accepted")),
-            "200": response("Already committed: its status (submitting again is idempotent). A settlement entry whose reference is recorded with the same body answers with the original transaction's status", ref("TransactionStatus")),
-            "400": error("`MALFORMED_REQUEST`, `MALFORMED_TRANSACTION`, `BAD_SIGNATURE`, `WRONG_CHAIN`, `EXPIRED`, `EXPIRY_TOO_FAR`, `CREATOR_NOT_FOUND`, `DUPLICATE_REFERENCE_MISMATCH`"),
+            "202": response("Admitted to the mempool, or already waiting there (itself, or the same request rebuilt with another expiry: then the id is the original's)", ref("Accepted")),
+            "200": response("Already committed — the same transaction, or the same request rebuilt (same creator, client id and commands): the original's status. A settlement entry whose reference is recorded with the same body answers with the original transaction's status too", ref("TransactionStatus")),
+            "400": error("`MALFORMED_REQUEST`, `MALFORMED_TRANSACTION`, `BAD_SIGNATURE`, `WRONG_CHAIN`, `EXPIRED`, `EXPIRY_TOO_FAR`, `CREATOR_NOT_FOUND`, `CLIENT_ID_REUSED`, `DUPLICATE_REFERENCE_MISMATCH`"),
             "413": error("`BODY_TOO_LARGE` (over `rpc.body_bytes_max`, announced or sent) or `TRANSACTION_TOO_LARGE`"),
             "415": UNSUPPORTED, "429": LIMITED,
             "503": error("`MEMPOOL_FULL` or `NODE_BUSY`: retry after Retry-After seconds", headers=retry_after)}}},

@@ -36,10 +36,10 @@ public enum Ledger {
         precondition(ids == nil || ids!.count == transactions.count, "one id per transaction")
         var execution = Execution(context: context, overlay: StateOverlay(state))
         execution.expireHolds()
-        execution.forgetOldTransactions()
+        execution.forgetOldRequests()
         let ids = ids ?? transactions.map(\.id)
         let results = zip(transactions, ids).map { execution.apply($0, id: $1) }
-        execution.rememberBlockTransactions()
+        execution.listBlockRequests()
         return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators())
     }
 
@@ -69,8 +69,10 @@ struct Rejection: Error {
 struct Execution {
     let context: BlockContext
     var overlay: StateOverlay
-    /// The transactions this block records for replay protection.
-    var remembered: [TransactionID] = []
+    /// The request records this block lists for forgetting (new, or seen again with a later
+    /// expiry), in order; the set only answers "listed already?" and never reaches the state.
+    var listed: [Digest] = []
+    var listedKeys: Set<Digest> = []
     /// The transaction being applied: its signers and creator, and the command running.
     var signers: Set<Ed25519.PublicKey> = []
     var creator: AccountRecord?
@@ -90,7 +92,8 @@ struct Execution {
         guard body.expiry.millisecondsSinceEpoch - context.time.millisecondsSinceEpoch <= Limits.transactionLifetimeMaxMilliseconds else {
             return .rejected(.expiryTooFar, command: nil)
         }
-        guard overlay.record(StateKey.dedupe(id)) == nil else { return .rejected(.duplicateTransaction, command: nil) }
+        let requestKey = StateKey.request(body.creator, body.clientID)
+        if case .request(let request) = overlay.record(requestKey) { return repeated(body, request, key: requestKey) }
 
         let result: TransactionResult
         transactionID = id
@@ -107,10 +110,25 @@ struct Execution {
             result = .rejected(error.code, command: error.command)
         }
         (signers, creator, command, transactionID) = ([], nil, nil, nil)
-        overlay.set(StateKey.dedupe(id), .dedupe(DedupeRecord(height: context.height, result: result)))
+        let request = RequestRecord(transaction: id, requestDigest: body.requestDigest, latestExpiry: body.expiry, listedHeight: context.height)
+        overlay.set(requestKey, .request(request))
         overlay.commitTransaction()
-        remembered.append(id)
+        list(requestKey)
         return result
+    }
+
+    /// A transaction whose creator already sent a request under its client id: it never runs.
+    /// The same request again is a duplicate; another one under the same id is a reused id. A later
+    /// expiry keeps the record for longer, so retries made while an attempt is unexpired stay refused.
+    private mutating func repeated(_ body: TransactionBody, _ request: RequestRecord, key: Digest) -> TransactionResult {
+        if body.expiry > request.latestExpiry {
+            var extended = request
+            (extended.latestExpiry, extended.listedHeight) = (body.expiry, context.height)
+            overlay.set(key, .request(extended))
+            overlay.commitTransaction()
+            list(key)
+        }
+        return .rejected(request.requestDigest == body.requestDigest ? .duplicateTransaction : .clientIDReused, command: nil)
     }
 
     /// The creator must exist, be unfrozen, and its keys must meet its quorum.
@@ -164,15 +182,23 @@ struct Execution {
         overlay.commitTransaction()
     }
 
-    /// Forgets the ids of blocks older than the transaction lifetime: any transaction among them
-    /// has expired, so it would be refused as expired anyway.
-    mutating func forgetOldTransactions() {
+    private mutating func list(_ key: Digest) {
+        if listedKeys.insert(key).inserted { listed.append(key) }
+    }
+
+    /// Forgets the request records listed by blocks more than two transaction lifetimes old, unless
+    /// a later block lists them again: a record listed at block time T holds an expiry of at most
+    /// T + lifetime, and is kept one lifetime past it.
+    mutating func forgetOldRequests() {
         var meta = overlay.meta()
         while meta.oldestRememberedHeight < context.height {
-            let key = StateKey.blockTransactions(height: meta.oldestRememberedHeight)
-            if case .blockTransactions(let record) = overlay.record(key) {
-                guard record.time.millisecondsSinceEpoch + Limits.transactionLifetimeMaxMilliseconds < context.time.millisecondsSinceEpoch else { break }
-                for id in record.transactions { overlay.set(StateKey.dedupe(id), nil) }
+            let key = StateKey.blockRequests(height: meta.oldestRememberedHeight)
+            if case .blockRequests(let record) = overlay.record(key) {
+                guard record.time.millisecondsSinceEpoch + 2 * Limits.transactionLifetimeMaxMilliseconds < context.time.millisecondsSinceEpoch else { break }
+                for requestKey in record.requests {
+                    guard case .request(let request) = overlay.record(requestKey), request.listedHeight == meta.oldestRememberedHeight else { continue }
+                    overlay.set(requestKey, nil)
+                }
                 overlay.set(key, nil)
             }
             meta.oldestRememberedHeight += 1
@@ -181,11 +207,10 @@ struct Execution {
         overlay.commitTransaction()
     }
 
-    /// Records which ids this block remembers, so they can be forgotten later.
-    mutating func rememberBlockTransactions() {
-        guard !remembered.isEmpty else { return }
-        let record = BlockTransactionsRecord(time: context.time, transactions: remembered)
-        overlay.set(StateKey.blockTransactions(height: context.height), .blockTransactions(record))
+    /// Lists the request records this block created or extended, so they can be forgotten later.
+    mutating func listBlockRequests() {
+        guard !listed.isEmpty else { return }
+        overlay.set(StateKey.blockRequests(height: context.height), .blockRequests(BlockRequestsRecord(time: context.time, requests: listed)))
         overlay.commitTransaction()
     }
 

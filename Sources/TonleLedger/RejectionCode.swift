@@ -7,8 +7,11 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
     case wrongChain = 1
     case expired = 2
     case expiryTooFar = 3
+    /// The creator already sent this request (same client id, same commands): it ran once.
     case duplicateTransaction = 4
     case creatorNotFound = 5
+    /// The creator already used this client id for a different request.
+    case clientIDReused = 6
     // Authorisation.
     case quorumNotMet = 10
     case foreignAccount = 11
@@ -78,6 +81,7 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
         case .expiryTooFar: "expiryTooFar"
         case .duplicateTransaction: "duplicateTransaction"
         case .creatorNotFound: "creatorNotFound"
+        case .clientIDReused: "clientIdReused"
         case .quorumNotMet: "quorumNotMet"
         case .foreignAccount: "foreignAccount"
         case .notCentralBank: "notCentralBank"

@@ -7,8 +7,8 @@ public enum StateKey {
     public static let accountNamespace: UInt8 = 0x01
     public static let participantNamespace: UInt8 = 0x02
     public static let holdNamespace: UInt8 = 0x03
-    public static let dedupeNamespace: UInt8 = 0x04
-    public static let blockTransactionsNamespace: UInt8 = 0x05
+    public static let requestNamespace: UInt8 = 0x04
+    public static let blockRequestsNamespace: UInt8 = 0x05
     public static let holdExpiryNamespace: UInt8 = 0x06
     public static let metaNamespace: UInt8 = 0x07
     public static let validatorsNamespace: UInt8 = 0x08
@@ -20,9 +20,10 @@ public enum StateKey {
     public static func account(_ id: AccountID) -> Digest { hash(accountNamespace, Array(id.text.utf8)) }
     public static func participant(_ id: InstitutionID) -> Digest { hash(participantNamespace, Array(id.text.utf8)) }
     public static func hold(_ id: ID128) -> Digest { hash(holdNamespace, id.bytes) }
-    public static func dedupe(_ id: TransactionID) -> Digest { hash(dedupeNamespace, id.digest.bytes) }
+    /// A creator's request: the creator's id (UTF-8), then the 16 bytes of the client id.
+    public static func request(_ creator: AccountID, _ clientID: ID128) -> Digest { hash(requestNamespace, Array(creator.text.utf8) + clientID.bytes) }
     /// The ids of the transactions a block included, kept until replay protection lets them go.
-    public static func blockTransactions(height: UInt64) -> Digest { hash(blockTransactionsNamespace, bigEndian(height)) }
+    public static func blockRequests(height: UInt64) -> Digest { hash(blockRequestsNamespace, bigEndian(height)) }
     /// The holds that expire in one second of block time.
     public static func holdExpiry(second: UInt64) -> Digest { hash(holdExpiryNamespace, bigEndian(second)) }
     public static let meta = hash(metaNamespace, [])

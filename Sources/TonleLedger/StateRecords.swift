@@ -136,41 +136,55 @@ public struct HoldRecord: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-/// Replay protection: a transaction seen at `height`, with its result, remembered until
-/// `Limits.transactionLifetimeMaxMilliseconds` after that block.
-public struct DedupeRecord: Hashable, Sendable, CanonicalCodable {
-    public let height: UInt64
-    public let result: TransactionResult
+/// Replay protection by request (docs/data-model.md, "Exactly once"): the first transaction a
+/// creator sent under a client id, what a retry must repeat (`TransactionBody.requestDigest`), the
+/// latest expiry seen under the id, and the block that lists the record for forgetting. It is
+/// forgotten one transaction lifetime after that latest expiry, when no retry made while an
+/// attempt was still unexpired can be included any more.
+public struct RequestRecord: Hashable, Sendable, CanonicalCodable {
+    /// The transaction that ran (applied or rejected); later ones under the id never run.
+    public let transaction: TransactionID
+    public let requestDigest: Digest
+    public var latestExpiry: Timestamp
+    public var listedHeight: UInt64
 
-    public init(height: UInt64, result: TransactionResult) { (self.height, self.result) = (height, result) }
+    public init(transaction: TransactionID, requestDigest: Digest, latestExpiry: Timestamp, listedHeight: UInt64) {
+        (self.transaction, self.requestDigest, self.latestExpiry, self.listedHeight) = (transaction, requestDigest, latestExpiry, listedHeight)
+    }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.u64(height)
-        result.encode(to: &writer)
+        writer.bytes32(transaction.digest.raw)
+        writer.bytes32(requestDigest.raw)
+        latestExpiry.encode(to: &writer)
+        writer.u64(listedHeight)
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        (height, result) = (try reader.u64("height"), try TransactionResult(from: &reader))
+        transaction = TransactionID(Digest(try reader.bytes32("transaction id")))
+        requestDigest = Digest(try reader.bytes32("request digest"))
+        latestExpiry = try Timestamp(from: &reader)
+        listedHeight = try reader.u64("listed height")
     }
 }
 
-/// The ids one block recorded for replay protection, and the block's time: when that time is
-/// more than the transaction lifetime in the past, the ids are forgotten.
-public struct BlockTransactionsRecord: Hashable, Sendable, CanonicalCodable {
+/// The request records one block listed (first seen, or seen again with a later expiry), and the
+/// block's time: two transaction lifetimes later, those still listed by this block are forgotten.
+public struct BlockRequestsRecord: Hashable, Sendable, CanonicalCodable {
     public let time: Timestamp
-    public let transactions: [TransactionID]
+    /// State keys of the request records (`StateKey.request`).
+    public let requests: [Digest]
 
-    public init(time: Timestamp, transactions: [TransactionID]) { (self.time, self.transactions) = (time, transactions) }
+    public init(time: Timestamp, requests: [Digest]) { (self.time, self.requests) = (time, requests) }
 
     public func encode(to writer: inout CanonicalWriter) {
         time.encode(to: &writer)
-        writer.list(transactions) { w, id in w.bytes32(id.digest.raw) }
+        writer.list(requests) { w, key in w.bytes32(key.raw) }
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
         time = try Timestamp(from: &reader)
-        transactions = try reader.list("transactions", max: Limits.blockTransactionsMax, elementBytesMin: 32) {
-            (r: inout CanonicalReader) throws(DecodeError) in TransactionID(Digest(try r.bytes32("transaction id")))
+        requests = try reader.list("requests", max: Limits.blockTransactionsMax, elementBytesMin: 32) {
+            (r: inout CanonicalReader) throws(DecodeError) in Digest(try r.bytes32("request key"))
         }
     }
 }
@@ -189,7 +203,7 @@ public struct HoldExpiryRecord: Hashable, Sendable, CanonicalCodable {
 }
 
 /// The ledger's own cursors: the last second whose hold expiries were processed, and the next
-/// height whose replay-protection ids are still remembered.
+/// height whose listed request records are still to be looked at for forgetting.
 public struct LedgerMeta: Hashable, Sendable, CanonicalCodable {
     public var holdExpirySecondProcessed: UInt64
     public var oldestRememberedHeight: UInt64
@@ -213,8 +227,8 @@ public enum StateRecord: Hashable, Sendable {
     case account(AccountRecord)
     case participant(Participant)
     case hold(HoldRecord)
-    case dedupe(DedupeRecord)
-    case blockTransactions(BlockTransactionsRecord)
+    case request(RequestRecord)
+    case blockRequests(BlockRequestsRecord)
     case holdExpiry(HoldExpiryRecord)
     case meta(LedgerMeta)
     case validators(ValidatorSet)
@@ -229,8 +243,8 @@ public enum StateRecord: Hashable, Sendable {
         case .account(let r): writer.u8(1); r.encode(to: &writer)
         case .participant(let r): writer.u8(2); r.encode(to: &writer)
         case .hold(let r): writer.u8(3); r.encode(to: &writer)
-        case .dedupe(let r): writer.u8(4); r.encode(to: &writer)
-        case .blockTransactions(let r): writer.u8(5); r.encode(to: &writer)
+        case .request(let r): writer.u8(4); r.encode(to: &writer)
+        case .blockRequests(let r): writer.u8(5); r.encode(to: &writer)
         case .holdExpiry(let r): writer.u8(6); r.encode(to: &writer)
         case .meta(let r): writer.u8(7); r.encode(to: &writer)
         case .validators(let r): writer.u8(8); r.encode(to: &writer)
@@ -248,8 +262,8 @@ public enum StateRecord: Hashable, Sendable {
         case 1: self = .account(try AccountRecord(from: &reader))
         case 2: self = .participant(try Participant(from: &reader))
         case 3: self = .hold(try HoldRecord(from: &reader))
-        case 4: self = .dedupe(try DedupeRecord(from: &reader))
-        case 5: self = .blockTransactions(try BlockTransactionsRecord(from: &reader))
+        case 4: self = .request(try RequestRecord(from: &reader))
+        case 5: self = .blockRequests(try BlockRequestsRecord(from: &reader))
         case 6: self = .holdExpiry(try HoldExpiryRecord(from: &reader))
         case 7: self = .meta(try LedgerMeta(from: &reader))
         case 8: self = .validators(try ValidatorSet(from: &reader))

@@ -253,6 +253,7 @@ final class NodeLoop: @unchecked Sendable {
         let id = transaction.id
         if let location = store.transactionLocation(id) { return .committed(statusView(id, location)) }
         if let replay = settlementReplay(transaction) { return replay }
+        if let replay = requestReplay(transaction) { return replay }
         guard store.stateValue(for: StateKey.account(transaction.body.creator)) != nil else {
             return .refused(code: "CREATOR_NOT_FOUND", message: "the creator account \(transaction.body.creator) does not exist (yet): create it first, or retry once its creation is committed", retryable: false)
         }
@@ -260,6 +261,8 @@ final class NodeLoop: @unchecked Sendable {
             try mempool.admit(transaction, size: transaction.encoded.count, chainID: chainID, nowMilliseconds: WallClock.milliseconds)
         } catch .duplicate {
             return .pending(id)
+        } catch .requestWaiting(let original, sameRequest: true) {
+            return .pending(original)
         } catch {
             if case .full = error { metrics.mempoolFull.increment() }
             return .refused(code: error.code, message: error.description, retryable: error == .full(transactionsMax: mempool.transactionsMax, bytesMax: mempool.bytesMax))
@@ -268,6 +271,19 @@ final class NodeLoop: @unchecked Sendable {
         metrics.mempoolSize.record(mempool.count)
         if shouldGossip { gossip.append(transaction) }
         return .pending(id)
+    }
+
+    /// A transaction whose creator already sent a request under its client id (docs/data-model.md,
+    /// "Exactly once"): the same request (a rebuilt retry) is answered with the original
+    /// transaction's status; another request under the id is refused, naming the original.
+    private func requestReplay(_ transaction: Transaction) -> SubmitOutcome? {
+        let body = transaction.body
+        guard case .request(let record)? = store.stateRecord(StateKey.request(body.creator, body.clientID)) else { return nil }
+        guard record.requestDigest == body.requestDigest else {
+            return .refused(code: "CLIENT_ID_REUSED", message: "\(body.creator) already used client id \(body.clientID) for transaction \(record.transaction.digest.hex), a different request; use a new client id", retryable: false)
+        }
+        guard let location = store.transactionLocation(record.transaction) else { return nil }
+        return .committed(statusView(record.transaction, location))
     }
 
     /// A transaction whose only command is a settlement entry the ledger already recorded under

@@ -4,6 +4,9 @@ import TonleTypes
 public enum MempoolRejection: Error, Equatable, Sendable, CustomStringConvertible {
     /// Already waiting here (same id).
     case duplicate
+    /// The creator's client id already names a waiting transaction: the same request again
+    /// (`sameRequest`: answer with the original) or another one (the id is reused).
+    case requestWaiting(original: TransactionID, sameRequest: Bool)
     /// Full by count or bytes; try again later.
     case full(transactionsMax: Int, bytesMax: Int)
     case wrongChain
@@ -16,6 +19,7 @@ public enum MempoolRejection: Error, Equatable, Sendable, CustomStringConvertibl
     public var code: String {
         switch self {
         case .duplicate: "DUPLICATE"
+        case .requestWaiting(_, let same): same ? "DUPLICATE" : "CLIENT_ID_REUSED"
         case .full: "MEMPOOL_FULL"
         case .wrongChain: "WRONG_CHAIN"
         case .expired: "EXPIRED"
@@ -27,6 +31,9 @@ public enum MempoolRejection: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .duplicate: "the transaction is already waiting in the mempool"
+        case .requestWaiting(let original, let same):
+            same ? "the same request is already waiting as transaction \(original)"
+                : "the creator already used this client id for transaction \(original), a different request; use a new client id"
         case .full(let count, let bytes): "the mempool is full (\(count) transactions or \(bytes) bytes); retry later"
         case .wrongChain: "the transaction is for another chain"
         case .expired: "the transaction's expiry has passed"
@@ -44,6 +51,8 @@ public struct Mempool: Sendable {
     public let transactionsMax: Int
     public let bytesMax: Int
     private var entries: [TransactionID: Entry] = [:]
+    /// The waiting transaction of each request (creator and client id): one at a time.
+    private var requests: [RequestKey: TransactionID] = [:]
     /// Arrival order; ids removed from `entries` are skipped and compacted away lazily.
     private var order: [TransactionID] = []
     private var orderStart = 0
@@ -52,6 +61,13 @@ public struct Mempool: Sendable {
     private struct Entry: Sendable {
         let transaction: Transaction
         let size: Int
+    }
+
+    /// A creator's request: what exactly-once keys on.
+    public struct RequestKey: Hashable, Sendable {
+        public let creator: AccountID
+        public let clientID: ID128
+        public init(_ body: TransactionBody) { (creator, clientID) = (body.creator, body.clientID) }
     }
 
     public init(transactionsMax: Int, bytesMax: Int) { (self.transactionsMax, self.bytesMax) = (transactionsMax, bytesMax) }
@@ -66,12 +82,17 @@ public struct Mempool: Sendable {
     public mutating func admit(_ transaction: Transaction, size: Int, chainID: ChainID, nowMilliseconds: UInt64) throws(MempoolRejection) {
         let id = transaction.id
         guard entries[id] == nil else { throw .duplicate }
+        let request = RequestKey(transaction.body)
+        if let original = requests[request], let waiting = entries[original]?.transaction {
+            throw .requestWaiting(original: original, sameRequest: waiting.body.requestDigest == transaction.body.requestDigest)
+        }
         guard transaction.body.chainID == chainID else { throw .wrongChain }
         let expiry = transaction.body.expiry.millisecondsSinceEpoch
         guard expiry > nowMilliseconds else { throw .expired }
         guard expiry <= nowMilliseconds + Limits.transactionLifetimeMaxMilliseconds else { throw .expiryTooFar }
         guard entries.count < transactionsMax, bytes + size <= bytesMax else { throw .full(transactionsMax: transactionsMax, bytesMax: bytesMax) }
         entries[id] = Entry(transaction: transaction, size: size)
+        requests[request] = id
         order.append(id)
         bytes += size
     }
@@ -101,6 +122,8 @@ public struct Mempool: Sendable {
         for id in ids {
             guard let entry = entries.removeValue(forKey: id) else { continue }
             bytes -= entry.size
+            let request = RequestKey(entry.transaction.body)
+            if requests[request] == id { requests[request] = nil }
         }
         // Advance past removed ids at the front; rebuild when most of the array is dead, so its
         // length stays within twice the live count (plus a constant).
@@ -109,6 +132,6 @@ public struct Mempool: Sendable {
             order = order[orderStart...].filter { entries[$0] != nil }
             orderStart = 0
         }
-        if entries.isEmpty { (order, orderStart) = ([], 0) }
+        if entries.isEmpty { (order, orderStart, requests) = ([], 0, [:]) }
     }
 }

@@ -34,6 +34,19 @@ public struct TransactionBody: Hashable, Sendable, CanonicalMessage {
     /// The transaction's id.
     public var id: TransactionID { TransactionID(SHA256.hash(encoded)) }
 
+    /// What a retry must repeat: SHA-256 of the body's canonical bytes without the expiry. A
+    /// client that rebuilds a lost transaction keeps its creator and client id and gets a new
+    /// expiry (so a new id); the same request digest says it asks for the same thing.
+    public var requestDigest: Digest {
+        var writer = CanonicalWriter()
+        writer.header(Self.self)
+        chainID.encode(to: &writer)
+        creator.encode(to: &writer)
+        clientID.encode(to: &writer)
+        writer.list(commands)
+        return SHA256.hash(writer.bytes)
+    }
+
     public func encode(to writer: inout CanonicalWriter) {
         writer.header(Self.self)
         chainID.encode(to: &writer)

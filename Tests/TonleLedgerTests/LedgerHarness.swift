@@ -67,10 +67,12 @@ struct LedgerHarness {
         validators = genesis.validators
     }
 
-    /// A transaction from `creator` signed by `signers`, expiring `expiresIn` ms after the next block.
-    mutating func tx(_ creator: String, _ commands: [Command], signers: [Ed25519.SigningKey], expiresIn: UInt64 = 60_000, chain: ChainID = LedgerHarness.chain) -> Transaction {
+    /// A transaction from `creator` signed by `signers`, expiring `expiresIn` ms after the next
+    /// block, under `clientID` (default: a new one).
+    mutating func tx(_ creator: String, _ commands: [Command], signers: [Ed25519.SigningKey], expiresIn: UInt64 = 60_000, chain: ChainID = LedgerHarness.chain,
+                     clientID: ID128? = nil) -> Transaction {
         clientCounter += 1
-        let body = try! TransactionBody(chainID: chain, creator: Self.id(creator), clientID: ID128(high: 0, low: clientCounter),
+        let body = try! TransactionBody(chainID: chain, creator: Self.id(creator), clientID: clientID ?? ID128(high: 0, low: clientCounter),
                                         expiry: Timestamp(millisecondsSinceEpoch: time + 1_000 + expiresIn), commands: commands)
         return try! Transaction.signing(body, with: signers)
     }
@@ -101,6 +103,7 @@ struct LedgerHarness {
     var records: [StateRecord] { store.allStateValues().values.map { try! StateRecord(encoded: $0) } }
     /// The state's value under `key`.
     func value(_ key: Digest) -> [UInt8]? { store.stateValue(for: key) }
+    func record(_ key: Digest) -> StateRecord? { value(key).flatMap { try? StateRecord(encoded: $0) } }
 
     /// One transaction in its own block; its result.
     mutating func run(_ creator: String, _ commands: [Command], signers: [Ed25519.SigningKey], expiresIn: UInt64 = 60_000) -> TransactionResult {

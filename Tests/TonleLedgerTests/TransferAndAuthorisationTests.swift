@@ -138,20 +138,58 @@ typealias H = LedgerHarness
         #expect(h.block([tooMuch]) == [rejected(.duplicateTransaction, nil)])
     }
 
-    @Test(arguments: LedgerStoreKind.allCases)
-    func rememberedIdsAreForgottenAfterTheLifetime(_ kind: LedgerStoreKind) {
+    @Test("a rebuilt retry (same creator, client id and commands; a later expiry, so a new id) is answered, never applied", arguments: LedgerStoreKind.allCases)
+    func aRebuiltRetryAppliesOnce(_ kind: LedgerStoreKind) {
         var h = H(kind)
-        let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey])
-        h.block([pay])
-        let dedupeKey = StateKey.dedupe(pay.id)
-        #expect(h.value( dedupeKey) != nil)
-        #expect(h.value( StateKey.blockTransactions(height: 1)) != nil)
-        h.block([], advance: Limits.transactionLifetimeMaxMilliseconds)
-        #expect(h.value( dedupeKey) != nil, "not yet: exactly the lifetime has passed")
-        h.block([], advance: 1)
-        #expect(h.value( dedupeKey) == nil)
-        #expect(h.value( StateKey.blockTransactions(height: 1)) == nil)
-        #expect(h.block([pay]) == [rejected(.expired, nil)], "forgotten, and still refused")
+        let id = ID128(high: 7, low: 7)
+        let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey], clientID: id)
+        let retry = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey], expiresIn: 60_001, clientID: id)
+        #expect(pay.id != retry.id && pay.body.requestDigest == retry.body.requestDigest)
+        #expect(h.block([pay]) == [.applied])
+        #expect(h.block([retry]) == [rejected(.duplicateTransaction, nil)])
+        #expect(h.balance("dara@wing", .khr).balance == 100, "the money moved once")
+        // Another request under the same client id is refused as a reused id, whatever it asks.
+        let other = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 999)], signers: [H.sokhaKey], clientID: id)
+        #expect(h.block([other]) == [rejected(.clientIDReused, nil)])
+        // The same client id under another creator is another request.
+        #expect(h.run("dara@wing", [transfer("dara@wing", "sokha@aclb", 1, .usd)], signers: [H.daraKey]) == .applied)
+        let dara = h.tx("dara@wing", [transfer("dara@wing", "sokha@aclb", 1, .usd)], signers: [H.daraKey], clientID: id)
+        #expect(h.block([dara]) == [.applied])
+    }
+
+    @Test("two attempts of one request in one block: the first runs, the second is a duplicate", arguments: LedgerStoreKind.allCases)
+    func twoAttemptsInOneBlock(_ kind: LedgerStoreKind) {
+        var h = H(kind)
+        let id = ID128(high: 8, low: 8)
+        let first = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey], expiresIn: 30_000, clientID: id)
+        let second = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey], expiresIn: 50_000, clientID: id)
+        #expect(h.block([second, first]) == [.applied, rejected(.duplicateTransaction, nil)])
+        #expect(h.balance("dara@wing", .khr).balance == 100)
+        guard case .request(let record)? = h.record(StateKey.request(try! AccountID("sokha@aclb"), id)) else { Issue.record("no request record"); return }
+        #expect(record.transaction == second.id && record.latestExpiry == second.body.expiry)
+    }
+
+    @Test("a request is remembered for one lifetime past the latest expiry seen under it; a retry with a later expiry extends that", arguments: LedgerStoreKind.allCases)
+    func requestsAreForgottenOneLifetimeAfterTheirLatestExpiry(_ kind: LedgerStoreKind) {
+        var h = H(kind)
+        let lifetime = Limits.transactionLifetimeMaxMilliseconds
+        let id = ID128(high: 9, low: 9)
+        let key = StateKey.request(try! AccountID("sokha@aclb"), id)
+        let pay = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey], expiresIn: lifetime - 1_000, clientID: id)
+        #expect(h.block([pay]) == [.applied])                                   // block 1, time T
+        #expect(h.value(key) != nil && h.value(StateKey.blockRequests(height: 1)) != nil)
+        // Half a lifetime later a retry with a later expiry: refused, and the record is listed again.
+        let retry = h.tx("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 100)], signers: [H.sokhaKey], expiresIn: lifetime - 1_000, clientID: id)
+        #expect(h.block([retry], advance: lifetime / 2) == [rejected(.duplicateTransaction, nil)])   // block 2, T + L/2
+        // Two lifetimes after block 1: block 1's listing is done with, but block 2 lists the record now.
+        h.block([], advance: 2 * lifetime - lifetime / 2 + 1)
+        #expect(h.value(StateKey.blockRequests(height: 1)) == nil)
+        #expect(h.value(key) != nil, "kept: a retry listed it again at block 2")
+        // Two lifetimes after block 2: forgotten.
+        h.block([], advance: lifetime / 2)
+        #expect(h.value(key) == nil && h.value(StateKey.blockRequests(height: 2)) == nil)
+        // Every attempt made while one was unexpired has expired by now: they are refused as expired.
+        #expect(h.block([pay, retry]) == [rejected(.expired, nil), rejected(.expired, nil)])
     }
 }
 

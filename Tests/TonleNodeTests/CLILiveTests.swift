@@ -46,10 +46,20 @@ extension ProcessTests {
             let key = { (name: String) in ["--key", "\(dir)/keys/\(name).key"] }
 
             // A transfer, submitted and waited for.
-            let sent = try tonle(["tx", "transfer"] + key("aba") + ["--from", "sokha@aba", "--to", "chenda@acleda", "--amount", "25000", "--currency", "KHR", "--wait", "30", "--json"] + node)
+            let request = ["--client-id", "000000000000000000000000c11e0001"]
+            let sent = try tonle(["tx", "transfer"] + key("aba") + request + ["--from", "sokha@aba", "--to", "chenda@acleda", "--amount", "25000", "--currency", "KHR",
+                                                                              "--wait", "30", "--json"] + node)
             #expect(sent.status == 0, "\(sent.stderr)")
             #expect(sent.json["status"] as? String == "committed" && sent.json["result"] as? String == "applied")
             let id = try #require(sent.json["id"] as? String)
+            // Rebuilt with the same client id and a new expiry (a new transaction id): answered with the original.
+            let again = try tonle(["tx", "transfer"] + key("aba") + request + ["--from", "sokha@aba", "--to", "chenda@acleda", "--amount", "25000", "--currency", "KHR",
+                                                                               "--expires-in", "900", "--wait", "30", "--json"] + node)
+            #expect(again.status == 0 && again.json["id"] as? String == id && again.json["status"] as? String == "committed", "\(again.stdout)\(again.stderr)")
+            // The same client id for another request: refused, naming the original.
+            let reused = try tonle(["tx", "transfer"] + key("aba") + request + ["--from", "sokha@aba", "--to", "chenda@acleda", "--amount", "1", "--currency", "KHR",
+                                                                                "--wait", "30"] + node)
+            #expect(reused.status == 1 && reused.stderr.contains("CLIENT_ID_REUSED") && reused.stderr.contains(id), "\(reused.stdout)\(reused.stderr)")
             let shown = try tonle(["tx", "show", id, "--node", "http://127.0.0.1:\(network.rpcPorts[2])"])
             #expect(shown.status == 0 && shown.stdout.contains("committed") && shown.stdout.contains("transfer 25000 KHR sokha@aba → chenda@acleda"), "\(shown.stdout)\(shown.stderr)")
 

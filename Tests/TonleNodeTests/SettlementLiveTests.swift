@@ -29,6 +29,12 @@ extension ProcessTests {
             #expect(payment["result"] as? String == "applied" && (summary["transfer"] as? [String: Any])?["result"] as? String == "applied")
             #expect(replay["status_code"] as? Int == 200 && replay["original"] as? String == payment["id"] as? String, "the node answers a replay with the original")
             #expect(payment["recorded"] as? String == "99.99", "56325 riel at 0.0017753 CNY per riel, half-even")
+            // The transfer rebuilt after a "lost" answer (same client id, a new expiry and id): answered
+            // with the original while it waited and once committed; the money moved once.
+            let retry = summary["retry"] as? [String: Any] ?? [:], transferID = (summary["transfer"] as? [String: Any])?["id"] as? String
+            #expect((retry["waiting"] as? [Any])?.last as? String == transferID && (retry["committed"] as? [Any])?.last as? String == transferID, "\(retry)")
+            #expect((retry["committed"] as? [Any])?.dropFirst().first as? String == "committed" && retry["id"] as? String != transferID, "\(retry)")
+            #expect(retry["moved_khr"] as? Int == 1_000, "the money moved once: \(retry)")
             let lookup = try tonle(["settlement", "alipay", "ALP-PY-1", "--json"] + node)
             #expect(lookup.status == 0 && (lookup.json["entries"] as? [[String: Any]])?.first?["kind"] as? String == "INWARD_QR_PAYMENT", "\(lookup.stderr)")
 

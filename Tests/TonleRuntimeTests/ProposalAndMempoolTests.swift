@@ -105,6 +105,30 @@ import TonleWorkload
         #expect(byBytes.proposal(transactionsMax: 10, bytesMax: 220, nowMilliseconds: now) == [txs[0]])
     }
 
+    @Test("one waiting transaction per request: a rebuilt retry is answered with the original, another request under the id is refused; committed, the id is free here again")
+    func oneTransactionPerRequest() throws {
+        var pool = Mempool(transactionsMax: 10, bytesMax: 1 << 20)
+        let original = workload.transfers(count: 1, time: 1_000)[0]
+        try pool.admit(original, size: 10, chainID: workload.chainID, nowMilliseconds: now)
+        func rebuilt(_ commands: [Command], expiryDelta: UInt64) throws -> Transaction {
+            let body = try TransactionBody(chainID: original.body.chainID, creator: original.body.creator, clientID: original.body.clientID,
+                                           expiry: Timestamp(millisecondsSinceEpoch: original.body.expiry.millisecondsSinceEpoch + expiryDelta), commands: commands)
+            return try Transaction(body: body, signatures: original.signatures)
+        }
+        let retry = try rebuilt(original.body.commands, expiryDelta: 1)
+        #expect(throws: MempoolRejection.requestWaiting(original: original.id, sameRequest: true)) {
+            try pool.admit(retry, size: 10, chainID: workload.chainID, nowMilliseconds: now)
+        }
+        let other = try rebuilt(workload.transfers(count: 2, time: 2_000)[1].body.commands, expiryDelta: 0)
+        #expect(throws: MempoolRejection.requestWaiting(original: original.id, sameRequest: false)) {
+            try pool.admit(other, size: 10, chainID: workload.chainID, nowMilliseconds: now)
+        }
+        #expect(pool.count == 1)
+        pool.remove([original.id])
+        try pool.admit(retry, size: 10, chainID: workload.chainID, nowMilliseconds: now)   // the ledger, not the pool, answers it now
+        #expect(pool.contains(retry.id))
+    }
+
     @Test("expired transactions are dropped when a proposal passes them")
     func expiredDropped() throws {
         var pool = Mempool(transactionsMax: 10, bytesMax: 1 << 20)

@@ -5,8 +5,9 @@ docs/settlement.md and docs/khqr.md only (no Tonle code).
 It plays Alipay+ settling a tourist's payment: it makes the Cambodian merchant's dynamic KHQR (as
 the merchant's terminal would), builds and signs an INWARD_QR_PAYMENT settlement entry with the
 CNY leg and an exact FX quote, submits it, waits for its block, submits the same entry again (the
-node answers with the original), then builds, signs and submits an ordinary transfer, and prints
-the gateway's position for the day.
+node answers with the original), then builds, signs and submits an ordinary transfer, rebuilds
+it as a client does after a lost answer (same client id, a new expiry) and submits that twice (both
+answers name the original, and the money moves once), and prints the gateway's position for the day.
 
 Needs Python 3.9+ and the `cryptography` package (pip install cryptography). Standard library
 HTTP only.
@@ -214,17 +215,37 @@ def main():
     replay_code, replayed = node.submit(replay)
     log(f"resubmitted as {replay_id} -> {replay_code}: original {replayed.get('id')} {replayed.get('result')}")
 
-    # 5. An ordinary transfer, signed by the payer's bank key.
-    body = transaction_body(chain, args.transfer_from, os.urandom(16), now + 600_000,
-                            [transfer_command(args.transfer_from, args.transfer_to, args.transfer_khr, KHR, "python client")])
-    transfer_id = hashlib.sha256(body).hexdigest()
-    code, answer = node.submit(signed_transaction(body, [payer_key]))
+    # 5. An ordinary transfer, signed by the payer's bank key, under a client id the bank keeps.
+    def khr_balance(account):
+        _, view = node.call("GET", f"/v1/accounts/{account}")
+        return next((b["balance_minor"] for b in view.get("balances", []) if b["currency"] == "KHR"), 0)
+
+    def transfer_transaction(client_id, expiry_ms):
+        body = transaction_body(chain, args.transfer_from, client_id, expiry_ms,
+                                [transfer_command(args.transfer_from, args.transfer_to, args.transfer_khr, KHR, "python client")])
+        return hashlib.sha256(body).hexdigest(), signed_transaction(body, [payer_key])
+
+    before = khr_balance(args.transfer_from)
+    client_id = os.urandom(16)
+    transfer_id, transaction = transfer_transaction(client_id, now + 600_000)
+    code, answer = node.submit(transaction)
     if code not in (200, 202):
         raise SystemExit(f"transfer refused: {answer}")
+
+    # 6. Say the answer was lost. The bank rebuilds the transfer as any client would: the same
+    # client id and fields, a new expiry (so a new id and signature), and submits it again, now and
+    # after the original is committed. Both answers name the original; the money moves once
+    # (docs/data-model.md, "Exactly once").
+    retry_id, retry = transfer_transaction(client_id, now + 600_001)
+    retry_code, retried = node.submit(retry)
+    log(f"retry {retry_id} while waiting -> {retry_code}: {retried.get('status')} {retried.get('id')}")
     transfer = node.wait(transfer_id)
     log(f"transfer {transfer_id}: {transfer.get('status')} at {transfer.get('height')}: {transfer.get('result')}")
+    late_code, late = node.submit(retry)
+    log(f"retry after the commit -> {late_code}: {late.get('status')} {late.get('id')} {late.get('result')}")
+    moved = before - khr_balance(args.transfer_from)
 
-    # 6. What the ledger recorded, and the gateway's position today.
+    # 7. What the ledger recorded, and the gateway's position today.
     _, recorded = node.call("GET", f"/v1/settlements/{args.gateway}/{reference}")
     _, positions = node.call("GET", f"/v1/gateways/{args.gateway}/positions")
     khr = next(p for p in positions["positions"] if p["currency"] == "KHR")
@@ -235,10 +256,13 @@ def main():
                     "foreign_fen": cny_fen, "recorded": recorded.get("entries", [{}])[0].get("foreign_amount")},
         "replay": {"status_code": replay_code, "original": replayed.get("id")},
         "transfer": {"id": transfer_id, "status": transfer.get("status"), "result": transfer.get("result")},
+        "retry": {"id": retry_id, "waiting": [retry_code, retried.get("status"), retried.get("id")],
+                  "committed": [late_code, late.get("status"), late.get("id")], "moved_khr": moved},
         "position": khr,
     }
     print(json.dumps(summary, sort_keys=True))
-    ok = payment.get("result") == "applied" and transfer.get("result") == "applied" and replayed.get("id") == payment_id
+    ok = (payment.get("result") == "applied" and transfer.get("result") == "applied" and replayed.get("id") == payment_id
+          and retried.get("id") == transfer_id and late.get("id") == transfer_id and moved == args.transfer_khr)
     sys.exit(0 if ok else 1)
 
 
