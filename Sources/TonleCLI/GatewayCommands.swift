@@ -9,13 +9,15 @@ struct PositionsCommand: AsyncParsableCommand {
 
     @Argument(help: "The gateway (institution id).") var gateway: String
     @Option(help: "Business date YYYY-MM-DD in ICT (default: the gateway's current date).") var date: String?
+    @Flag(help: "With Merkle proofs of the position records (for 'tonle verify position'); use with --json.") var proof = false
     @Flag(help: "Print the node's JSON.") var json = false
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
         let id = try Parse.institution(gateway, "GATEWAY")
+        let query = [date.map { "date=\($0)" }, proof ? "proof=true" : nil].compactMap { $0 }.joined(separator: "&")
         let view = try await node.withClient { client in
-            try await client.get("/v1/gateways/\(id.text)/positions" + (date.map { "?date=\($0)" } ?? ""), as: GatewayPositionsView.self)
+            try await client.get("/v1/gateways/\(id.text)/positions" + (query.isEmpty ? "" : "?\(query)"), as: GatewayPositionsView.self)
         }
         if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(view))) }
         print("\(view.gateway) on \(view.businessDate) (ICT, cut-off \(view.cutoffMilliseconds) ms after midnight), as of block \(view.height)\n")
@@ -89,13 +91,16 @@ struct SettlementCommand: AsyncParsableCommand {
 
     @Argument(help: "The gateway (institution id).") var gateway: String
     @Argument(help: "The external reference.") var reference: String
+    @Flag(help: "With Merkle proofs of the entry records (for 'tonle verify entry'); use with --json.") var proof = false
     @Flag(help: "Print the node's JSON.") var json = false
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
         let id = try Parse.institution(gateway, "GATEWAY")
-        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? reference
-        let view = try await node.withClient { client in try await client.get("/v1/settlements/\(id.text)/\(escaped)", as: SettlementLookupView.self) }
+        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? reference
+        let view = try await node.withClient { client in
+            try await client.get("/v1/settlements/\(id.text)/\(escaped)" + (proof ? "?proof=true" : ""), as: SettlementLookupView.self)
+        }
         if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(view))) }
         for (index, e) in view.entries.enumerated() {
             if index > 0 { print("") }

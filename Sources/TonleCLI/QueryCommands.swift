@@ -162,22 +162,27 @@ struct BlocksCommand: AsyncParsableCommand {
 /// `tonle validators`.
 struct ValidatorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "validators", abstract: "Show the current validator set.",
-        discussion: "Its --json output is what 'tonle verify --validators' takes.")
+        commandName: "validators", abstract: "Show the validator set that signs the next block, or block --height.",
+        discussion: "Its --json output is what 'tonle verify --validators' takes: use the set of the height that signed what you verify.")
 
+    @Option(help: "The block whose signers to show (default: the next block).") var height: UInt64?
     @Flag(help: "Print the node's JSON.") var json = false
     @OptionGroup var node: NodeOptions
 
+    func validate() throws {
+        if let height, !(1...Limits.heightMax).contains(height) { throw ValidationError("--height is 1 to \(Limits.heightMax)") }
+    }
+
     func run() async throws {
         try await node.withClient { client in
-            let answer = try await client.call(.GET, "/v1/validators")
+            let answer = try await client.call(.GET, "/v1/validators" + (height.map { "?height=\($0)" } ?? ""))
             guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)") }
             if json { return printJSON(data: answer.data) }
             let set = try JSONDecoder().decode(ValidatorsView.self, from: answer.data)
             var table = Table("NAME", "POWER", "PUBLIC KEY")
             for validator in set.validators { table.add(validator.name, "\(validator.power)", validator.publicKey) }
             table.print()
-            print("total power \(set.totalPower); a commit needs \(set.quorumPower); as of block \(set.height)")
+            print("total power \(set.totalPower); a commit needs \(set.quorumPower); signs block \(set.blockHeight)")
         }
     }
 }

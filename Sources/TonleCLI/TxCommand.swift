@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import TonleCrypto
 import TonleNode
+import TonleRPC
 import TonleTypes
 
 /// `tonle tx ...`: build, sign, submit, inspect and look up transactions.
 struct TxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tx", abstract: "Build, sign, submit, inspect and look up transactions.",
-        subcommands: [TransferTx.self, HoldTx.self, PostTx.self, VoidTx.self, InspectTx.self, ShowTx.self])
+        subcommands: [TransferTx.self, HoldTx.self, PostTx.self, VoidTx.self, InspectTx.self, ShowTx.self, ReceiptTx.self])
 }
 
 /// What every signed command takes: signer keys, transaction fields, and where to send it.
@@ -227,6 +228,27 @@ struct InspectTx: ParsableCommand {
     }
 }
 
+/// `tonle tx receipt ID`: a committed transaction's receipt, to check offline with `tonle verify receipt`.
+struct ReceiptTx: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receipt", abstract: "Fetch a committed transaction's receipt: its bytes and result, with Merkle proofs to certified headers.",
+        discussion: "Save it with --json and check it offline: 'tonle verify receipt FILE --validators FILE' (the set that signed the block after the transaction's). Exits 2 when the node has not committed the transaction.")
+
+    @Argument(help: "The transaction id (64 hex digits).") var id: String
+    @Flag(help: "Print the node's JSON (what 'tonle verify receipt' reads).") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        guard Bytes32(hex: id) != nil else { throw CLIError("the id must be 64 hexadecimal digits") }
+        let answer = try await node.withClient { client in try await client.call(.GET, "/v1/transactions/\(id)/receipt", timeout: .seconds(60)) }
+        guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)", exitCode: answer.status == 404 ? ExitCode.notFound : 1) }
+        if json { return printJSON(data: answer.data) }
+        let receipt = try JSONDecoder().decode(ReceiptView.self, from: answer.data)
+        print("transaction \(receipt.id): number \(receipt.index) of block \(receipt.height), result \(receipt.result)"
+              + (receipt.detail.map { " (\($0))" } ?? "") + "; certified by block \(receipt.height + 1) (save with --json, check with 'tonle verify receipt')")
+    }
+}
+
 /// `tonle tx show ID`: where a transaction is, and what it says.
 struct ShowTx: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -252,7 +274,7 @@ struct ShowTx: AsyncParsableCommand {
         if json { printJSON(data: answer.data) } else {
             var fields = [("status", object["status"] as? String ?? "?")]
             if let height = object["height"] as? Int { fields.append(("block", "\(height), index \(object["index"] as? Int ?? 0)")) }
-            if let result = object["result"] as? String { fields.append(("result", result)) }
+            if object["result"] != nil { fields.append(("result", RejectionText.describe(object))) }
             printFields(fields)
             if let base64 = object["transaction"] as? String, let data = Data(base64Encoded: base64), let tx = try? Transaction(canonical: Array(data)) {
                 TransactionPrinter.print(tx)
@@ -343,7 +365,18 @@ struct Submitter {
             }
         }
         if let result = status["result"] as? String, result != "applied" {
-            throw CLIError("transaction \(id) was committed but rejected: \(result) (docs/errors.md)")
+            throw CLIError("transaction \(id) was committed but rejected: \(RejectionText.describe(status)) (docs/errors.md)")
         }
+    }
+}
+
+/// A result as people read it: `applied`, or `KHQR_INVALID (KHQR_CRC_MISMATCH) in command 1`
+/// (commands counted from 1, as the ledger's descriptions do).
+enum RejectionText {
+    static func describe(_ status: [String: Any]) -> String {
+        let result = status["result"] as? String ?? "?"
+        let detail = (status["detail"] as? String).map { " (\($0))" } ?? ""
+        let command = (status["command"] as? Int).map { " in command \($0 + 1)" } ?? ""
+        return result + detail + command
     }
 }

@@ -83,19 +83,23 @@ extension Execution {
         overlay.save(account)
     }
 
+    /// Adds a validator to the next set: it signs from two blocks on (`ValidatorSchedule`).
     mutating func addValidator(_ validator: Validator) throws(Rejection) {
         try requireCentralBank()
-        let current = overlay.validators()
-        guard current.validator(validator.publicKey) == nil else { throw reject(.validatorExists) }
-        guard let next = try? ValidatorSet(current.validators + [validator]) else { throw reject(.validatorSetInvalid) }
-        overlay.set(StateKey.validators, .validators(next))
+        var schedule = overlay.validators()
+        guard schedule.next.validator(validator.publicKey) == nil else { throw reject(.validatorExists) }
+        guard let next = try? ValidatorSet(schedule.next.validators + [validator]) else { throw reject(.validatorSetInvalid) }
+        schedule.next = next
+        overlay.set(StateKey.validators, .validators(schedule))
     }
 
+    /// Removes a validator from the next set: it stops signing two blocks on.
     mutating func removeValidator(_ key: Ed25519.PublicKey) throws(Rejection) {
         try requireCentralBank()
-        let current = overlay.validators()
-        guard current.validator(key) != nil else { throw reject(.validatorNotFound) }
-        guard let next = try? ValidatorSet(current.validators.filter { $0.publicKey != key }) else { throw reject(.validatorSetInvalid) }
-        overlay.set(StateKey.validators, .validators(next))
+        var schedule = overlay.validators()
+        guard schedule.next.validator(key) != nil else { throw reject(.validatorNotFound) }
+        guard let next = try? ValidatorSet(schedule.next.validators.filter { $0.publicKey != key }) else { throw reject(.validatorSetInvalid) }
+        schedule.next = next
+        overlay.set(StateKey.validators, .validators(schedule))
     }
 }

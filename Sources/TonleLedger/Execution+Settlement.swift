@@ -91,12 +91,11 @@ extension Execution {
         let kind = entry.kind
         let isPayment = kind.referenceClass == .payment
         guard kind == .netSettlement ? entry.amount.minorUnits >= 0 : entry.amount.minorUnits > 0 else { throw reject(.amountNotPositive) }
-        let ok = ((kind == .refund || kind == .reversal) == (entry.original != nil))
-            && ((kind == .netSettlement) == (entry.cycle != nil))
-            && (kind == .inwardQRPayment) == (entry.khqrPayload != nil)
-            && (!isPayment || entry.foreignAmount != nil)
-            && (kind.referenceClass != .funding || (entry.foreignAmount == nil && entry.fx == nil))
-        guard ok else { throw reject(.entryInvalid) }
+        guard (kind == .refund || kind == .reversal) == (entry.original != nil) else { throw reject(.entryInvalid, .entryOriginal) }
+        guard (kind == .netSettlement) == (entry.cycle != nil) else { throw reject(.entryInvalid, .entryCycle) }
+        guard (kind == .inwardQRPayment) == (entry.khqrPayload != nil) else { throw reject(.entryInvalid, .entryKHQR) }
+        guard !isPayment || entry.foreignAmount != nil else { throw reject(.entryInvalid, .entryForeignAmount) }
+        guard kind.referenceClass != .funding || (entry.foreignAmount == nil && entry.fx == nil) else { throw reject(.entryInvalid, .entryFundingForeignLeg) }
     }
 
     /// The foreign amount and the FX quote: a known ISO currency other than the settlement
@@ -104,7 +103,7 @@ extension Execution {
     /// conversion of the unit-currency amount gives the quoted-currency amount.
     private func checkForeignLeg(_ entry: SettlementEntry) throws(Rejection) {
         guard let foreign = entry.foreignAmount else {
-            guard entry.fx == nil else { throw reject(.entryInvalid) }
+            guard entry.fx == nil else { throw reject(.entryInvalid, .entryQuoteWithoutForeignAmount) }
             return
         }
         let settlementCode = entry.amount.currency.code
@@ -112,9 +111,9 @@ extension Execution {
             throw reject(.currencyNotAllowed)
         }
         guard foreign.minorUnits > 0 else { throw reject(.amountNotPositive) }
-        guard let fx = entry.fx else { throw reject(.fxInvalid) }
+        guard let fx = entry.fx else { throw reject(.fxInvalid, .fxQuoteMissing) }
         let pair = [fx.unitCurrency, fx.quotedCurrency]
-        guard pair == [foreign.currency, settlementCode] || pair == [settlementCode, foreign.currency] else { throw reject(.fxInvalid) }
+        guard pair == [foreign.currency, settlementCode] || pair == [settlementCode, foreign.currency] else { throw reject(.fxInvalid, .fxQuotePair) }
         guard fx.quotedAt <= context.time, context.time <= fx.expiresAt else { throw reject(.quoteExpired) }
         let settlement = (minor: entry.amount.minorUnits, exponent: entry.amount.currency.exponent)
         let other = (minor: foreign.minorUnits, exponent: foreignExponent)
@@ -128,7 +127,7 @@ extension Execution {
     /// dynamic code is paid at most once. Returns the paid-code key to record, for dynamic codes.
     private mutating func checkKHQR(_ entry: SettlementEntry) throws(Rejection) -> Digest? {
         let code: KHQR
-        do { code = try KHQR.decode(entry.khqrPayload!) } catch { throw reject(.khqrInvalid) }
+        do { code = try KHQR.decode(entry.khqrPayload!) } catch { throw reject(.khqrInvalid, RejectionDetail(error)) }
         do { try code.checkNotExpired(nowMilliseconds: context.time.millisecondsSinceEpoch) } catch { throw reject(.khqrExpired) }
         guard code.bakongAccountID == entry.account.text, code.currency.rawValue == String(entry.amount.currency.rawValue),
               !code.isDynamic || code.amountMinorUnits == entry.amount.minorUnits
@@ -147,7 +146,7 @@ extension Execution {
         guard let original = overlay.settlementRecord(key) else { throw reject(.originalNotFound) }
         let direction = entry.kind == .refund ? original.kind.isInward : original.kind.isOutward
         guard direction, original.account == entry.account, original.amount.currency == entry.amount.currency else {
-            throw reject(.entryInvalid)
+            throw reject(.entryInvalid, .entryOriginalMismatch)
         }
         let (total, overflow) = original.returned.addingReportingOverflow(entry.amount.minorUnits)
         guard !overflow, total <= original.amount.minorUnits else { throw reject(.refundExceedsOriginal) }
@@ -163,7 +162,7 @@ extension Execution {
         guard closed.closedBy == nil else { throw reject(.cycleClosed) }
         guard closed.statement == statement, closed.payableDue == entry.amount.minorUnits else { throw reject(.cycleMismatch) }
         let prefund = GatewayAccounts.prefund(entry.gateway)
-        guard entry.account == prefund || isCentralBankIssuance(entry.account) else { throw reject(.entryInvalid) }
+        guard entry.account == prefund || isCentralBankIssuance(entry.account) else { throw reject(.entryInvalid, .entryAccount) }
         closed.closedBy = entry.externalReference
         overlay.set(StateKey.position(entry.gateway, entry.amount.currency, statement.businessDate), .position(closed))
     }
@@ -203,7 +202,7 @@ extension Execution {
         case .reversal:
             try move(amount, from: from, to: to, prefund: false)
         case .prefundTopUp:
-            guard isCentralBankIssuance(from) else { throw reject(.entryInvalid) }
+            guard isCentralBankIssuance(from) else { throw reject(.entryInvalid, .entryAccount) }
             var issuer = overlay.account(from)!
             var target = try gatewayAccount(to)
             try debit(&issuer, amount, spending: false)

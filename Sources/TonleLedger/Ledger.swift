@@ -14,11 +14,11 @@ public struct BlockContext: Hashable, Sendable {
 }
 
 /// What executing a block did: each transaction's result, the state changes (sorted by key), and
-/// the validator set after the block.
+/// the validator schedule after the block (its `current` signs the next block).
 public struct BlockOutcome: Sendable {
     public let results: [TransactionResult]
     public let writes: [StateWrite]
-    public let validators: ValidatorSet
+    public let validators: ValidatorSchedule
 }
 
 /// Deterministic execution of transactions against state (docs/errors.md lists every rejection).
@@ -35,6 +35,7 @@ public enum Ledger {
         precondition(transactions.count <= Limits.blockTransactionsMax, "a block holds at most \(Limits.blockTransactionsMax) transactions")
         precondition(ids == nil || ids!.count == transactions.count, "one id per transaction")
         var execution = Execution(context: context, overlay: StateOverlay(state))
+        execution.advanceValidators()
         execution.expireHolds()
         execution.forgetOldRequests()
         let ids = ids ?? transactions.map(\.id)
@@ -52,17 +53,19 @@ public enum Ledger {
             let balances = account.balances.map { Balance(currency: $0.currency, balance: $0.minorUnits) }
             records.append((StateKey.account(account.id), .account(AccountRecord(id: account.id, keys: account.keys, flags: account.flags, balances: balances))))
         }
-        records.append((StateKey.validators, .validators(genesis.validators)))
+        records.append((StateKey.validators, .validators(ValidatorSchedule(current: genesis.validators, next: genesis.validators))))
         let meta = LedgerMeta(holdExpirySecondProcessed: genesis.genesisTime.millisecondsSinceEpoch / 1000, oldestRememberedHeight: 1)
         records.append((StateKey.meta, .meta(meta)))
         return records.map { StateWrite(key: $0.0, value: $0.1.encoded) }.sorted { $0.key < $1.key }
     }
 }
 
-/// A refusal: the code, and the index of the command that caused it (nil: the transaction as a whole).
+/// A refusal: the code, the index of the command that caused it (nil: the transaction as a
+/// whole), and the specific rule where the code leaves it open.
 struct Rejection: Error {
     let code: RejectionCode
     let command: UInt16?
+    var detail: RejectionDetail? = nil
 }
 
 /// The state of one block's execution.
@@ -81,8 +84,8 @@ struct Execution {
 
     init(context: BlockContext, overlay: StateOverlay) { (self.context, self.overlay) = (context, overlay) }
 
-    /// A rejection for the running command.
-    func reject(_ code: RejectionCode) -> Rejection { Rejection(code: code, command: command) }
+    /// A rejection for the running command, with the specific rule when there is one.
+    func reject(_ code: RejectionCode, _ detail: RejectionDetail? = nil) -> Rejection { Rejection(code: code, command: command, detail: detail) }
 
     /// Applies one transaction: all of its commands, or nothing but its replay-protection record.
     mutating func apply(_ transaction: Transaction, id: TransactionID) -> TransactionResult {
@@ -107,7 +110,7 @@ struct Execution {
             result = .applied
         } catch {
             overlay.discardTransaction()
-            result = .rejected(error.code, command: error.command)
+            result = .rejected(error.code, command: error.command, detail: error.detail)
         }
         (signers, creator, command, transactionID) = ([], nil, nil, nil)
         let request = RequestRecord(transaction: id, requestDigest: body.requestDigest, latestExpiry: body.expiry, listedHeight: context.height)
@@ -165,7 +168,16 @@ struct Execution {
         }
     }
 
-    // MARK: Expiry and replay-protection upkeep, at the start of each block
+    // MARK: Upkeep at the start of each block: validators, expiries, replay protection
+
+    /// The set named as next by the previous block's header signs the block after this one.
+    mutating func advanceValidators() {
+        var schedule = overlay.validators()
+        guard schedule.current != schedule.next else { return }
+        schedule.current = schedule.next
+        overlay.set(StateKey.validators, .validators(schedule))
+        overlay.commitTransaction()
+    }
 
     /// Voids every hold whose expiry second has passed, second by second since the last block.
     mutating func expireHolds() {

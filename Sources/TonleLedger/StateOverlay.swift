@@ -88,8 +88,8 @@ struct StateOverlay {
         return meta
     }
 
-    mutating func validators() -> ValidatorSet {
-        guard case .validators(let set) = record(StateKey.validators) else { preconditionFailure("validator set record missing") }
-        return set
+    mutating func validators() -> ValidatorSchedule {
+        guard case .validators(let schedule) = record(StateKey.validators) else { preconditionFailure("validator schedule record missing") }
+        return schedule
     }
 }

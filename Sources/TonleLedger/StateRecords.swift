@@ -222,6 +222,27 @@ public struct LedgerMeta: Hashable, Sendable, CanonicalCodable {
     }
 }
 
+/// The validator sets (docs/consensus.md, "Validator changes"): `current` signs the next block,
+/// `next` the one after. Adding or removing a validator changes `next`; each block begins by
+/// making `next` current. So a change made in block h takes effect at h + 2, and block h + 1's
+/// header — still signed by the old set — names the new one in its `nextValidatorsHash`: a light
+/// client that trusts one set learns the next from a header that set signed.
+public struct ValidatorSchedule: Hashable, Sendable, CanonicalCodable {
+    public var current: ValidatorSet
+    public var next: ValidatorSet
+
+    public init(current: ValidatorSet, next: ValidatorSet) { (self.current, self.next) = (current, next) }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        current.encode(to: &writer)
+        next.encode(to: &writer)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        (current, next) = (try ValidatorSet(from: &reader), try ValidatorSet(from: &reader))
+    }
+}
+
 /// Any value in the state map. The encoding is a one-byte record tag, then the record.
 public enum StateRecord: Hashable, Sendable {
     case account(AccountRecord)
@@ -231,7 +252,7 @@ public enum StateRecord: Hashable, Sendable {
     case blockRequests(BlockRequestsRecord)
     case holdExpiry(HoldExpiryRecord)
     case meta(LedgerMeta)
-    case validators(ValidatorSet)
+    case validators(ValidatorSchedule)
     case gateway(GatewayConfig)
     case settlement(SettlementRecord)
     case position(PositionRecord)
@@ -266,7 +287,7 @@ public enum StateRecord: Hashable, Sendable {
         case 5: self = .blockRequests(try BlockRequestsRecord(from: &reader))
         case 6: self = .holdExpiry(try HoldExpiryRecord(from: &reader))
         case 7: self = .meta(try LedgerMeta(from: &reader))
-        case 8: self = .validators(try ValidatorSet(from: &reader))
+        case 8: self = .validators(try ValidatorSchedule(from: &reader))
         case 9: self = .gateway(try GatewayConfig(from: &reader))
         case 10: self = .settlement(try SettlementRecord(from: &reader))
         case 11: self = .position(try PositionRecord(from: &reader))

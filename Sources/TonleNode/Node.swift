@@ -206,11 +206,43 @@ struct NodeAPIImplementation: NodeAPI {
 
     func block(_ height: UInt64) async -> BlockView? { await query(nil) { $0.blockView(height) } }
 
+    func blockTransactions(_ height: UInt64) async -> [Transaction]? { await query(nil) { $0.store.block(at: height)?.transactions } }
+
     func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] { await query([]) { $0.blockSummaries(from: from, limit: limit) } }
 
-    func validators() async throws(APIError) -> ValidatorsView {
-        guard let view = await query(nil, { $0.validatorsView() }) else { throw Self.busy }
+    func validators(signing height: UInt64?) async throws(APIError) -> ValidatorsView {
+        guard let found = await query(ValidatorsView??.none, { .some($0.validatorsView(signing: height)) }) else { throw Self.busy }
+        guard let view = found else {
+            throw .notFound("no validator set for block \(height ?? 0) yet: sets are known up to the block after the latest (\(loop.commits.height + 1))")
+        }
         return view
+    }
+
+    func receipt(_ id: TransactionID) async throws(APIError) -> ReceiptView {
+        guard let found = await query(NodeLoop.ReceiptParts??.none, { .some($0.receiptParts(id)) }) else { throw Self.busy }
+        guard let parts = found else { throw .notFound("transaction \(id.digest.hex) is not committed here (see GET /v1/transactions/\(id.digest.hex))") }
+        let anchor = try await anchor(parts.height + 1, "the receipt's results")
+        return ReceiptView(id: id, height: parts.height, index: parts.index, transaction: parts.transaction, result: parts.result,
+                           transactionsProof: parts.transactionsProof, resultsProof: parts.resultsProof, header: parts.header,
+                           nextHeader: anchor.header, nextCertificate: anchor.certificate)
+    }
+
+    /// Block `height`'s header and certificate, waiting up to `rpc.proof_wait_seconds` for it to be
+    /// committed (a proof of block h's results or of the state after it is anchored in block h + 1).
+    private func anchor(_ height: UInt64, _ what: String) async throws(APIError) -> NodeLoop.Anchor {
+        let deadline = ContinuousClock.now + .seconds(config.rpc.proofWaitSeconds)
+        while commits.height < height, ContinuousClock.now < deadline, !commits.isClosed {
+            _ = await commits.wait(beyond: height - 1, timeout: deadline - .now)
+        }
+        guard let anchor = await query(nil, { $0.anchor(height) }) else {
+            throw APIError("PROOF_NOT_READY", "block \(height), which certifies \(what), was not committed within \(config.rpc.proofWaitSeconds) s; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
+        }
+        return anchor
+    }
+
+    func stateAnchor(after height: UInt64) async throws(APIError) -> StateAnchor {
+        let anchor = try await anchor(height + 1, "the state the proof is of")
+        return StateAnchor(header: anchor.header, certificate: anchor.certificate)
     }
 
     func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T {
@@ -231,17 +263,11 @@ struct NodeAPIImplementation: NodeAPI {
         guard let snapshot = found else { throw .notFound("no account \(id) exists at height \(loop.commits.height)") }
         guard proof, let merkle = snapshot.proof else { return AccountView(record: snapshot.record, height: snapshot.height) }
         let anchorHeight = snapshot.height + 1
-        let deadline = ContinuousClock.now + .seconds(config.rpc.proofWaitSeconds)
-        while commits.height < anchorHeight, ContinuousClock.now < deadline, !commits.isClosed {
-            _ = await commits.wait(beyond: snapshot.height, timeout: deadline - .now)
-        }
-        guard let anchor = await query(nil, { $0.anchor(anchorHeight) }) else {
-            throw APIError("PROOF_NOT_READY", "block \(anchorHeight), which certifies the state the proof is of, was not committed within \(config.rpc.proofWaitSeconds) s; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
-        }
+        let anchor = try await anchor(anchorHeight, "the state the proof is of")
         guard anchor.header.stateRoot == snapshot.root else {   // cannot happen: block H + 1 carries the root after H
             throw APIError("PROOF_NOT_READY", "block \(anchorHeight) carries state root \(anchor.header.stateRoot.hex), not the proof's \(snapshot.root.hex); retry", .serviceUnavailable, headers: [.retryAfter: "1"])
         }
-        let view = AccountProofView(
+        let view = StateProofView(
             height: snapshot.height, key: StateKey.account(id).hex, value: Hex.encode(snapshot.value), proof: Hex.encode(merkle.encoded),
             stateRoot: snapshot.root.hex, header: Hex.encode(anchor.header.encoded), certificate: Hex.encode(anchor.certificate.encoded))
         return AccountView(record: snapshot.record, height: snapshot.height, proof: view)

@@ -241,7 +241,7 @@ final class NodeLoop: @unchecked Sendable {
               let results = store.results(at: block.header.height) else { return }
         for (transaction, result) in zip(block.transactions, results) {
             for case .settlement(let entry) in transaction.body.commands {
-                metrics.settlementEntry(kind: entry.kind.name, result: resultText(result))
+                metrics.settlementEntry(kind: entry.kind.name, result: result.code)
             }
         }
     }
@@ -313,9 +313,8 @@ final class NodeLoop: @unchecked Sendable {
 
     /// A committed transaction's status; with `bytes`, its canonical bytes too (reads its block).
     func statusView(_ id: TransactionID, _ location: TransactionLocation, bytes: Bool = false) -> TransactionStatusView {
-        let result = store.results(at: location.height).flatMap { Int(location.index) < $0.count ? $0[Int(location.index)] : nil }
         let transaction = bytes ? store.block(at: location.height).flatMap { Int(location.index) < $0.transactions.count ? $0.transactions[Int(location.index)] : nil } : nil
-        return TransactionStatusView(id: id.digest.hex, status: "committed", height: location.height, index: location.index, result: result.map(resultText),
+        return TransactionStatusView(id: id.digest.hex, height: location.height, index: location.index, outcome: location.result,
                                      transaction: transaction.map { Data($0.encoded).base64EncodedString() })
     }
 
@@ -329,11 +328,12 @@ final class NodeLoop: @unchecked Sendable {
 
     func blockView(_ height: UInt64) -> BlockView? {
         guard height >= 1, let block = store.block(at: height), let root = store.stateRoot(at: height), let certificate = store.certificate(at: height) else { return nil }
-        let results = store.results(at: height) ?? []
+        let next = anchor(height + 1)
         return BlockView(
             height: height, hash: block.hash.hex, previousHash: block.header.previousBlockHash.hex, timeMilliseconds: block.header.time.millisecondsSinceEpoch,
-            proposer: block.header.proposer.hex, stateRoot: root.hex, transactions: block.transactions.map(\.id.digest.hex), results: results.map(resultText),
-            header: Hex.encode(block.header.encoded), certificate: Hex.encode(certificate.encoded))
+            proposer: block.header.proposer.hex, stateRoot: root.hex, transactions: block.transactions.map(\.id.digest.hex), results: store.results(at: height) ?? [],
+            header: Hex.encode(block.header.encoded), certificate: Hex.encode(certificate.encoded),
+            nextHeader: next.map { Hex.encode($0.header.encoded) }, nextCertificate: next.map { Hex.encode($0.certificate.encoded) })
     }
 
     func blockSummaries(from: UInt64, limit: Int) -> [BlockSummaryView] {
@@ -383,16 +383,37 @@ final class NodeLoop: @unchecked Sendable {
     func committedState() -> CommittedState {
         let height = store.appliedHeight ?? 0
         let header = latestHeader?.height == height ? latestHeader : store.blockSummary(at: height)?.header
-        return CommittedState(reader: store, height: height, time: header?.time ?? Timestamp(millisecondsSinceEpoch: WallClock.milliseconds))
+        return CommittedState(reader: store, height: height, time: header?.time ?? Timestamp(millisecondsSinceEpoch: WallClock.milliseconds),
+                              stateRoot: store.stateRoot, prove: { [store] key in MerkleProof(store, key: key) })
     }
 
-    func validatorsView() -> ValidatorsView { ValidatorsView(height: store.appliedHeight ?? 0, set: driver.core.validators) }
+    /// The set that signs block `height` (nil: the next block), or nil if no block that high can be signed yet.
+    func validatorsView(signing height: UInt64?) -> ValidatorsView? {
+        let next = (store.appliedHeight ?? 0) + 1
+        let height = height ?? next
+        return store.validatorSet(signing: height).map { ValidatorsView(signing: height, set: $0) }
+    }
 
-    private func resultText(_ result: TransactionResult) -> String {
-        switch result {
-        case .applied: "applied"
-        case .rejected(let code, _): code.name
-        }
+    /// What a receipt needs from the store: the transaction, its result, and the Merkle proofs of
+    /// both in its block (the anchor, block height + 1, comes separately).
+    struct ReceiptParts: Sendable {
+        let height: UInt64
+        let index: UInt32
+        let transaction: Transaction
+        let result: TransactionResult
+        let header: BlockHeader
+        let transactionsProof: MerkleListProof
+        let resultsProof: MerkleListProof
+    }
+
+    func receiptParts(_ id: TransactionID) -> ReceiptParts? {
+        guard let location = store.transactionLocation(id), let block = store.block(at: location.height), let results = store.results(at: location.height),
+              Int(location.index) < block.transactions.count, results.count == block.transactions.count
+        else { return nil }
+        let index = Int(location.index), ids = block.transactions.map(\.id)
+        return ReceiptParts(
+            height: location.height, index: location.index, transaction: block.transactions[index], result: results[index], header: block.header,
+            transactionsProof: MerkleList.proof(ids.map(\.digest), index: index), resultsProof: MerkleList.proof(ResultsTree.leaves(ids, results), index: index))
     }
 
     /// A proposed block's transactions have valid signatures: those equal to a mempool entry were

@@ -66,11 +66,12 @@ public enum RPCServer {
         RouteSpec(method: "POST", path: "/v1/transactions", statuses: [200, 202, 400, 413, 415, 429, 503]),
         RouteSpec(method: "POST", path: "/v1/transactions/batch", statuses: [200, 400, 413, 415, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/transactions/{id}", statuses: [200, 400, 429]),
+        RouteSpec(method: "GET", path: "/v1/transactions/{id}/receipt", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/accounts/{id}", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/accounts/{id}/transactions", statuses: [200, 400, 429]),
         RouteSpec(method: "GET", path: "/v1/blocks", statuses: [200, 400, 429]),
         RouteSpec(method: "GET", path: "/v1/blocks/{height}", statuses: [200, 400, 404, 429]),
-        RouteSpec(method: "GET", path: "/v1/validators", statuses: [200, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/validators", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/events", statuses: [200, 400, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/gateways/{id}/positions", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/gateways/{id}/entries", statuses: [200, 400, 404, 429, 503]),
@@ -191,11 +192,20 @@ public enum RPCServer {
             guard let block = await api.block(height) else { throw .notFound("no block \(height) is stored here (latest: \(api.status().height))") }
             return json(block)
         }
-        route(.get, "/v1/validators") { _, _ throws(APIError) in json(try await api.validators()) }
+        route(.get, "/v1/validators") { request, _ throws(APIError) in
+            let height = try request.uri.queryParameters.get("height").map { text throws(APIError) in try RequestInput.height(text, "height") }
+            return json(try await api.validators(signing: height))
+        }
+        route(.get, "/v1/transactions/{id}/receipt") { _, context throws(APIError) in
+            json(try await api.receipt(try transactionID(context.parameters.get("id"))))
+        }
         route(.get, "/v1/events") { request, _ throws(APIError) in
             // The stream resumes after a height: the client's last event id, or the one before `from`.
             // Both are checked when both are given, though the event id wins.
             let from = try request.uri.queryParameters.get("from").map { text throws(APIError) in try RequestInput.height(text, "from") }
+            let filter = EventStream.Filter(
+                account: try request.uri.queryParameters.get("account").map { text throws(APIError) in try accountID(text) },
+                gateway: try request.uri.queryParameters.get("gateway").map { text throws(APIError) in try institutionID(text) })
             let after: UInt64
             if let lastID = request.headers[.lastEventID] {
                 guard let last = RequestInput.decimal(lastID, in: 0...Limits.heightMax) else {
@@ -212,15 +222,17 @@ public enum RPCServer {
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                 body: ResponseBody { writer in
                     defer { streams.release() }
-                    try await EventStream.run(api: api, after: after, writer: &writer)
+                    try await EventStream.run(api: api, after: after, filter: filter, writer: &writer)
                 })
         }
         route(.get, "/v1/gateways/{id}/positions") { request, context throws(APIError) in
             let gateway = try institutionID(context.parameters.get("id"))
             let date = try businessDate(request.uri.queryParameters.get("date"))
-            return json(try await api.withCommittedState { state in
-                Result { () throws(APIError) in try SettlementReports.positions(state, gateway: gateway, date: date) }
-            })
+            let proof = try RequestInput.flag(request.uri.queryParameters.get("proof"), "proof")
+            let view = try await api.withCommittedState { state in
+                Result { () throws(APIError) in try SettlementReports.positions(state, gateway: gateway, date: date, proof: proof) }
+            }
+            return json(proof ? view.anchored(try await api.stateAnchor(after: view.height)) : view)
         }
         route(.get, "/v1/gateways/{id}/entries") { request, context throws(APIError) in
             let gateway = try institutionID(context.parameters.get("id"))
@@ -239,15 +251,18 @@ public enum RPCServer {
                 }
             })
         }
-        route(.get, "/v1/settlements/{gateway}/{reference}") { _, context throws(APIError) in
+        route(.get, "/v1/settlements/{gateway}/{reference}") { request, context throws(APIError) in
             let gateway = try institutionID(context.parameters.get("gateway"))
             let reference = context.parameters.get("reference")?.removingPercentEncoding ?? ""
             guard SettlementEntry.isValidReference(reference) else {
                 throw .malformed("REFERENCE", "external references are 1-64 of A-Z a-z 0-9 . _ : -")
             }
-            return json(try await api.withCommittedState { state in
-                Result { () throws(APIError) in try SettlementReports.lookup(state, gateway: gateway, reference: reference) }
-            })
+            let proof = try RequestInput.flag(request.uri.queryParameters.get("proof"), "proof")
+            let view = try await api.withCommittedState { state in
+                Result { () throws(APIError) in try SettlementReports.lookup(state, gateway: gateway, reference: reference, proof: proof) }
+            }
+            guard let height = view.proofHeight else { return json(view) }
+            return json(view.anchored(try await api.stateAnchor(after: height)))
         }
         return router
     }

@@ -1,6 +1,7 @@
 import Foundation
 import TonleCrypto
 import TonleLedger
+import TonleMerkle
 import TonleTypes
 
 /// The committed state as of one block, for a read on the node's own executor.
@@ -10,9 +11,22 @@ public struct CommittedState {
     /// The block's time: "today" for a gateway is the business date of this time.
     public let time: Timestamp
 
-    public init(reader: any LedgerStateReader, height: UInt64, time: Timestamp) { (self.reader, self.height, self.time) = (reader, height, time) }
+    /// The state root after block `height`, and the Merkle proof of a key in that state (nil
+    /// where proofs cannot be taken).
+    public let stateRoot: Digest
+    public let prove: ((Bytes32) -> MerkleProof)?
+
+    public init(reader: any LedgerStateReader, height: UInt64, time: Timestamp, stateRoot: Digest = .zero, prove: ((Bytes32) -> MerkleProof)? = nil) {
+        (self.reader, self.height, self.time, self.stateRoot, self.prove) = (reader, height, time, stateRoot, prove)
+    }
 
     func record(_ key: Digest) -> StateRecord? { reader.stateRecord(key) }
+
+    /// The proof of `key`'s value (or absence), unanchored; nil when proofs cannot be taken here.
+    func proof(_ key: Digest) -> StateProofView? {
+        guard let prove else { return nil }
+        return StateProofView(height: height, key: key, value: reader.stateValue(for: key), proof: prove(key.raw), stateRoot: stateRoot)
+    }
 }
 
 /// `GET /v1/gateways/{id}/positions`: a gateway's positions on one business date, and its
@@ -31,12 +45,53 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
         public var payableDue: String
         public var netPosition: String
         public var entriesDigest: String
+        /// The net settlement that closed the date; null while the cycle is open.
         public var closedBy: String?
+        /// The same amounts as integers in minor units (riel, cents): parse these.
+        public var grossInwardMinor: Int64
+        public var grossOutwardMinor: Int64
+        public var refundsMinor: Int64
+        public var reversalsMinor: Int64
+        public var topUpsMinor: Int64
+        public var netSettledMinor: Int64
+        public var payableDueMinor: Int64
+        public var netPositionMinor: Int64
+        /// With `?proof=true`: the position record's proof (absence: no entry yet on the date).
+        public var proof: StateProofView?
+
+        init(_ p: PositionRecord, proof: StateProofView?) {
+            let text = { (minor: Int64) in Amount(minor, p.currency).decimalString }
+            (currency, count, entriesDigest, closedBy, self.proof) = (p.currency.code, p.count, p.entriesDigest.hex, p.closedBy, proof)
+            (grossInward, grossOutward, refunds, reversals) = (text(p.grossInward), text(p.grossOutward), text(p.refunds), text(p.reversals))
+            (topUps, netSettled, payableDue, netPosition) = (text(p.topUps), text(p.netSettled), text(p.payableDue), text(p.netPosition))
+            (grossInwardMinor, grossOutwardMinor, refundsMinor, reversalsMinor) = (p.grossInward, p.grossOutward, p.refunds, p.reversals)
+            (topUpsMinor, netSettledMinor, payableDueMinor, netPositionMinor) = (p.topUps, p.netSettled, p.payableDue, p.netPosition)
+        }
 
         enum CodingKeys: String, CodingKey {
             case currency, count, grossInward = "gross_inward", grossOutward = "gross_outward", refunds, reversals, topUps = "top_ups"
             case netSettled = "net_settled", payableDue = "payable_due", netPosition = "net_position", entriesDigest = "entries_digest"
-            case closedBy = "closed_by"
+            case closedBy = "closed_by", grossInwardMinor = "gross_inward_minor", grossOutwardMinor = "gross_outward_minor"
+            case refundsMinor = "refunds_minor", reversalsMinor = "reversals_minor", topUpsMinor = "top_ups_minor"
+            case netSettledMinor = "net_settled_minor", payableDueMinor = "payable_due_minor", netPositionMinor = "net_position_minor", proof
+        }
+
+        /// `closed_by` is always present: null while the cycle is open.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(currency, forKey: .currency)
+            try c.encode(count, forKey: .count)
+            for (value, key) in [(grossInward, CodingKeys.grossInward), (grossOutward, .grossOutward), (refunds, .refunds), (reversals, .reversals),
+                                 (topUps, .topUps), (netSettled, .netSettled), (payableDue, .payableDue), (netPosition, .netPosition), (entriesDigest, .entriesDigest)] {
+                try c.encode(value, forKey: key)
+            }
+            try c.encode(closedBy, forKey: .closedBy)
+            for (value, key) in [(grossInwardMinor, CodingKeys.grossInwardMinor), (grossOutwardMinor, .grossOutwardMinor), (refundsMinor, .refundsMinor),
+                                 (reversalsMinor, .reversalsMinor), (topUpsMinor, .topUpsMinor), (netSettledMinor, .netSettledMinor),
+                                 (payableDueMinor, .payableDueMinor), (netPositionMinor, .netPositionMinor)] {
+                try c.encode(value, forKey: key)
+            }
+            try c.encodeIfPresent(proof, forKey: .proof)
         }
     }
 
@@ -44,6 +99,9 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
         public var account: String
         public var currency: String
         public var balance: String
+        public var balanceMinor: Int64
+
+        enum CodingKeys: String, CodingKey { case account, currency, balance, balanceMinor = "balance_minor" }
     }
 
     public var gateway: String
@@ -79,14 +137,21 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
     public var transaction: String
     public var command: UInt16
     public var entryDigest: String
+    /// The amounts as integers in minor units (the foreign one in its currency's minor units).
+    public var amountMinor: Int64
+    public var foreignAmountMinor: Int64?
+    public var returnedMinor: Int64
+    /// With `?proof=true` (`GET /v1/settlements/{gateway}/{reference}`): the entry record's proof.
+    public var proof: StateProofView?
 
     enum CodingKeys: String, CodingKey {
         case gateway, reference, referenceClass = "class", kind, amount, currency, account, foreignAmount = "foreign_amount"
         case foreignCurrency = "foreign_currency", fxRate = "fx_rate", original, returned, businessDate = "business_date", height
-        case timeMilliseconds = "time_ms", transaction, command, entryDigest = "entry_digest"
+        case timeMilliseconds = "time_ms", transaction, command, entryDigest = "entry_digest", amountMinor = "amount_minor"
+        case foreignAmountMinor = "foreign_amount_minor", returnedMinor = "returned_minor", proof
     }
 
-    public init(_ record: SettlementRecord) {
+    public init(_ record: SettlementRecord, proof: StateProofView? = nil) {
         gateway = record.gateway.text
         reference = record.externalReference
         referenceClass = record.kind.referenceClass.name
@@ -105,6 +170,10 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
         transaction = record.transaction.digest.hex
         command = record.command
         entryDigest = record.entryDigest.hex
+        amountMinor = record.amount.minorUnits
+        foreignAmountMinor = record.foreignAmount?.minorUnits
+        returnedMinor = record.returned
+        self.proof = proof
     }
 }
 
@@ -150,22 +219,20 @@ public enum SettlementReports {
         return position
     }
 
-    public static func positions(_ state: CommittedState, gateway id: InstitutionID, date: BusinessDate?) throws(APIError) -> GatewayPositionsView {
+    /// With `proof`, each position carries the proof of its record (unanchored: see `anchored`).
+    public static func positions(_ state: CommittedState, gateway id: InstitutionID, date: BusinessDate?, proof: Bool = false) throws(APIError) -> GatewayPositionsView {
         let config = try gateway(state, id)
         let date = resolve(state, config, date)
         let positions = Currency.allCases.map { currency in
-            let p = position(state, id, currency, date)
-            let text = { (minor: Int64) in Amount(minor, currency).decimalString }
-            return GatewayPositionsView.Position(
-                currency: currency.code, count: p.count, grossInward: text(p.grossInward), grossOutward: text(p.grossOutward),
-                refunds: text(p.refunds), reversals: text(p.reversals), topUps: text(p.topUps), netSettled: text(p.netSettled),
-                payableDue: text(p.payableDue), netPosition: text(p.netPosition), entriesDigest: p.entriesDigest.hex, closedBy: p.closedBy)
+            let key = StateKey.position(id, currency, date)
+            return GatewayPositionsView.Position(position(state, id, currency, date), proof: proof ? state.proof(key) : nil)
         }
         var balances: [GatewayPositionsView.AccountBalance] = []
         for account in [GatewayAccounts.prefund(id), GatewayAccounts.payable(id)] {
             guard case .account(let record) = state.record(StateKey.account(account)) else { continue }
             for currency in Currency.allCases {
-                balances.append(.init(account: account.text, currency: currency.code, balance: Amount(record.balance(currency).balance, currency).decimalString))
+                let minor = record.balance(currency).balance
+                balances.append(.init(account: account.text, currency: currency.code, balance: Amount(minor, currency).decimalString, balanceMinor: minor))
             }
         }
         return GatewayPositionsView(
@@ -199,13 +266,35 @@ public enum SettlementReports {
                                   next: next != nil ? lastKey?.hex : nil)
     }
 
-    public static func lookup(_ state: CommittedState, gateway id: InstitutionID, reference: String) throws(APIError) -> SettlementLookupView {
+    /// With `proof`, each entry carries the proof of its record (unanchored: see `anchored`).
+    public static func lookup(_ state: CommittedState, gateway id: InstitutionID, reference: String, proof: Bool = false) throws(APIError) -> SettlementLookupView {
         _ = try gateway(state, id)
         let found = SettlementReferenceClass.allCases.compactMap { referenceClass -> SettlementEntryView? in
-            guard case .settlement(let record) = state.record(StateKey.settlement(id, referenceClass, reference)) else { return nil }
-            return SettlementEntryView(record)
+            let key = StateKey.settlement(id, referenceClass, reference)
+            guard case .settlement(let record) = state.record(key) else { return nil }
+            return SettlementEntryView(record, proof: proof ? state.proof(key) : nil)
         }
         guard !found.isEmpty else { throw .notFound("\(id) has recorded no entry with reference \(reference)") }
         return SettlementLookupView(gateway: id.text, reference: reference, entries: found)
     }
+}
+
+extension GatewayPositionsView {
+    /// Every position's proof anchored to `anchor` (block `height + 1`).
+    func anchored(_ anchor: StateAnchor) -> Self {
+        var view = self
+        for index in view.positions.indices { view.positions[index].proof?.anchor(anchor) }
+        return view
+    }
+}
+
+extension SettlementLookupView {
+    func anchored(_ anchor: StateAnchor) -> Self {
+        var view = self
+        for index in view.entries.indices { view.entries[index].proof?.anchor(anchor) }
+        return view
+    }
+
+    /// The state height the entries were read at (all the same), if any carries a proof.
+    var proofHeight: UInt64? { entries.first?.proof?.height }
 }

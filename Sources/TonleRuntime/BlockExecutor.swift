@@ -38,7 +38,7 @@ public enum BlockExecutor {
         let tree = SparseMerkleTree.update(store, merkleUpdates(writes))
         let batch = CommitBatch(
             height: 0, block: nil, transactionIDs: [], results: [], certificate: nil, stateWrites: writes, nodeWrites: tree.writes,
-            stateRoot: tree.root, accountIndex: [])
+            stateRoot: tree.root, accountIndex: [], validators: genesis.validators)
         do { try store.commit(batch) } catch { throw .store(error) }
     }
 
@@ -46,7 +46,7 @@ public enum BlockExecutor {
     public struct Applied: Sendable {
         public let results: [TransactionResult]
         public let stateRoot: Digest
-        /// The validator set after the block.
+        /// The validator set that signs the next block.
         public let validators: ValidatorSet
         public let executeNanoseconds: UInt64
         public let stateRootNanoseconds: UInt64
@@ -71,50 +71,72 @@ public enum BlockExecutor {
         let hashed = clock()
         let batch = CommitBatch(
             height: block.header.height, block: block, transactionIDs: ids, results: outcome.results, certificate: certificate,
-            stateWrites: outcome.writes, nodeWrites: tree.writes, stateRoot: tree.root, accountIndex: accountIndex(block.transactions))
+            stateWrites: outcome.writes, nodeWrites: tree.writes, stateRoot: tree.root, accountIndex: accountIndex(block.transactions),
+            validators: outcome.validators.current)
         do { try store.commit(batch) } catch { throw .store(error) }
         let committed = clock()
-        return Applied(results: outcome.results, stateRoot: tree.root, validators: outcome.validators, executeNanoseconds: executed - start,
+        return Applied(results: outcome.results, stateRoot: tree.root, validators: outcome.validators.current, executeNanoseconds: executed - start,
                        stateRootNanoseconds: hashed - executed, commitNanoseconds: committed - hashed)
     }
 
-    /// What the next block must link to.
+    /// What the next block must link to and state.
     public struct ChainTip: Hashable, Sendable {
         public let nextHeight: UInt64
         public let previousBlockHash: Digest
         public let stateRoot: Digest
-        public let lastResultsHash: Digest
+        public let lastResultsRoot: Digest
+        /// The set that signs the next block, and the one that signs the block after it.
+        public let validatorsHash: Digest
+        public let nextValidatorsHash: Digest
     }
 
     /// The stored chain's tip.
     public static func tip(_ store: any LedgerStore) throws(ApplyError) -> ChainTip {
         guard let height = store.appliedHeight else { throw .notInitialised }
-        guard height > 0 else { return ChainTip(nextHeight: 1, previousBlockHash: .zero, stateRoot: store.stateRoot, lastResultsHash: .zero) }
+        guard let bytes = store.stateValue(for: StateKey.validators), case .validators(let schedule)? = try? StateRecord(encoded: bytes) else {
+            throw .store(.corrupt("the validator schedule is missing from the state"))
+        }
+        let (current, next) = (schedule.current.hash, schedule.next.hash)
+        guard height > 0 else {
+            return ChainTip(nextHeight: 1, previousBlockHash: .zero, stateRoot: store.stateRoot, lastResultsRoot: .zero, validatorsHash: current, nextValidatorsHash: next)
+        }
         guard let hashes = store.hashes(at: height) else { throw .store(.corrupt("block \(height) is missing")) }
-        return ChainTip(nextHeight: height + 1, previousBlockHash: hashes.block, stateRoot: store.stateRoot, lastResultsHash: hashes.results)
+        return ChainTip(nextHeight: height + 1, previousBlockHash: hashes.block, stateRoot: store.stateRoot, lastResultsRoot: hashes.results,
+                        validatorsHash: current, nextValidatorsHash: next)
     }
 
-    /// The header of the next block, linked to the stored chain, with the proposer's choices.
+    /// The header of the next block, linked to the stored chain (links, roots and validator sets
+    /// come from the store), with the proposer's choices.
     public static func nextHeader(
-        _ store: any LedgerStore, chainID: ChainID, time: Timestamp, transactions: [Transaction], validators: ValidatorSet,
-        proposer: Ed25519.PublicKey, lastCommit: CommitCertificate?
+        _ store: any LedgerStore, chainID: ChainID, time: Timestamp, transactions: [Transaction], proposer: Ed25519.PublicKey,
+        lastCommit: CommitCertificate?
     ) throws(ApplyError) -> BlockHeader {
         let tip = try tip(store)
         do {
             return try BlockHeader(
                 chainID: chainID, height: tip.nextHeight, time: time, previousBlockHash: tip.previousBlockHash,
-                transactionsRoot: MerkleList.root(transactions.map(\.id.digest)), lastResultsHash: tip.lastResultsHash,
-                stateRoot: tip.stateRoot, validatorsHash: validators.hash, nextValidatorsHash: validators.hash, proposer: proposer,
+                transactionsRoot: MerkleList.root(transactions.map(\.id.digest)), lastResultsRoot: tip.lastResultsRoot,
+                stateRoot: tip.stateRoot, validatorsHash: tip.validatorsHash, nextValidatorsHash: tip.nextValidatorsHash, proposer: proposer,
                 lastCommitHash: lastCommit?.hash ?? .zero)
         } catch { throw .inconsistent(error.description) }
+    }
+
+    /// Whether `header` states what the stored chain says comes next: its height, the previous
+    /// block's hash, the state root, the last results root and both validator sets.
+    public static func follows(_ header: BlockHeader, _ tip: ChainTip) -> String? {
+        if header.height != tip.nextHeight { return "height \(header.height), not \(tip.nextHeight)" }
+        if header.previousBlockHash != tip.previousBlockHash { return "previous block hash" }
+        if header.stateRoot != tip.stateRoot { return "state root" }
+        if header.lastResultsRoot != tip.lastResultsRoot { return "last results root" }
+        if header.validatorsHash != tip.validatorsHash { return "validators hash" }
+        if header.nextValidatorsHash != tip.nextValidatorsHash { return "next validators hash" }
+        return nil
     }
 
     private static func check(_ block: Block, against store: any LedgerStore) throws(ApplyError) {
         let tip = try tip(store), header = block.header
         guard header.height == tip.nextHeight else { throw .wrongHeight(expected: tip.nextHeight, got: header.height) }
-        guard header.previousBlockHash == tip.previousBlockHash else { throw .inconsistent("previous block hash") }
-        guard header.stateRoot == tip.stateRoot else { throw .inconsistent("state root") }
-        guard header.lastResultsHash == tip.lastResultsHash else { throw .inconsistent("last results hash") }
+        if let mismatch = follows(header, tip) { throw .inconsistent(mismatch) }
         do { try block.checkConsistency() } catch { throw .inconsistent("\(error)") }
     }
 
@@ -124,27 +146,6 @@ public enum BlockExecutor {
 
     /// The accounts each transaction names (creator and the accounts in its commands), once each.
     static func accountIndex(_ transactions: [Transaction]) -> [(AccountID, UInt32)] {
-        var index: [(AccountID, UInt32)] = []
-        for (position, transaction) in transactions.enumerated() {
-            var named: [AccountID] = [transaction.body.creator]
-            for command in transaction.body.commands { named += accounts(in: command) }
-            for account in Set(named).sorted() { index.append((account, UInt32(position))) }
-        }
-        return index
-    }
-
-    static func accounts(in command: Command) -> [AccountID] {
-        switch command {
-        case .transfer(let t): [t.source, t.target]
-        case .hold(let h): [h.source, h.target]
-        case .postHold, .voidHold, .createParticipant, .addValidator, .removeValidator, .configureGateway: []
-        case .settlement(let s): s.accountsNamed
-        case .createAccount(let c): [c.id]
-        case .setKeys(let s): [s.account]
-        case .freeze(let a), .unfreeze(let a): [a]
-        case .issue(let i): [i.issuer, i.target]
-        case .redeem(let r): [r.source, r.issuer]
-        case .setLimits(let l): [l.account]
-        }
+        transactions.enumerated().flatMap { position, transaction in transaction.accountsNamed.map { ($0, UInt32(position)) } }
     }
 }

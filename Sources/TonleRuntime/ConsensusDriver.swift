@@ -77,7 +77,7 @@ public final class ConsensusDriver {
         // The stored state's validator set is authoritative; `validators` serves only a store
         // that has none (tests of the core alone).
         var current = validators
-        if let bytes = store.stateValue(for: StateKey.validators), case .validators(let stored)? = try? StateRecord(encoded: bytes) { current = stored }
+        if let bytes = store.stateValue(for: StateKey.validators), case .validators(let stored)? = try? StateRecord(encoded: bytes) { current = stored.current }
         core = Consensus(chainID: chainID, me: key?.publicKey, validators: current, height: applied + 1, config: config)
         (self.key, self.store, self.log, self.signState, self.transactionsToPropose, self.now) = (key, store, log, signState, transactionsToPropose, now)
         (self.transactionsWaiting, self.idleProposalMilliseconds, self.checkBlock) = (transactionsWaiting, idleProposalMilliseconds, checkBlock)
@@ -211,18 +211,15 @@ public final class ConsensusDriver {
         let time = Timestamp(millisecondsSinceEpoch: max(previousTime + 1, now()))
         do {
             let header = try BlockExecutor.nextHeader(
-                store, chainID: core.chainID, time: time, transactions: transactions, validators: core.validators,
-                proposer: key!.publicKey, lastCommit: lastCommit)
+                store, chainID: core.chainID, time: time, transactions: transactions, proposer: key!.publicKey, lastCommit: lastCommit)
             return try Block(header: header, transactions: transactions, lastCommit: lastCommit)
         } catch let error as ApplyError { throw .apply(error) } catch { throw .apply(.inconsistent("\(error)")) }
     }
 
-    /// A proposed block is valid when it follows the stored chain: height, links, roots, time
-    /// after the previous block's, transactions root, and a last commit that matches.
+    /// A proposed block is valid when it follows the stored chain: height, links, roots, both
+    /// validator sets, time after the previous block's, transactions root, and a last commit that matches.
     private func isValid(_ block: Block) -> Bool {
-        guard let tip = try? BlockExecutor.tip(store), block.header.height == tip.nextHeight,
-              block.header.previousBlockHash == tip.previousBlockHash, block.header.stateRoot == tip.stateRoot,
-              block.header.lastResultsHash == tip.lastResultsHash, block.header.chainID == core.chainID,
+        guard let tip = try? BlockExecutor.tip(store), BlockExecutor.follows(block.header, tip) == nil, block.header.chainID == core.chainID,
               (try? block.checkConsistency()) != nil, checkBlock(block)
         else { return false }
         if block.header.height > 1, let previous = store.block(at: block.header.height - 1), block.header.time <= previous.header.time { return false }

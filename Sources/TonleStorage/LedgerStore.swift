@@ -51,16 +51,22 @@ public struct CommitBatch: Sendable {
     public let stateRoot: Digest
     /// Accounts each transaction names (by transaction index), for account history.
     public let accountIndex: [(AccountID, UInt32)]
+    /// The validator set that signs block `height + 1` (kept by height: `validatorSet(signing:)`).
+    public let validators: ValidatorSet
 
     public init(
         height: UInt64, block: Block?, transactionIDs: [TransactionID], results: [TransactionResult], certificate: CommitCertificate?,
-        stateWrites: [StateWrite], nodeWrites: [(NodePosition, MerkleNode?)], stateRoot: Digest, accountIndex: [(AccountID, UInt32)]
+        stateWrites: [StateWrite], nodeWrites: [(NodePosition, MerkleNode?)], stateRoot: Digest, accountIndex: [(AccountID, UInt32)],
+        validators: ValidatorSet
     ) {
         precondition((block == nil) == (height == 0), "genesis has no block; every later batch has one")
         precondition(transactionIDs.count == results.count && results.count == (block?.transactions.count ?? 0), "one result per transaction")
         (self.height, self.block, self.transactionIDs, self.results, self.certificate) = (height, block, transactionIDs, results, certificate)
-        (self.stateWrites, self.nodeWrites, self.stateRoot, self.accountIndex) = (stateWrites, nodeWrites, stateRoot, accountIndex)
+        (self.stateWrites, self.nodeWrites, self.stateRoot, self.accountIndex, self.validators) = (stateWrites, nodeWrites, stateRoot, accountIndex, validators)
     }
+
+    /// The Merkle root of this batch's results (`ResultsTree`): the next header's `lastResultsRoot`.
+    public var resultsRoot: Digest { ResultsTree.root(transactionIDs, results) }
 }
 
 /// Why a store could not do what was asked.
@@ -90,8 +96,10 @@ public protocol BlockStore: AnyObject {
     func certificate(at height: UInt64) -> CommitCertificate?
     /// The state root after applying block `height` (after genesis at 0).
     func stateRoot(at height: UInt64) -> Digest?
-    /// The hash of block `height` and of its results, without reading the block.
+    /// The hash of block `height` and the Merkle root of its results, without reading the block.
     func hashes(at height: UInt64) -> (block: Digest, results: Digest)?
+    /// The validator set that signs block `height` (from 1), as the chain scheduled it.
+    func validatorSet(signing height: UInt64) -> ValidatorSet?
 }
 
 /// The current state: values by key (what the ledger reads), tree nodes by position (what the

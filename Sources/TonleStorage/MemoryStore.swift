@@ -13,6 +13,8 @@ public final class MemoryStore: LedgerStore {
     private var roots: [UInt64: Digest] = [:]
     private var locations: [TransactionID: TransactionLocation] = [:]
     private var histories: [AccountID: [AccountHistoryEntry]] = [:]
+    /// Each validator set with the first height it signs, in height order.
+    private var validatorSets: [(from: UInt64, set: ValidatorSet)] = []
 
     public init() {}
 
@@ -22,7 +24,7 @@ public final class MemoryStore: LedgerStore {
         for write in batch.stateWrites { values[write.key] = write.value }
         nodes.apply(batch.nodeWrites)
         if let block = batch.block {
-            blocks[batch.height] = (block, batch.results, batch.certificate, (block.hash, try! BlockResults(batch.results).hash))
+            blocks[batch.height] = (block, batch.results, batch.certificate, (block.hash, batch.resultsRoot))
             for (index, id) in batch.transactionIDs.enumerated() {
                 locations[id] = TransactionLocation(height: batch.height, index: UInt32(index), result: batch.results[index])
             }
@@ -31,6 +33,7 @@ public final class MemoryStore: LedgerStore {
             }
         }
         roots[batch.height] = batch.stateRoot
+        if validatorSets.last?.set != batch.validators { validatorSets.append((batch.height + 1, batch.validators)) }
         (appliedHeight, stateRoot) = (batch.height, batch.stateRoot)
     }
 
@@ -41,6 +44,11 @@ public final class MemoryStore: LedgerStore {
     public func certificate(at height: UInt64) -> CommitCertificate? { blocks[height]?.certificate }
     public func stateRoot(at height: UInt64) -> Digest? { roots[height] }
     public func hashes(at height: UInt64) -> (block: Digest, results: Digest)? { blocks[height]?.hashes }
+
+    public func validatorSet(signing height: UInt64) -> ValidatorSet? {
+        guard height >= 1, height <= (appliedHeight ?? 0) + 1 else { return nil }
+        return validatorSets.last { $0.from <= height }?.set
+    }
     public func transactionLocation(_ id: TransactionID) -> TransactionLocation? { locations[id] }
 
     public func accountHistory(_ account: AccountID, before cursor: HistoryCursor?, limit: Int) -> [AccountHistoryEntry] {

@@ -33,7 +33,8 @@ public final class SQLiteStore: LedgerStore {
         public init() {}
     }
 
-    public static let schemaVersion: Int64 = 1
+    /// 2: results Merkle roots instead of hashes, and the validator set of every height.
+    public static let schemaVersion: Int64 = 2
 
     public let path: String
     private let connection: SQLiteConnection
@@ -43,6 +44,8 @@ public final class SQLiteStore: LedgerStore {
     private var nodeCache: [NodePosition: MerkleNode] = [:]
     private var valueCache: [Digest: [UInt8]?] = [:]
     private var recent = RecentChanges()
+    /// The latest validator set and the first height it signs (so a commit writes one only when it changes).
+    private var latestValidators: (from: UInt64, set: ValidatorSet)?
     /// The last height whose changes are in the keyed tables (nil: none yet).
     public private(set) var mergedHeight: UInt64?
     private let statements: Statements
@@ -70,7 +73,8 @@ public final class SQLiteStore: LedgerStore {
             CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS nodes (position BLOB PRIMARY KEY, node BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL, block BLOB NOT NULL,
-                results BLOB NOT NULL, results_hash BLOB NOT NULL, certificate BLOB, state_root BLOB NOT NULL);
+                results BLOB NOT NULL, results_root BLOB NOT NULL, certificate BLOB, state_root BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS validator_sets (from_height INTEGER PRIMARY KEY, validators BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS transactions (id BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL,
                 result BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS account_history (account TEXT NOT NULL, height INTEGER NOT NULL, position INTEGER NOT NULL,
@@ -95,6 +99,9 @@ public final class SQLiteStore: LedgerStore {
         for (height, bytes) in replay { try replayChanges(height: UInt64(height), bytes) }
         guard replay.last.map({ UInt64($0.0) }) ?? mergedHeight == appliedHeight else {
             throw .corrupt("the change log ends at \(replay.last?.0 ?? -1) but the applied height is \(height)")
+        }
+        latestValidators = try statements.latestValidators.first { row in
+            (UInt64(row.int(0)), decoded(row.blob(1), as: ValidatorSet.self, "the latest validator set"))
         }
         let treeRoot = SparseMerkleTree.root(self)
         guard treeRoot == root else { throw .corrupt("stored root \(root) but the tree's root is \(treeRoot)") }
@@ -122,14 +129,18 @@ public final class SQLiteStore: LedgerStore {
             if let block = batch.block {
                 let results = try! BlockResults(batch.results).encoded
                 try statements.putBlock.bind(
-                    .int(height), .blob(block.hash.bytes), .blob(block.encoded), .blob(results), .blob(SHA256.hash(results).bytes),
+                    .int(height), .blob(block.hash.bytes), .blob(block.encoded), .blob(results), .blob(batch.resultsRoot.bytes),
                     batch.certificate.map { .blob($0.encoded) } ?? .null, .blob(batch.stateRoot.bytes)).run()
             }
             try statements.putChanges.bind(.int(height), .blob(changes.encoded)).run()
             try statements.putMeta.bind(.text("applied_height"), .int(height)).run()
             try statements.putMeta.bind(.text("state_root"), .blob(batch.stateRoot.bytes)).run()
             if batch.height == 0 { try statements.putMeta.bind(.text("genesis_root"), .blob(batch.stateRoot.bytes)).run() }
+            if latestValidators?.set != batch.validators {
+                try statements.putValidators.bind(.int(height + 1), .blob(batch.validators.encoded)).run()
+            }
         }
+        if latestValidators?.set != batch.validators { latestValidators = (batch.height + 1, batch.validators) }
         (appliedHeight, stateRoot) = (batch.height, batch.stateRoot)
         if recent.entries == 0 { recent.reserve(options.mergeEntriesMax) }
         recent.apply(changes)
@@ -264,6 +275,14 @@ public final class SQLiteStore: LedgerStore {
         }
     }
 
+    public func validatorSet(signing height: UInt64) -> ValidatorSet? {
+        guard height >= 1, height <= (appliedHeight ?? 0) + 1, let bound = Int64(exactly: height) else { return nil }
+        if let latest = latestValidators, latest.from <= height { return latest.set }
+        return read { () throws(StoreError) in
+            try statements.validatorsAt.bind(.int(bound)).first { decoded($0.blob(0), as: ValidatorSet.self, "the validator set of block \(height)") }
+        }
+    }
+
     public func transactionLocation(_ id: TransactionID) -> TransactionLocation? {
         if let location = recent.transactions[id] { return location }
         return read { () throws(StoreError) in
@@ -329,6 +348,7 @@ private struct Statements {
     let getState, allState, putState, deleteState: SQLiteStatement
     let getNode, putNode, deleteNode: SQLiteStatement
     let putBlock, hashes, putTransaction, getTransaction, putHistory, getHistory: SQLiteStatement
+    let putValidators, validatorsAt, latestValidators: SQLiteStatement
     let blockColumns: [String: SQLiteStatement]
 
     init(_ c: SQLiteConnection) throws(StoreError) {
@@ -344,8 +364,11 @@ private struct Statements {
         getNode = try c.prepare("SELECT node FROM nodes WHERE position = ?")
         putNode = try c.prepare("INSERT OR REPLACE INTO nodes (position, node) VALUES (?, ?)")
         deleteNode = try c.prepare("DELETE FROM nodes WHERE position = ?")
-        putBlock = try c.prepare("INSERT INTO blocks (height, hash, block, results, results_hash, certificate, state_root) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        hashes = try c.prepare("SELECT hash, results_hash FROM blocks WHERE height = ?")
+        putBlock = try c.prepare("INSERT INTO blocks (height, hash, block, results, results_root, certificate, state_root) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        hashes = try c.prepare("SELECT hash, results_root FROM blocks WHERE height = ?")
+        putValidators = try c.prepare("INSERT OR REPLACE INTO validator_sets (from_height, validators) VALUES (?, ?)")
+        validatorsAt = try c.prepare("SELECT validators FROM validator_sets WHERE from_height <= ? ORDER BY from_height DESC LIMIT 1")
+        latestValidators = try c.prepare("SELECT from_height, validators FROM validator_sets ORDER BY from_height DESC LIMIT 1")
         putTransaction = try c.prepare("INSERT OR REPLACE INTO transactions (id, height, position, result) VALUES (?, ?, ?, ?)")
         getTransaction = try c.prepare("SELECT height, position, result FROM transactions WHERE id = ?")
         putHistory = try c.prepare("INSERT OR REPLACE INTO account_history (account, height, position, id) VALUES (?, ?, ?, ?)")

@@ -14,11 +14,15 @@ public struct BlockHeader: Hashable, Sendable, CanonicalMessage {
     public var previousBlockHash: Digest
     /// `MerkleList.root` of the transaction ids, in block order.
     public var transactionsRoot: Digest
-    /// Hash of the previous block's transaction results.
-    public var lastResultsHash: Digest
+    /// `MerkleList.root` over the previous block's results, one leaf per transaction: SHA-256 of its
+    /// id and its result's canonical bytes (docs/encoding.md, "Results root"). A receipt proves one.
+    public var lastResultsRoot: Digest
     /// State root after applying the previous block (after genesis, at height 1).
     public var stateRoot: Digest
+    /// The set that signs this block.
     public var validatorsHash: Digest
+    /// The set that signs the next block: a light client that trusts this header's set learns
+    /// the next one here (a validator change made in block h takes effect at h + 2).
     public var nextValidatorsHash: Digest
     public var proposer: Ed25519.PublicKey
     /// Hash of the previous block's commit certificate; zero at height 1.
@@ -26,12 +30,12 @@ public struct BlockHeader: Hashable, Sendable, CanonicalMessage {
 
     public init(
         chainID: ChainID, height: UInt64, time: Timestamp, previousBlockHash: Digest, transactionsRoot: Digest,
-        lastResultsHash: Digest, stateRoot: Digest, validatorsHash: Digest, nextValidatorsHash: Digest,
+        lastResultsRoot: Digest, stateRoot: Digest, validatorsHash: Digest, nextValidatorsHash: Digest,
         proposer: Ed25519.PublicKey, lastCommitHash: Digest
     ) throws(DecodeError) {
         guard height >= 1 else { throw .invalidValue(field: "height", reason: "blocks start at height 1") }
         (self.chainID, self.height, self.time, self.previousBlockHash) = (chainID, height, time, previousBlockHash)
-        (self.transactionsRoot, self.lastResultsHash, self.stateRoot) = (transactionsRoot, lastResultsHash, stateRoot)
+        (self.transactionsRoot, self.lastResultsRoot, self.stateRoot) = (transactionsRoot, lastResultsRoot, stateRoot)
         (self.validatorsHash, self.nextValidatorsHash) = (validatorsHash, nextValidatorsHash)
         (self.proposer, self.lastCommitHash) = (proposer, lastCommitHash)
     }
@@ -44,7 +48,7 @@ public struct BlockHeader: Hashable, Sendable, CanonicalMessage {
         chainID.encode(to: &writer)
         writer.u64(height)
         time.encode(to: &writer)
-        for digest in [previousBlockHash, transactionsRoot, lastResultsHash, stateRoot, validatorsHash, nextValidatorsHash] {
+        for digest in [previousBlockHash, transactionsRoot, lastResultsRoot, stateRoot, validatorsHash, nextValidatorsHash] {
             writer.bytes32(digest.raw)
         }
         writer.bytes32(proposer.raw)
@@ -56,12 +60,12 @@ public struct BlockHeader: Hashable, Sendable, CanonicalMessage {
         let chainID = try ChainID(from: &reader)
         let height = try reader.u64("height"), time = try Timestamp(from: &reader)
         var digests: [Digest] = []
-        for field in ["previous block hash", "transactions root", "last results hash", "state root", "validators hash", "next validators hash"] {
+        for field in ["previous block hash", "transactions root", "last results root", "state root", "validators hash", "next validators hash"] {
             digests.append(Digest(try reader.bytes32(field)))
         }
         try self.init(
             chainID: chainID, height: height, time: time, previousBlockHash: digests[0], transactionsRoot: digests[1],
-            lastResultsHash: digests[2], stateRoot: digests[3], validatorsHash: digests[4], nextValidatorsHash: digests[5],
+            lastResultsRoot: digests[2], stateRoot: digests[3], validatorsHash: digests[4], nextValidatorsHash: digests[5],
             proposer: Ed25519.PublicKey(reader.bytes32("proposer")), lastCommitHash: Digest(reader.bytes32("last commit hash")))
     }
 }

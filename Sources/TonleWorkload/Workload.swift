@@ -88,8 +88,7 @@ public struct Workload: Sendable {
         let transactions = transactions(height: height, transfers: transfers)
         let lastCommit = height > 1 ? store.certificate(at: height - 1) : nil
         let header = try BlockExecutor.nextHeader(
-            store, chainID: chainID, time: time(ofHeight: height), transactions: transactions, validators: validators,
-            proposer: validatorKeys[Int(height % 4)].publicKey, lastCommit: lastCommit)
+            store, chainID: chainID, time: time(ofHeight: height), transactions: transactions, proposer: validatorKeys[Int(height % 4)].publicKey, lastCommit: lastCommit)
         return try! Block(header: header, transactions: transactions, lastCommit: lastCommit)
     }
 

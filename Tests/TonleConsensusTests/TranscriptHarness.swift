@@ -32,7 +32,7 @@ final class TranscriptHarness {
     func block(_ name: String, height: UInt64? = nil) -> Block {
         let letter = UInt64(name.unicodeScalars.first!.value)
         let header = try! BlockHeader(chainID: chain, height: height ?? core.height, time: Timestamp(millisecondsSinceEpoch: letter),
-                                      previousBlockHash: .zero, transactionsRoot: MerkleList.root([]), lastResultsHash: .zero, stateRoot: .zero,
+                                      previousBlockHash: .zero, transactionsRoot: MerkleList.root([]), lastResultsRoot: .zero, stateRoot: .zero,
                                       validatorsHash: .zero, nextValidatorsHash: .zero, proposer: keys[0].publicKey, lastCommitHash: .zero)
         return try! Block(header: header, transactions: [], lastCommit: nil)
     }

@@ -107,12 +107,25 @@ import TonleTypes
     func validatorChanges(_ kind: LedgerStoreKind) {
         var h = H(kind)
         let newcomer = try! Validator(publicKey: H.key(50).publicKey, power: 2, name: "new")
+        let original = h.validators
         #expect(h.run("admin@nbc", [.addValidator(newcomer)], signers: [H.admin]) == .applied)
+        // Added in block 1: block 2 is still signed by the old set and announces the new one as
+        // next; block 3 is the first the new set signs.
+        #expect(h.validators == original, "the block after the change is signed by the old set")
+        #expect(h.store.validatorSet(signing: 2) == original)
+        h.block([])
+        let header2 = h.store.block(at: 2)!.header
+        #expect(header2.validatorsHash == original.hash && header2.nextValidatorsHash != original.hash)
         #expect(h.validators.count == 5 && h.validators.totalPower == 6)
+        #expect(header2.nextValidatorsHash == h.validators.hash)
+        #expect(h.store.validatorSet(signing: 3) == h.validators && h.store.validatorSet(signing: 2) == original)
+        h.block([])
+        #expect(h.store.block(at: 3)!.header.validatorsHash == h.validators.hash)
         #expect(h.run("admin@nbc", [.addValidator(newcomer)], signers: [H.admin]) == rejected(.validatorExists))
         #expect(h.run("admin@nbc", [.removeValidator(H.key(51).publicKey)], signers: [H.admin]) == rejected(.validatorNotFound))
         let removeAll = (H.validatorKeys.map(\.publicKey) + [newcomer.publicKey]).map { Command.removeValidator($0) }
         #expect(h.run("admin@nbc", removeAll, signers: [H.admin]) == rejected(.validatorSetInvalid, 4), "the set may not become empty")
+        h.block([])
         #expect(h.validators.count == 5)
     }
 }

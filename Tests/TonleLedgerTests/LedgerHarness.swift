@@ -85,7 +85,7 @@ struct LedgerHarness {
         let lastCommit = height == 0 ? nil : store.certificate(at: height)
         let header = try! BlockExecutor.nextHeader(
             store, chainID: Self.chain, time: Timestamp(millisecondsSinceEpoch: time), transactions: transactions,
-            validators: validators, proposer: Self.validatorKeys[0].publicKey, lastCommit: lastCommit)
+            proposer: Self.validatorKeys[0].publicKey, lastCommit: lastCommit)
         let block = try! Block(header: header, transactions: transactions, lastCommit: lastCommit)
         let certificate = try! CommitCertificate(height: header.height, round: 0, blockHash: block.hash, signatures: Self.validatorKeys.map { key in
             let vote = VoteBody(chainID: Self.chain, type: .precommit, height: header.height, round: 0, blockHash: block.hash, validator: key.publicKey)
@@ -128,4 +128,6 @@ func hold(_ id: UInt64, _ from: String, _ to: String, _ units: Int64, timeout: U
     .hold(try! Hold(id: ID128(high: 7, low: id), source: LedgerHarness.id(from), target: LedgerHarness.id(to), amount: Amount(units, .khr), timeoutMilliseconds: timeout))
 }
 
-func rejected(_ code: RejectionCode, _ command: UInt16? = 0) -> TransactionResult { .rejected(code, command: command) }
+func rejected(_ code: RejectionCode, _ command: UInt16? = 0, detail: RejectionDetail? = nil) -> TransactionResult {
+    .rejected(code, command: command, detail: detail)
+}

@@ -90,8 +90,8 @@ struct SettlementFixture {
         // Not from the central bank; not from an issuance account; with a foreign leg.
         let fromGateway = f.entry(.prefundTopUp, "wire-3", Amount(5, .khr), "issuance@nbc", foreign: false)
         #expect(f.gateway(fromGateway) == rejected(.notCentralBank))
-        #expect(f.topUp("wire-3", Amount(5, .khr), from: "sokha@aclb") == rejected(.entryInvalid))
-        #expect(f.h.run("admin@nbc", [.settlement(f.entry(.prefundTopUp, "wire-3", Amount(5, .khr), "issuance@nbc"))], signers: [H.admin]) == rejected(.entryInvalid))
+        #expect(f.topUp("wire-3", Amount(5, .khr), from: "sokha@aclb") == rejected(.entryInvalid, detail: .entryAccount))
+        #expect(f.h.run("admin@nbc", [.settlement(f.entry(.prefundTopUp, "wire-3", Amount(5, .khr), "issuance@nbc"))], signers: [H.admin]) == rejected(.entryInvalid, detail: .entryFundingForeignLeg))
     }
 
     @Test(arguments: LedgerStoreKind.allCases)
@@ -124,14 +124,14 @@ struct SettlementFixture {
         #expect(f.inwardQR("r4", Amount(1_500, .usd), code: f.khqr("shop@wing", Amount(1_500, .khr))) == rejected(.khqrMismatch), "another currency")
         let good = f.khqr("shop@wing", amount)
         let broken = String(good.dropLast()) + (good.hasSuffix("0") ? "1" : "0")
-        #expect(f.inwardQR("r5", amount, code: broken) == rejected(.khqrInvalid))
+        #expect(f.inwardQR("r5", amount, code: broken) == rejected(.khqrInvalid, detail: .khqrCRCMismatch))
         // Expired: the code's expiry is ten minutes after it was made; the block is later.
         let expiring = f.khqr("shop@wing", amount)
         f.h.block([], advance: 600_001)
         #expect(f.inwardQR("r6", amount, code: expiring) == rejected(.khqrExpired))
         // Only inward QR payments carry a KHQR, and they must.
-        #expect(f.gateway(f.entry(.inwardRemittance, "r7", amount, "shop@wing", khqr: good)) == rejected(.entryInvalid))
-        #expect(f.gateway(f.entry(.inwardQRPayment, "r8", amount, "shop@wing")) == rejected(.entryInvalid))
+        #expect(f.gateway(f.entry(.inwardRemittance, "r7", amount, "shop@wing", khqr: good)) == rejected(.entryInvalid, detail: .entryKHQR))
+        #expect(f.gateway(f.entry(.inwardQRPayment, "r8", amount, "shop@wing")) == rejected(.entryInvalid, detail: .entryKHQR))
         var zero = f.entry(.inwardRemittance, "r9", amount, "shop@wing")
         zero.amount = Amount(0, .khr)
         #expect(f.gateway(zero) == rejected(.amountNotPositive))
@@ -201,16 +201,16 @@ struct SettlementFixture {
         #expect(f.gateway(remit("fx-9", khr: 15_000, cny: 2_663, rate: "0.0017753", unit: "KHR", quoted: "CNY")) == .applied)
         #expect(f.gateway(remit("fx-10", khr: 15_000, cny: 2_662, rate: "0.0017753", unit: "KHR", quoted: "CNY")) == rejected(.fxMismatch))
         // A quote between other currencies, a foreign leg in the settlement currency or an unknown one, an expired quote.
-        #expect(f.gateway(remit("fx-11", khr: 56_325, cny: 10_000, rate: "563.25", unit: "THB")) == rejected(.fxInvalid))
+        #expect(f.gateway(remit("fx-11", khr: 56_325, cny: 10_000, rate: "563.25", unit: "THB")) == rejected(.fxInvalid, detail: .fxQuotePair))
         #expect(f.gateway(remit("fx-12", khr: 100, cny: 100, rate: "1", foreignCurrency: "KHR")) == rejected(.currencyNotAllowed))
         #expect(f.gateway(remit("fx-13", khr: 100, cny: 100, rate: "1", foreignCurrency: "ZZZ")) == rejected(.currencyNotAllowed))
         #expect(f.gateway(remit("fx-14", khr: 56_325, cny: 10_000, rate: "563.25", expiresIn: 500)) == rejected(.quoteExpired))
         var noQuote = remit("fx-15", khr: 56_325, cny: 10_000, rate: "563.25")
         noQuote.fx = nil
-        #expect(f.gateway(noQuote) == rejected(.fxInvalid))
+        #expect(f.gateway(noQuote) == rejected(.fxInvalid, detail: .fxQuoteMissing))
         var noForeign = noQuote
         noForeign.foreignAmount = nil
-        #expect(f.gateway(noForeign) == rejected(.entryInvalid), "a payment carries its foreign leg")
+        #expect(f.gateway(noForeign) == rejected(.entryInvalid, detail: .entryForeignAmount), "a payment carries its foreign leg")
     }
 
     @Test(arguments: LedgerStoreKind.allCases)
@@ -251,7 +251,7 @@ struct SettlementFixture {
         // A refund of an outward payment is a reversal, not a refund.
         #expect(f.gateway(f.entry(.outwardQRPayment, "o-1", Amount(100, .khr), "sokha@aclb"), extra: [H.sokhaKey]) == .applied)
         let wrongKind = f.entry(.refund, "rf-5", Amount(100, .khr), "sokha@aclb", original: "o-1", foreign: false)
-        #expect(f.gateway(wrongKind, extra: [H.sokhaKey]) == rejected(.entryInvalid))
+        #expect(f.gateway(wrongKind, extra: [H.sokhaKey]) == rejected(.entryInvalid, detail: .entryOriginalMismatch))
     }
 
     @Test func gatewayLimitsPerTransactionAndDailyGross() {

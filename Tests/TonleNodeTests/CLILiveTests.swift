@@ -102,6 +102,49 @@ extension ProcessTests {
             let blockJSON = try tonle(["verify", "block", "\(dir)/block.json", "--validators", "\(dir)/genesis.json", "--json"])
             #expect(blockJSON.json["valid"] as? Bool == true && blockJSON.json["height"] as? Int == height, "\(blockJSON.stdout)\(blockJSON.stderr)")
 
+            // The transfer's block, verified whole against the sets of its height and the next; a
+            // changed transaction id, result or state root is INVALID.
+            let sentHeight = try #require(sent.json["height"] as? Int)
+            func setFile(_ height: Int) throws -> String {
+                let set = try tonle(["validators", "--height", "\(height)", "--json"] + node)
+                #expect(set.status == 0 && set.json["block_height"] as? Int == height, "\(set.stdout)\(set.stderr)")
+                let file = "\(dir)/validators-\(height).json"
+                try set.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+                return file
+            }
+            let txBlock = try tonle(["block", "\(sentHeight)", "--json"] + node)
+            let txBlockFile = "\(dir)/tx-block.json"
+            try txBlock.stdout.write(toFile: txBlockFile, atomically: true, encoding: .utf8)
+            let whole = try tonle(["verify", "block", txBlockFile, "--validators", try setFile(sentHeight), "--next-validators", try setFile(sentHeight + 1)])
+            #expect(whole.status == 0 && whole.stdout.contains("their results and the state root"), "\(whole.stdout)\(whole.stderr)")
+            let stateRoot = try #require(txBlock.json["state_root"] as? String)
+            for (from, to) in [(id, String(repeating: "0", count: 64)), ("\"applied\"", "\"ACCOUNT_FROZEN\""), (stateRoot, String(repeating: "1", count: 64))] {
+                try txBlock.stdout.replacingOccurrences(of: from, with: to).write(toFile: txBlockFile, atomically: true, encoding: .utf8)
+                let edited = try tonle(["verify", "block", txBlockFile, "--validators", validatorsFile])
+                #expect(edited.status == 1 && edited.stderr.contains("INVALID: "), "\(from) → \(to): \(edited.stdout)\(edited.stderr)")
+            }
+
+            // The transfer's receipt, checked offline with the set of the block that certifies its result.
+            let receipt = try tonle(["tx", "receipt", id, "--json"] + node)
+            #expect(receipt.status == 0 && receipt.json["result"] as? String == "applied", "\(receipt.stderr)")
+            let receiptFile = "\(dir)/receipt.json"
+            try receipt.stdout.write(toFile: receiptFile, atomically: true, encoding: .utf8)
+            let receiptValid = try tonle(["verify", "receipt", receiptFile, "--validators", try setFile(sentHeight + 1)])
+            #expect(receiptValid.status == 0 && receiptValid.stdout.hasPrefix("VALID: transaction \(id) by sokha@aba"), "\(receiptValid.stdout)\(receiptValid.stderr)")
+            let receiptHuman = try tonle(["tx", "receipt", id] + node)
+            #expect(receiptHuman.status == 0 && receiptHuman.stdout.contains("block \(sentHeight), result applied"), "\(receiptHuman.stdout)")
+            // Claimed rejected, with result bytes to match: only the results proof can tell.
+            try receipt.stdout.replacingOccurrences(of: "\"result_bytes\":\"00\"", with: "\"result_bytes\":\"0118000000\"")
+                .replacingOccurrences(of: "\"result\":\"applied\"", with: "\"result\":\"INSUFFICIENT_FUNDS\"")
+                .write(toFile: receiptFile, atomically: true, encoding: .utf8)
+            let receiptForged = try tonle(["verify", "receipt", receiptFile, "--validators", validatorsFile])
+            #expect(receiptForged.status == 1 && receiptForged.stderr.contains("INVALID: "), "\(receiptForged.stdout)\(receiptForged.stderr)")
+            let forgedPython = try python(["docs/examples/receipt_verify.py", receiptFile, try setFile(sentHeight + 1)], seconds: 60)
+            #expect(forgedPython.status == 1 && forgedPython.stdout.hasPrefix("INVALID"), "the Python verifier refuses the forged receipt: \(forgedPython.stdout)\(forgedPython.stderr)")
+            try receipt.stdout.write(toFile: receiptFile, atomically: true, encoding: .utf8)
+            let pythonValid = try python(["docs/examples/receipt_verify.py", receiptFile, try setFile(sentHeight + 1)], seconds: 60)
+            #expect(pythonValid.status == 0 && pythonValid.stdout.hasPrefix("VALID"), "\(pythonValid.stdout)\(pythonValid.stderr)")
+
             // Lists, status, live following, and the documented exit codes.
             let blocks = try tonle(["blocks", "--from", "1", "--limit", "3"] + node)
             #expect(blocks.status == 0 && blocks.stdout.split(separator: "\n").count == 4, "\(blocks.stdout)")
@@ -112,6 +155,30 @@ extension ProcessTests {
             #expect(try tonle(["status"] + node).stdout.contains("caught_up"))
             #expect(try tonle(["account", "nobody@aba"] + node).status == 2)
             #expect(try tonle(["status", "--node", "http://127.0.0.1:1"]).status == 3)
+
+            // A validator set change: a fifth validator (never started) joins in block c. Block c+1
+            // is still signed by the old set and announces the new one; c+2 is signed by the new
+            // set. Old blocks verify with the set of their height, and with no other.
+            let newcomer = "\(dir)/keys/validator-newcomer.key"
+            #expect(try tonle(["keygen", "--out", newcomer]).status == 0)
+            let added = try tonle(["admin", "add-validator", "--public-key", newcomer, "--power", "1", "--name", "newcomer", "--creator", "admin@nbc"]
+                                  + key("nbc") + ["--wait", "30", "--json"] + node)
+            let changed = try #require(added.json["height"] as? Int, "\(added.stdout)\(added.stderr)")
+            #expect(await LocalNetwork.eventually(90) { (try? tonle(["block", "\(changed + 3)"] + node))?.status == 0 }, "the network goes on with the newcomer offline")
+            let oldSet = try setFile(changed + 1), newSet = try setFile(changed + 2)
+            let oldJSON = try tonle(["validators", "--height", "\(changed + 1)", "--json"] + node).json
+            let newJSON = try tonle(["validators", "--height", "\(changed + 2)", "--json"] + node).json
+            #expect((oldJSON["validators"] as? [Any])?.count == 4 && (newJSON["validators"] as? [Any])?.count == 5)
+            #expect(oldJSON["encoded"] as? String == (try tonle(["validators", "--height", "1", "--json"] + node)).json["encoded"] as? String)
+            for height in [changed + 1, changed + 2] {
+                let file = "\(dir)/block-\(height).json"
+                try tonle(["block", "\(height)", "--json"] + node).stdout.write(toFile: file, atomically: true, encoding: .utf8)
+                let own = height == changed + 1 ? oldSet : newSet, other = height == changed + 1 ? newSet : oldSet
+                let valid = try tonle(["verify", "block", file, "--validators", own, "--next-validators", newSet])
+                #expect(valid.status == 0 && valid.stdout.hasPrefix("VALID"), "block \(height): \(valid.stdout)\(valid.stderr)")
+                let wrong = try tonle(["verify", "block", file, "--validators", other, "--next-validators", newSet])
+                #expect(wrong.status == 1 && wrong.stderr.contains("pass the set of that height"), "block \(height): \(wrong.stdout)\(wrong.stderr)")
+            }
         }
     }
 }

@@ -40,15 +40,17 @@ struct EdgeTests {
         let e = encoded
         var table: [Position] = []
         func add(_ route: String, _ name: String, _ request: @escaping @Sendable (String) -> String) { table.append(Position(route: route, name: name, request: request)) }
-        for route in ["/health", "/ready", "/metrics", "/v1/status", "/v1/validators"] {
+        for route in ["/health", "/ready", "/metrics", "/v1/status"] {
             add("GET \(route)", "an unknown query parameter") { get("\(route)?height=\(e($0))") }
         }
+        add("GET /v1/validators", "height") { get("/v1/validators?height=\(e($0))") }
         add("GET /v1/blocks/{height}", "height") { get("/v1/blocks/\(e($0))") }
         add("GET /v1/blocks", "from") { get("/v1/blocks?from=\(e($0))") }
         add("GET /v1/blocks", "limit") { get("/v1/blocks?limit=\(e($0))") }
         add("GET /v1/transactions/{id}", "id") { get("/v1/transactions/\(e($0))") }
         add("GET /v1/transactions/{id}", "wait") { get("/v1/transactions/\(unknownID)?wait=\(e($0))") }
         add("GET /v1/transactions/{id}", "transaction") { get("/v1/transactions/\(unknownID)?transaction=\(e($0))") }
+        add("GET /v1/transactions/{id}/receipt", "id") { get("/v1/transactions/\(e($0))/receipt") }
         add("GET /v1/accounts/{id}", "id") { get("/v1/accounts/\(e($0))") }
         add("GET /v1/accounts/{id}", "proof") { get("/v1/accounts/sokha@aba?proof=\(e($0))") }
         add("GET /v1/accounts/{id}/transactions", "limit") { get("/v1/accounts/sokha@aba/transactions?limit=\(e($0))") }

@@ -110,6 +110,29 @@ extension ProcessTests {
             let balances = after.json["balances"] as? [[String: Any]] ?? []
             #expect(balances.contains { $0["account"] as? String == "payable@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "0" })
             #expect(balances.contains { $0["account"] as? String == "prefund@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "800056325" })
+
+            // The closed positions and the net settlement entry, proved and checked offline with the
+            // set that signed the anchoring block; an edited figure is INVALID.
+            let proven = try tonle(["positions", "upi", "--date", date, "--proof", "--json"] + node)
+            let provenHeight = try #require(proven.json["height"] as? Int, "\(proven.stdout)\(proven.stderr)")
+            let setFile = "\(dir)/validators-anchor.json", positionsFile = "\(dir)/positions.json", entryFile = "\(dir)/entry.json"
+            try tonle(["validators", "--height", "\(provenHeight + 1)", "--json"] + node).stdout.write(toFile: setFile, atomically: true, encoding: .utf8)
+            try proven.stdout.write(toFile: positionsFile, atomically: true, encoding: .utf8)
+            let positionsValid = try tonle(["verify", "position", positionsFile, "--validators", setFile])
+            #expect(positionsValid.status == 0 && positionsValid.stdout.contains("KHR: 1 entries") && positionsValid.stdout.contains("closed by NET-2"),
+                    "\(positionsValid.stdout)\(positionsValid.stderr)")
+            try proven.stdout.replacingOccurrences(of: "\"closed_by\":\"NET-2\"", with: "\"closed_by\":null").write(toFile: positionsFile, atomically: true, encoding: .utf8)
+            let reopened = try tonle(["verify", "position", positionsFile, "--validators", setFile])
+            #expect(reopened.status == 1 && reopened.stderr.contains("differ from the proven position record"), "\(reopened.stdout)\(reopened.stderr)")
+            let entry = try tonle(["settlement", "upi", "NET-2", "--proof", "--json"] + node)
+            try entry.stdout.write(toFile: entryFile, atomically: true, encoding: .utf8)
+            let anchor = try #require(((entry.json["entries"] as? [[String: Any]])?.first?["proof"] as? [String: Any])?["height"] as? Int)
+            try tonle(["validators", "--height", "\(anchor + 1)", "--json"] + node).stdout.write(toFile: setFile, atomically: true, encoding: .utf8)
+            let entryValid = try tonle(["verify", "entry", entryFile, "--validators", setFile])
+            #expect(entryValid.status == 0 && entryValid.stdout.contains("NET_SETTLEMENT 56325 KHR"), "\(entryValid.stdout)\(entryValid.stderr)")
+            try entry.stdout.replacingOccurrences(of: "\"amount_minor\":56325", with: "\"amount_minor\":56326").write(toFile: entryFile, atomically: true, encoding: .utf8)
+            let entryForged = try tonle(["verify", "entry", entryFile, "--validators", setFile])
+            #expect(entryForged.status == 1 && entryForged.stderr.contains("INVALID: "), "\(entryForged.stdout)\(entryForged.stderr)")
         }
     }
 }

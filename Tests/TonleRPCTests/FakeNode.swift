@@ -34,9 +34,11 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
     init() {
         let account = try! AccountID("sokha@aba")
         record = AccountRecord(id: account, keys: KeySet(single: key.publicKey), flags: [], balances: [Balance(currency: .usd, balance: 12_345, held: 45)])
+        settlement = Self.makeSettlementState(chainID: chainID, key: key)
+        // The tree holds the settlement state (so positions and entries prove against it), then the fake's own accounts.
+        for (key, value) in settlement.all { tree.set(key, value) }
         tree.set(StateKey.account(account), StateRecord.account(record).encoded)
         tree.set(StateKey.account(try! AccountID("dara@aba")), [1, 2, 3])
-        settlement = Self.makeSettlementState(chainID: chainID, key: key)
     }
 
     /// Genesis with the central bank, a bank and the `upi` gateway, then one block (through the
@@ -77,7 +79,15 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
 
     func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T {
         guard !state.withLock({ $0.busy }) else { throw APIError("NODE_BUSY", "busy", .serviceUnavailable) }
-        return try body(CommittedState(reader: settlement, height: 1, time: Timestamp(millisecondsSinceEpoch: Self.settlementTime))).get()
+        let state = CommittedState(reader: settlement, height: 1, time: Timestamp(millisecondsSinceEpoch: Self.settlementTime), stateRoot: tree.root,
+                                   prove: { [tree] key in MerkleProof(tree, key: key) })
+        return try body(state).get()
+    }
+
+    func stateAnchor(after height: UInt64) async throws(APIError) -> StateAnchor {
+        guard state.withLock({ $0.anchorAvailable }) else { throw APIError("PROOF_NOT_READY", "no anchor yet", .serviceUnavailable, headers: [.retryAfter: "1"]) }
+        let anchor = header(height + 1)
+        return StateAnchor(header: anchor, certificate: certificate(anchor))
     }
 
     var validatorSet: ValidatorSet { try! ValidatorSet([Validator(publicKey: validatorKey.publicKey, power: 10, name: "nbc")]) }
@@ -128,7 +138,7 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
 
     func header(_ height: UInt64) -> BlockHeader {
         try! BlockHeader(chainID: chainID, height: height, time: Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + height), previousBlockHash: .zero,
-                         transactionsRoot: .zero, lastResultsHash: .zero, stateRoot: tree.root, validatorsHash: validatorSet.hash,
+                         transactionsRoot: .zero, lastResultsRoot: .zero, stateRoot: tree.root, validatorsHash: validatorSet.hash,
                          nextValidatorsHash: validatorSet.hash, proposer: validatorKey.publicKey, lastCommitHash: .zero)
     }
 
@@ -139,12 +149,21 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
     }
 
     func block(_ height: UInt64) async -> BlockView? {
-        let (top, ids) = state.withLock { state in (state.height, state.committed.filter { $0.value.height == height }.map(\.key.description)) }
+        let (top, ids) = state.withLock { state in (state.height, Self.committed(state, at: height).map(\.id.description)) }
         guard height >= 1, height <= top else { return nil }
         let header = header(height)
         return BlockView(height: height, hash: header.hash.hex, previousHash: Digest.zero.hex, timeMilliseconds: header.time.millisecondsSinceEpoch,
-                         proposer: validatorKey.publicKey.hex, stateRoot: tree.root.hex, transactions: ids, results: ids.map { _ in "applied" },
+                         proposer: validatorKey.publicKey.hex, stateRoot: tree.root.hex, transactions: ids, results: ids.map { _ in .applied },
                          header: Hex.encode(header.encoded), certificate: Hex.encode(certificate(header).encoded))
+    }
+
+    /// The transactions committed at `height`, in block order.
+    static func committed(_ state: State, at height: UInt64) -> [Transaction] {
+        state.committed.values.filter { $0.height == height }.sorted { ($0.index, $0.transaction.id.description) < ($1.index, $1.transaction.id.description) }.map(\.transaction)
+    }
+
+    func blockTransactions(_ height: UInt64) async -> [Transaction]? {
+        state.withLock { state in height >= 1 && height <= state.height ? Self.committed(state, at: height) : nil }
     }
 
     func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] {
@@ -160,7 +179,7 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
         guard proof else { return AccountView(record: record, height: 3) }
         guard state.withLock({ $0.anchorAvailable }) else { throw APIError("PROOF_NOT_READY", "no anchor yet", .serviceUnavailable, headers: [.retryAfter: "1"]) }
         let key = StateKey.account(id), anchor = header(4)
-        let view = AccountProofView(height: 3, key: key.hex, value: Hex.encode(StateRecord.account(record).encoded),
+        let view = StateProofView(height: 3, key: key.hex, value: Hex.encode(StateRecord.account(record).encoded),
                                     proof: Hex.encode(MerkleProof(tree, key: key.raw).encoded), stateRoot: tree.root.hex,
                                     header: Hex.encode(anchor.encoded), certificate: Hex.encode(certificate(anchor).encoded))
         return AccountView(record: record, height: 3, proof: view)
@@ -172,9 +191,29 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
         return AccountHistoryView(account: id.text, transactions: page, next: page.count == limit ? page.last.map { "\($0.height):\($0.index)" } : nil)
     }
 
-    func validators() async throws(APIError) -> ValidatorsView {
-        guard !state.withLock({ $0.busy }) else { throw APIError("NODE_BUSY", "busy", .serviceUnavailable) }
-        return ValidatorsView(height: 3, set: validatorSet)
+    func validators(signing height: UInt64?) async throws(APIError) -> ValidatorsView {
+        let (busy, top) = state.withLock { ($0.busy, $0.height) }
+        guard !busy else { throw APIError("NODE_BUSY", "busy", .serviceUnavailable) }
+        guard (height ?? top + 1) <= top + 1 else { throw .notFound("no set for block \(height!) yet") }
+        return ValidatorsView(signing: height ?? top + 1, set: validatorSet)
+    }
+
+    /// A receipt over a two-block chain made for the transaction: its block, holding it alone, and
+    /// the next, whose results root holds its result; both certified by the fake's validator.
+    func receipt(_ id: TransactionID) async throws(APIError) -> ReceiptView {
+        let (found, anchorAvailable) = state.withLock { ($0.committed[id], $0.anchorAvailable) }
+        guard let done = found else { throw .notFound("transaction \(id) is not committed here") }
+        guard anchorAvailable else { throw APIError("PROOF_NOT_READY", "no anchor yet", .serviceUnavailable, headers: [.retryAfter: "1"]) }
+        let time = { (height: UInt64) in Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + height) }
+        let block = try! BlockHeader(chainID: chainID, height: done.height, time: time(done.height), previousBlockHash: .zero,
+                                     transactionsRoot: MerkleList.root([id.digest]), lastResultsRoot: .zero, stateRoot: tree.root,
+                                     validatorsHash: validatorSet.hash, nextValidatorsHash: validatorSet.hash, proposer: validatorKey.publicKey, lastCommitHash: .zero)
+        let next = try! BlockHeader(chainID: chainID, height: done.height + 1, time: time(done.height + 1), previousBlockHash: block.hash,
+                                    transactionsRoot: MerkleList.root([]), lastResultsRoot: ResultsTree.root([id], [.applied]), stateRoot: tree.root,
+                                    validatorsHash: validatorSet.hash, nextValidatorsHash: validatorSet.hash, proposer: validatorKey.publicKey, lastCommitHash: .zero)
+        return ReceiptView(id: id, height: done.height, index: 0, transaction: done.transaction, result: .applied,
+                           transactionsProof: MerkleList.proof([id.digest], index: 0), resultsProof: MerkleList.proof([ResultsTree.leaf(0, id, .applied)], index: 0),
+                           header: block, nextHeader: next, nextCertificate: certificate(next))
     }
 
     func status() -> StatusView {
@@ -191,6 +230,7 @@ final class DictionaryState: LedgerStateReader, @unchecked Sendable {
     private let values = Mutex([Digest: [UInt8]]())
     func stateValue(for key: Digest) -> [UInt8]? { values.withLock { $0[key] } }
     func apply(_ writes: [StateWrite]) { values.withLock { for write in writes { $0[write.key] = write.value } } }
+    var all: [Digest: [UInt8]] { values.withLock { $0 } }
 }
 
 /// A sparse Merkle tree in memory.

@@ -18,6 +18,7 @@ import TonleTypes
             try await probes(rpc, node)
             try await submissions(rpc, node)
             try await transactionQueries(rpc, node)
+            try await receipts(rpc, node)
             try await accounts(rpc, node)
             try await blocksAndValidators(rpc, node)
             try await events(rpc, node)
@@ -39,6 +40,7 @@ import TonleTypes
             }
         }
         try await rateLimits(observed)
+        try await filteredEvents(observed)
 
         let declared = Dictionary(uniqueKeysWithValues: RPCServer.routes.map { ("\($0.method) \($0.path)", $0.statuses) })
         let seen = observed.byRoute
@@ -176,6 +178,30 @@ import TonleTypes
         #expect(try await rpc.request(.GET, "/v1/transactions/\(tx.id)?transaction=true").json["transaction"] as? String == base64(tx))
     }
 
+    /// A committed transaction's receipt verifies offline under the set of its height and no
+    /// other; a changed byte anywhere in it does not verify.
+    func receipts(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let tx = node.transaction("sokha@aba", 11)
+        _ = try await rpc.request(.POST, "/v1/transactions", json: ["transaction": base64(tx)])
+        #expect(try await rpc.request(.GET, "/v1/transactions/\(tx.id)/receipt").status == 404, "not committed yet")
+        node.commit(tx.id)
+        let answer = try await rpc.request(.GET, "/v1/transactions/\(tx.id)/receipt")
+        #expect(answer.status == 200 && answer.json["result"] as? String == "applied")
+        let view = try JSONDecoder().decode(ReceiptView.self, from: answer.body)
+        let receipt = try OfflineVerifier.verifyReceipt(view, validators: node.validatorSet)
+        #expect(receipt.transaction == tx && receipt.result == .applied)
+        let stranger = try ValidatorSet([Validator(publicKey: node.key.publicKey, power: 10, name: "x")])
+        #expect(throws: OfflineVerifier.Invalid.self) { try OfflineVerifier.verifyReceipt(view, validators: stranger) }
+        var forged = view
+        forged.result = "INSUFFICIENT_FUNDS"
+        #expect(throws: OfflineVerifier.Invalid.self) { try OfflineVerifier.verifyReceipt(forged, validators: node.validatorSet) }
+        #expect(try await rpc.request(.GET, "/v1/transactions/xyz/receipt").json["code"] as? String == "MALFORMED_ID")
+        node.state.withLock { $0.anchorAvailable = false }
+        let notReady = try await rpc.request(.GET, "/v1/transactions/\(tx.id)/receipt")
+        #expect(notReady.status == 503 && notReady.json["code"] as? String == "PROOF_NOT_READY" && notReady.header("Retry-After") == "1")
+        node.state.withLock { $0.anchorAvailable = true }
+    }
+
     func accounts(_ rpc: RPCHarness, _ node: FakeNode) async throws {
         let account = try await rpc.request(.GET, "/v1/accounts/sokha@aba")
         #expect(account.status == 200 && account.json["proof"] == nil)
@@ -227,6 +253,15 @@ import TonleTypes
         let validators = try await rpc.request(.GET, "/v1/validators")
         #expect(validators.json["total_power"] as? Int == 10 && validators.json["quorum_power"] as? Int == 7)
         #expect(validators.json["encoded"] as? String == Hex.encode(set.encoded))
+        let top = node.state.withLock { $0.height }
+        let old = try await rpc.request(.GET, "/v1/validators?height=1")
+        #expect(old.status == 200 && old.json["block_height"] as? Int == 1 && old.json["encoded"] as? String == Hex.encode(set.encoded))
+        #expect(try await rpc.request(.GET, "/v1/validators").json["block_height"] as? Int == Int(top) + 1, "without a height: the set of the next block")
+        let future = try await rpc.request(.GET, "/v1/validators?height=\(top + 2)")
+        #expect(future.status == 404 && future.json["code"] as? String == "NOT_FOUND")
+        for height in ["0", "-1", "9223372036854775808", "x", ""] {
+            #expect(try await rpc.request(.GET, "/v1/validators?height=\(height)").json["code"] as? String == "MALFORMED_HEIGHT", "\(height)")
+        }
     }
 
     func events(_ rpc: RPCHarness, _ node: FakeNode) async throws {
@@ -248,6 +283,37 @@ import TonleTypes
         #expect(refused == 503)
         let (malformed, _) = try await rpc.events(headers: [("Last-Event-ID", "yesterday")])
         #expect(malformed == 400)
+    }
+
+    /// `?account=` streams only blocks with transactions naming the account, and only those
+    /// transactions; `?gateway=` only the gateway's; both at once, or a malformed id, is refused.
+    func filteredEvents(_ observed: Observations) async throws {
+        let node = FakeNode()
+        var config = RPCHarness.testConfig
+        config.eventStreamsMax = 3
+        try await RPCHarness.with(node, config: config, observed: observed) { rpc in
+            let top = node.state.withLock { $0.height }
+            let (byAccount, accountReader) = try await rpc.events("?account=sokha@aba")
+            let (byGateway, gatewayReader) = try await rpc.events("?gateway=wing")
+            let (byEither, eitherReader) = try await rpc.events("?account=sokha@aba&gateway=wing")
+            #expect(byAccount == 200 && byGateway == 200 && byEither == 200)
+            let other = node.transaction("srey@wing", 30), mine = node.transaction("sokha@aba", 31)
+            _ = await node.submit([other, mine])
+            node.commit(other.id)
+            node.commit(mine.id)
+            let first = try #require(try await accountReader.next())
+            #expect(first["id"] == "\(top + 2)", "the block of srey@wing's transfer is not sent to sokha@aba's stream")
+            #expect(first["data"]?.contains(mine.id.description) == true && first["data"]?.contains(other.id.description) == false)
+            let wing = try #require(try await gatewayReader.next())
+            #expect(wing["id"] == "\(top + 1)" && wing["data"]?.contains(other.id.description) == true)
+            for query in ["?account=nobody", "?gateway=UPI", "?account=sokha@aba&gateway=-x"] {
+                let (status, _) = try await rpc.events(query)
+                #expect(status == 400, "\(query)")
+            }
+            // Both given: either.
+            #expect(try await eitherReader.next()?["id"] == "\(top + 1)")
+            #expect(try await eitherReader.next()?["id"] == "\(top + 2)")
+        }
     }
 
     func rateLimits(_ observed: Observations) async throws {
@@ -308,5 +374,40 @@ import TonleTypes
         #expect(lookup.status == 200 && (lookup.json["entries"] as? [[String: Any]])?.first?["class"] as? String == "payment")
         #expect(try await rpc.request(.GET, "/v1/settlements/upi/nope").status == 404)
         #expect(try await rpc.request(.GET, "/v1/settlements/upi/bad%20ref").json["code"] as? String == "MALFORMED_REFERENCE")
+        try await settlementProofs(rpc, node)
+    }
+
+    /// Positions and entries with `?proof=true`, verified offline from the JSON as a gateway would;
+    /// integers beside every decimal amount; `closed_by` null while open.
+    func settlementProofs(_ rpc: RPCHarness, _ node: FakeNode) async throws {
+        let plain = try await rpc.request(.GET, "/v1/gateways/upi/positions")
+        let khr = (plain.json["positions"] as? [[String: Any]])?.first { $0["currency"] as? String == "KHR" }
+        #expect(khr?["gross_inward_minor"] as? Int == 337_950 && khr?["net_position_minor"] as? Int == -337_950 && khr?["top_ups_minor"] as? Int == 1_000_000)
+        #expect(khr?.keys.contains("closed_by") == true && khr?["closed_by"] is NSNull, "closed_by is null while the cycle is open")
+        #expect(khr?["proof"] == nil)
+        #expect((plain.json["balances"] as? [[String: Any]])?.first { $0["account"] as? String == "prefund@upi" && $0["currency"] as? String == "KHR" }?["balance_minor"] as? Int == 662_050)
+
+        let proven = try await rpc.request(.GET, "/v1/gateways/upi/positions?proof=true")
+        #expect(proven.status == 200)
+        let positions = try JSONDecoder().decode(GatewayPositionsView.self, from: proven.body)
+        let date = try #require(BusinessDate(positions.businessDate))
+        for position in positions.positions {
+            #expect(throws: Never.self) { try OfflineVerifier.verifyPosition(position, gateway: try InstitutionID("upi"), date: date, validators: node.validatorSet) }
+        }
+        #expect(try await rpc.request(.GET, "/v1/gateways/upi/positions?proof=maybe").json["code"] as? String == "MALFORMED_QUERY")
+
+        let lookup = try await rpc.request(.GET, "/v1/settlements/upi/upi-2?proof=true")
+        let entries = try JSONDecoder().decode(SettlementLookupView.self, from: lookup.body)
+        let entry = try #require(entries.entries.first)
+        #expect(entry.amountMinor == 112_650 && entry.foreignAmountMinor == 20_000 && entry.returnedMinor == 0)
+        #expect(try OfflineVerifier.verifyEntry(entry, validators: node.validatorSet).externalReference == "upi-2")
+        #expect(try await rpc.request(.GET, "/v1/settlements/upi/upi-2?proof=2").json["code"] as? String == "MALFORMED_QUERY")
+
+        node.state.withLock { $0.anchorAvailable = false }
+        for path in ["/v1/gateways/upi/positions?proof=true", "/v1/settlements/upi/upi-2?proof=true"] {
+            let notReady = try await rpc.request(.GET, path)
+            #expect(notReady.status == 503 && notReady.json["code"] as? String == "PROOF_NOT_READY", "\(path)")
+        }
+        node.state.withLock { $0.anchorAvailable = true }
     }
 }

@@ -102,7 +102,7 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(throws: ApplyError.wrongHeight(expected: 2, got: 1)) { try BlockExecutor.apply(block, to: store) }
         let batch = CommitBatch(height: 5, block: block, transactionIDs: block.transactions.map(\.id),
                                 results: Array(repeating: .applied, count: block.transactions.count), certificate: nil,
-                                stateWrites: [], nodeWrites: [], stateRoot: .zero, accountIndex: [])
+                                stateWrites: [], nodeWrites: [], stateRoot: .zero, accountIndex: [], validators: Self.workload.validators)
         #expect(throws: StoreError.heightGap(expected: 2, got: 5)) { try store.commit(batch) }
         // A block whose header claims another state root is refused before anything is written.
         let next = try Self.workload.nextBlock(on: store, transfers: 10)
@@ -110,7 +110,18 @@ enum StoreKind: String, CaseIterable, Sendable {
         header.stateRoot = SHA256.hash([9])
         let forged = try Block(header: header, transactions: next.transactions, lastCommit: next.lastCommit)
         #expect(throws: ApplyError.inconsistent("state root")) { try BlockExecutor.apply(forged, to: store) }
+        // So is one naming other validator sets (a light client trusts these hashes).
+        for (field, change) in [("validators hash", { (h: inout BlockHeader) in h.validatorsHash = SHA256.hash([1]) }),
+                                ("next validators hash", { (h: inout BlockHeader) in h.nextValidatorsHash = SHA256.hash([2]) })] {
+            var header = next.header
+            change(&header)
+            let forged = try Block(header: header, transactions: next.transactions, lastCommit: next.lastCommit)
+            #expect(throws: ApplyError.inconsistent(field)) { try BlockExecutor.apply(forged, to: store) }
+        }
         #expect(store.appliedHeight == 1)
+        // The set that signs each height, up to the next block.
+        #expect(store.validatorSet(signing: 1) == Self.workload.validators && store.validatorSet(signing: 2) == Self.workload.validators)
+        #expect(store.validatorSet(signing: 3) == nil && store.validatorSet(signing: 0) == nil && store.validatorSet(signing: UInt64.max) == nil)
     }
 }
 

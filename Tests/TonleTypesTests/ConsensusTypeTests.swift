@@ -115,7 +115,7 @@ import TonleTypes
         let root = MerkleList.root(txs.map(\.id.digest))
         func header(_ height: UInt64, root: Digest, last: Digest = .zero, previous: Digest = .zero) throws -> BlockHeader {
             try BlockHeader(chainID: chain, height: height, time: Timestamp(millisecondsSinceEpoch: 1), previousBlockHash: previous, transactionsRoot: root,
-                            lastResultsHash: .zero, stateRoot: .zero, validatorsHash: .zero, nextValidatorsHash: .zero, proposer: Gen.keys[0].publicKey, lastCommitHash: last)
+                            lastResultsRoot: .zero, stateRoot: .zero, validatorsHash: .zero, nextValidatorsHash: .zero, proposer: Gen.keys[0].publicKey, lastCommitHash: last)
         }
         try Block(header: header(1, root: root), transactions: txs, lastCommit: nil).checkConsistency()
         #expect(throws: BlockError.transactionsRootMismatch) { try Block(header: header(1, root: root), transactions: txs.reversed(), lastCommit: nil).checkConsistency() }
@@ -136,5 +136,42 @@ import TonleTypes
         #expect(MerkleList.root([leaves[0]]) == leaf(leaves[0]))
         #expect(MerkleList.root(Array(leaves.prefix(3))) == node(node(leaf(leaves[0]), leaf(leaves[1])), leaf(leaves[2])))
         #expect(MerkleList.root(leaves) == node(node(node(leaf(leaves[0]), leaf(leaves[1])), node(leaf(leaves[2]), leaf(leaves[3]))), leaf(leaves[4])))
+    }
+
+    /// Every leaf of every list up to 70 long proves against the root; any other leaf, index,
+    /// count, sibling or root does not; the proof's bytes round-trip.
+    @Test func merkleListProofs() throws {
+        for count in 1...70 {
+            let leaves = (0..<count).map { SHA256.hash([UInt8($0), UInt8(count)]) }
+            let root = MerkleList.root(leaves)
+            for index in 0..<count {
+                let proof = MerkleList.proof(leaves, index: index)
+                #expect(proof.verify(leaf: leaves[index], root: root), "count \(count) index \(index)")
+                #expect(proof.path.count <= 7)
+                #expect(!proof.verify(leaf: SHA256.hash([0xff]), root: root))
+                #expect(!proof.verify(leaf: leaves[index], root: SHA256.hash([0xfe])))
+                if count > 1 {
+                    let other = (index + 1) % count
+                    #expect(!MerkleListProof(index: UInt32(other), count: proof.count, path: proof.path).verify(leaf: leaves[index], root: root))
+                    var path = proof.path
+                    path[path.count - 1] = SHA256.hash(path[path.count - 1].bytes)
+                    #expect(!MerkleListProof(index: proof.index, count: proof.count, path: path).verify(leaf: leaves[index], root: root))
+                    #expect(!MerkleListProof(index: proof.index, count: proof.count, path: proof.path + [root]).verify(leaf: leaves[index], root: root))
+                    #expect(!MerkleListProof(index: proof.index, count: proof.count, path: Array(proof.path.dropLast())).verify(leaf: leaves[index], root: root))
+                }
+                var writer = CanonicalWriter()
+                proof.encode(to: &writer)
+                #expect(writer.bytes.count == 12 + 32 * proof.path.count)
+                var reader = CanonicalReader(writer.bytes)
+                #expect(try MerkleListProof(from: &reader) == proof)
+            }
+        }
+        #expect(!MerkleListProof(index: 3, count: 3, path: []).verify(leaf: .zero, root: .zero), "an index past the count")
+        #expect(!MerkleListProof(index: 0, count: 0, path: []).verify(leaf: .zero, root: MerkleList.root([])))
+        // The root does not fix the list's length, so a path does not fix the position: leaf 2 of
+        // three also proves as leaf 1 of two. Hence the results leaf hashes its index (encoding.md).
+        let three = (0..<3).map { SHA256.hash([UInt8($0)]) }
+        let path = MerkleList.proof(three, index: 2).path
+        #expect(MerkleListProof(index: 1, count: 2, path: path).verify(leaf: three[2], root: MerkleList.root(three)))
     }
 }

@@ -170,7 +170,7 @@ enum Gen {
     static func blockHeader(_ r: inout SeededRandom) -> BlockHeader {
         try! BlockHeader(
             chainID: chainID(&r), height: UInt64(r.int(1...Int.max)), time: Timestamp(millisecondsSinceEpoch: r.next()),
-            previousBlockHash: digest(&r), transactionsRoot: digest(&r), lastResultsHash: digest(&r), stateRoot: digest(&r),
+            previousBlockHash: digest(&r), transactionsRoot: digest(&r), lastResultsRoot: digest(&r), stateRoot: digest(&r),
             validatorsHash: digest(&r), nextValidatorsHash: digest(&r), proposer: publicKey(&r), lastCommitHash: digest(&r))
     }
 

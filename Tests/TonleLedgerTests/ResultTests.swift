@@ -1,0 +1,66 @@
+import KHQR
+import Testing
+import TonleCrypto
+import TonleLedger
+import TonleTypes
+
+/// Results as blocks record them and receipts prove them: their bytes, their Merkle list, their
+/// detail codes.
+@Suite struct ResultTests {
+    static let results: [TransactionResult] = [
+        .applied, .rejected(.insufficientFunds, command: 0), .rejected(.expired, command: nil),
+        .rejected(.khqrInvalid, command: 2, detail: .khqrCRCMismatch), .rejected(.fxInvalid, command: 65_535, detail: .fxQuotePair),
+    ]
+
+    @Test func resultBytesRoundTripAndRefuseUnknownNumbers() throws {
+        for result in Self.results {
+            var writer = CanonicalWriter()
+            result.encode(to: &writer)
+            var reader = CanonicalReader(writer.bytes)
+            #expect(try TransactionResult(from: &reader) == result)
+            try reader.finish()
+        }
+        // 01, INSUFFICIENT_FUNDS, command absent, detail 9999: not a detail.
+        var reader = CanonicalReader([1] + le16(RejectionCode.insufficientFunds.rawValue) + [0, 1] + le16(9_999))
+        #expect(throws: DecodeError.self) { try TransactionResult(from: &reader) }
+        var unknownCode = CanonicalReader([1, 0xff, 0xff, 0, 0])
+        #expect(throws: DecodeError.self) { try TransactionResult(from: &unknownCode) }
+    }
+
+    /// Each leaf is SHA-256(u32 index ‖ id ‖ result bytes), under the RFC 6962 list root; every
+    /// leaf proves at its index and at no other.
+    @Test func resultsRootAndProofs() {
+        let ids = Self.results.indices.map { TransactionID(SHA256.hash([UInt8($0)])) }
+        let leaves = ResultsTree.leaves(ids, Self.results)
+        var writer = CanonicalWriter()
+        writer.u32(3)
+        writer.bytes32(ids[3].digest.raw)
+        Self.results[3].encode(to: &writer)
+        #expect(leaves[3] == SHA256.hash(writer.bytes))
+        let root = ResultsTree.root(ids, Self.results)
+        #expect(root == MerkleList.root(leaves))
+        for index in ids.indices {
+            let proof = MerkleList.proof(leaves, index: index)
+            #expect(proof.verify(leaf: ResultsTree.leaf(UInt32(index), ids[index], Self.results[index]), root: root))
+            #expect(!proof.verify(leaf: ResultsTree.leaf(UInt32(index), ids[index], .rejected(.quorumNotMet, command: 0)), root: root))
+            #expect(!proof.verify(leaf: ResultsTree.leaf(UInt32(index + 1), ids[index], Self.results[index]), root: root))
+        }
+        #expect(ResultsTree.root(ids, Self.results.reversed()) != root)
+    }
+
+    /// KHQR details carry the KHQR library's names; every detail has its own number and name.
+    @Test func detailNamesAndNumbersAreStable() {
+        let errors: [KHQRError] = [
+            .empty, .tooLong(characters: 600, max: 512), .crcMissing, .crcMismatch(stated: "0000", computed: "1111"),
+            .malformed(offset: 0, reason: "x"), .duplicateTag("00"), .missingTag("59", field: "merchant name"),
+            .badLength("59", field: "merchant name", length: 0, rule: "x"), .badValue("00", field: "x", reason: "x"), .unsupportedCurrency("764"),
+            .badAmount("x", reason: "x"), .amountRule("x"), .expired(expiresAtMilliseconds: 0, nowMilliseconds: 1),
+        ]
+        #expect(Set(errors.map { RejectionDetail($0) }).count == errors.count)
+        for error in errors { #expect(RejectionDetail(error).name == error.code) }
+        #expect(Set(RejectionDetail.allCases.map(\.name)).count == RejectionDetail.allCases.count)
+        #expect(RejectionDetail.allCases.allSatisfy { $0.name.hasPrefix("KHQR_") || $0.name.hasPrefix("ENTRY_") || $0.name.hasPrefix("FX_") })
+    }
+
+    func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xff), UInt8(value >> 8)] }
+}
