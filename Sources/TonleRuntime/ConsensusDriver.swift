@@ -198,7 +198,10 @@ public final class ConsensusDriver {
             let vote = Vote(signing: body, with: key)
             (message, record) = (.vote(vote), .vote(vote))
         }
+        // Everything that led to this signature is made durable before the signature exists: a
+        // restart then replays to the same state (the same lock), never to one that signs otherwise.
         do {
+            try log.sync()
             try signState.save(SignStateRecord(height: request.height, round: request.round, step: request.step.rawValue, signed: record.encoded))
         } catch { throw .store(error) }
         return message

@@ -51,6 +51,8 @@ public struct SimulationResult: Sendable {
     public let eventLog: [String]
     /// WAL records node 0 wrote (across restarts).
     public let nodeZeroWALWrites: Int
+    /// Node 0's WAL syncs (one before each message it signs, covering every write before it).
+    public let nodeZeroWALSyncs: Int
 }
 
 /// One seeded run of a cluster in one thread (docs/simulator.md): N validators, each with its own
@@ -109,7 +111,8 @@ public final class Simulation {
         }
         finish()
         return SimulationResult(options: options, heightsDecided: checker.heightsDecidedByAllCorrect(nodes), violations: checker.violations,
-                                events: events, eventLogDigest: hasher.finalize(), eventLog: log, nodeZeroWALWrites: nodes[0].log.appends)
+                                events: events, eventLogDigest: hasher.finalize(), eventLog: log, nodeZeroWALWrites: nodes[0].log.appends,
+                                nodeZeroWALSyncs: nodes[0].log.syncs)
     }
 
     // MARK: Nodes
@@ -138,7 +141,11 @@ public final class Simulation {
         node.up = false
         node.driver = nil
         node.log.appendsBeforeCrash = nil
-        if tornTail { node.log.tearTail((0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
+        // Of the WAL written since its last sync, any prefix may have reached the disk (perhaps
+        // ending inside a record: a torn tail); with nothing unsynced, garbage may follow.
+        let unsynced = node.log.bytes.count - node.log.durable
+        node.log.loseUnsynced(keep: unsynced == 0 ? 0 : Int(random.next() % UInt64(unsynced + 1)))
+        if tornTail, unsynced == 0 { node.log.tearTail((0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
         record("n\(node.index) crash\(tornTail ? " (torn WAL tail)" : "")")
         if now < options.faultMilliseconds {
             queue.push(now + 200 + random.next() % 2_000, .restart(node.index))

@@ -1,8 +1,12 @@
-/// The consensus write-ahead log: the inputs of the current height, each durable once `append`
-/// returns. The driver replays it after a restart to rebuild the core exactly (docs/consensus.md).
+/// The consensus write-ahead log: the inputs of the current height. The driver replays it after
+/// a restart to rebuild the core exactly (docs/consensus.md). Records are durable once `sync`
+/// returns: a crash may lose records appended since the last sync (the newest first, never one
+/// before a lost one), so the driver syncs before anything it signs leaves the node.
 public protocol ConsensusLog: AnyObject {
-    /// Appends one record; durable when it returns.
+    /// Appends one record; durable after the next `sync`.
     func append(_ record: [UInt8]) throws(StoreError)
+    /// Makes every record appended so far durable (nothing to do when none is pending).
+    func sync() throws(StoreError)
     /// The records since the last reset, oldest first (a torn tail was dropped on open).
     func records() -> [[UInt8]]
     /// Empties the log (a new height begins).
@@ -100,6 +104,10 @@ public final class MemoryConsensusLog: ConsensusLog {
     /// When set, the append that brings this to zero writes half its record and throws: a crash mid-write.
     public var appendsBeforeCrash: Int?
     public private(set) var appends = 0
+    /// Syncs that had records to make durable.
+    public private(set) var syncs = 0
+    /// The bytes a crash cannot lose.
+    public private(set) var durable = 0
 
     public init() {}
 
@@ -125,10 +133,20 @@ public final class MemoryConsensusLog: ConsensusLog {
         } catch { preconditionFailure("memory WAL damaged: \(error)") }
     }
 
-    public func reset() throws(StoreError) { bytes = [] }
+    public func sync() throws(StoreError) {
+        guard durable < bytes.count else { return }
+        durable = bytes.count
+        syncs += 1
+    }
+
+    public func reset() throws(StoreError) { (bytes, durable) = ([], 0) }
 
     /// A crash during a write the node had not yet been told was durable: garbage at the tail.
     public func tearTail(_ garbage: [UInt8]) { bytes += garbage }
+
+    /// A crash: of what was appended since the last sync, only the first `keep` bytes (at most)
+    /// reached the disk — possibly ending inside a record.
+    public func loseUnsynced(keep: Int) { bytes.removeSubrange(min(bytes.count, durable + max(0, keep))...) }
 }
 
 /// A sign-state in memory.

@@ -22,6 +22,24 @@ import TonleStore
         #expect(try FileConsensusLog(path: file).records().isEmpty)
     }
 
+    /// Appends are written at once (a process crash loses none) and synced together: one
+    /// `fdatasync` for any number of appends, none when nothing is pending.
+    @Test func appendsAreSyncedTogether() throws {
+        let file = path("consensus.wal")
+        let log = try FileConsensusLog(path: file)
+        for n in 0..<5 { try log.append([UInt8(n)]) }
+        #expect(try FileConsensusLog(path: file).records() == (0..<5).map { [UInt8($0)] }, "written before any sync")
+        try log.sync()
+        try log.sync()
+        #expect(log.syncs == 1)
+        try log.append([9])
+        try log.sync()
+        #expect(log.syncs == 2)
+        try log.reset()
+        try log.sync()
+        #expect(log.syncs == 2, "nothing pending after a reset")
+    }
+
     @Test(arguments: [1, 7, 12, 47])   // each record is 48 bytes: the cut stays inside the last one
     func aTornTailIsTruncated(cut: Int) throws {
         let file = path("consensus.wal")
