@@ -26,7 +26,8 @@ enum LoopEvent: @unchecked Sendable {
 /// The loop's timers.
 enum LoopTimer {
     case consensus(Timeout)
-    case proposeDeferred
+    /// The idle wait of the proposal this node owes at a height and round.
+    case proposeDeferred(height: UInt64, round: UInt32)
     case status
 }
 
@@ -136,7 +137,7 @@ final class NodeLoop: @unchecked Sendable {
             body(self)
         case .submit(let transactions, let reply):
             reply(transactions.map { admit($0, gossip: true) })
-            try driver.proposeDeferred(force: false)
+            try driver.transactionsArrived()
         case .network(.connected(let peer)):
             metrics.peers.record(network?.connectedPeers.count ?? 0)
             network?.send(.status(height: store.appliedHeight ?? 0), to: peer)
@@ -156,7 +157,7 @@ final class NodeLoop: @unchecked Sendable {
             try driver.deliver(.vote(vote))
         case .transactions(let transactions):
             for transaction in transactions { _ = admit(transaction, gossip: false) }
-            try driver.proposeDeferred(force: false)
+            try driver.transactionsArrived()
         case .status(let height):
             peerHeights[peer] = height
         case .blocksRequest(let from, let count):
@@ -176,8 +177,8 @@ final class NodeLoop: @unchecked Sendable {
         switch timer {
         case .consensus(let timeout):
             try driver.deliver(.timeout(timeout))
-        case .proposeDeferred:
-            try driver.proposeDeferred(force: true)
+        case .proposeDeferred(let height, let round):
+            try driver.idleWaitEnded(height: height, round: round)
         case .status:
             timers.push(Monotonic.nanoseconds + config.statusIntervalMilliseconds * 1_000_000, .status)
             network?.broadcast(.status(height: store.appliedHeight ?? 0))
@@ -193,8 +194,8 @@ final class NodeLoop: @unchecked Sendable {
                 network?.broadcast(.consensus(message))
             case .timer(let timeout, let milliseconds):
                 timers.push(Monotonic.nanoseconds + milliseconds * 1_000_000, .consensus(timeout))
-            case .proposeLater(let milliseconds):
-                timers.push(Monotonic.nanoseconds + milliseconds * 1_000_000, .proposeDeferred)
+            case .proposeLater(let height, let round, let milliseconds):
+                timers.push(Monotonic.nanoseconds + milliseconds * 1_000_000, .proposeDeferred(height: height, round: round))
             case .decided(let block, _, let root):
                 committed(block, root: root)
             case .evidence(let first, let second):

@@ -14,9 +14,11 @@ public enum Outgoing: Hashable, Sendable {
     case decided(Block, CommitCertificate, stateRoot: Digest)
     /// Two conflicting votes by one validator.
     case evidence(Vote, Vote)
-    /// This node must propose but has nothing to propose: call `proposeDeferred(force: true)`
-    /// after `milliseconds` (or `proposeDeferred(force: false)` as soon as transactions arrive).
-    case proposeLater(milliseconds: UInt64)
+    /// This node must propose at `height`/`round` but has nothing to propose: call
+    /// `idleWaitEnded(height:round:)` with this tag after `milliseconds` (or `transactionsArrived()`
+    /// as soon as transactions arrive). The tag keeps a timer of an earlier wait from ending a
+    /// later one.
+    case proposeLater(height: UInt64, round: UInt32, milliseconds: UInt64)
 }
 
 /// Why the driver stopped. After any of these the node must stop and restart from its files.
@@ -110,16 +112,25 @@ public final class ConsensusDriver {
         try carryOut(core.step(input))
     }
 
-    /// Makes the proposal put off by `proposeLater`, if it is still due: when `force` (the idle
-    /// wait is over) or when transactions are now waiting.
-    public func proposeDeferred(force: Bool) throws(DriverError) {
+    /// Makes the proposal put off by `proposeLater` now, if it is still due and transactions are
+    /// waiting.
+    public func transactionsArrived() throws(DriverError) {
+        guard transactionsWaiting() else { return }
+        try proposeDeferred()
+    }
+
+    /// The idle wait of the proposal put off at `height`/`round` is over: propose (an empty
+    /// block if nothing came). A timer of another wait — an earlier height or round, whose
+    /// proposal was made already — does nothing.
+    public func idleWaitEnded(height: UInt64, round: UInt32) throws(DriverError) {
+        guard let owed = deferred, owed.height == height, owed.round == round else { return }
+        try proposeDeferred()
+    }
+
+    private func proposeDeferred() throws(DriverError) {
         guard let (height, round) = deferred else { return }
-        guard height == core.height, round == core.round, core.decision == nil else {
-            deferred = nil
-            return
-        }
-        guard force || transactionsWaiting() else { return }
         deferred = nil
+        guard height == core.height, round == core.round, core.decision == nil else { return }
         try deliver(.proposalValue(height: height, round: round, try buildBlock(height: height)))
     }
 
@@ -141,7 +152,7 @@ public final class ConsensusDriver {
                 if replaying { pending.append(effect); continue }
                 if idleProposalMilliseconds > 0, !transactionsWaiting() {
                     deferred = (height, round)
-                    outbox.append(.proposeLater(milliseconds: idleProposalMilliseconds))
+                    outbox.append(.proposeLater(height: height, round: round, milliseconds: idleProposalMilliseconds))
                     continue
                 }
                 try deliver(.proposalValue(height: height, round: round, try buildBlock(height: height)))

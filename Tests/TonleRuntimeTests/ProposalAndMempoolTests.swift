@@ -30,15 +30,15 @@ import TonleWorkload
         var waiting: [Transaction] = []
         let driver = try proposer(waiting: { !waiting.isEmpty }, transactions: { waiting })
         let first = driver.drainOutbox()
-        #expect(first.contains(.proposeLater(milliseconds: 700)))
+        #expect(first.contains(.proposeLater(height: 1, round: 0, milliseconds: 700)))
         #expect(proposals(first).isEmpty)
-        try driver.proposeDeferred(force: false)
+        try driver.transactionsArrived()
         #expect(proposals(driver.drainOutbox()).isEmpty, "nothing waiting yet: still deferred")
         waiting = workload.transfers(count: 3, time: 1)
-        try driver.proposeDeferred(force: false)
+        try driver.transactionsArrived()
         let blocks = proposals(driver.drainOutbox())
         #expect(blocks.count == 1 && blocks[0].transactions == waiting)
-        try driver.proposeDeferred(force: true)
+        try driver.idleWaitEnded(height: 1, round: 0)
         #expect(proposals(driver.drainOutbox()).isEmpty, "a proposal is made once")
     }
 
@@ -46,7 +46,9 @@ import TonleWorkload
     func idleWaitEndsWithEmptyBlock() throws {
         let driver = try proposer(waiting: { false })
         _ = driver.drainOutbox()
-        try driver.proposeDeferred(force: true)
+        try driver.idleWaitEnded(height: 1, round: 1)
+        #expect(proposals(driver.drainOutbox()).isEmpty, "another wait's timer")
+        try driver.idleWaitEnded(height: 1, round: 0)
         let blocks = proposals(driver.drainOutbox())
         #expect(blocks.count == 1 && blocks[0].transactions.isEmpty)
     }
@@ -56,8 +58,78 @@ import TonleWorkload
         let transfers = workload.transfers(count: 2, time: 1)
         let driver = try proposer(waiting: { true }, transactions: { transfers })
         let outgoing = driver.drainOutbox()
-        #expect(!outgoing.contains(.proposeLater(milliseconds: 700)))
+        #expect(!outgoing.contains { if case .proposeLater = $0 { true } else { false } })
         #expect(proposals(outgoing).map(\.transactions) == [transfers])
+    }
+}
+
+/// Four drivers wired to each other, every one with the idle wait on: the timer of a wait whose
+/// proposal transactions already triggered must not end a later wait of the same proposer (it
+/// did, and idle networks made bursts of empty blocks).
+@Suite struct IdleWaitTimerTests {
+    @Test("a stale idle-wait timer does not end a later wait")
+    func staleTimerIsIgnored() throws {
+        let workload = Workload(seed: 4, accounts: 4)
+        var waiting: [Int: [Transaction]] = [:]
+        var drivers: [ConsensusDriver] = []
+        var owed: [Int: (height: UInt64, round: UInt32)] = [:]
+        var blocks: [UInt64: Block] = [:]
+        for (index, key) in workload.validatorKeys.enumerated() {
+            let store = MemoryStore()
+            try workload.initialise(store)
+            drivers.append(try ConsensusDriver(
+                chainID: workload.chainID, key: key, validators: workload.validators, store: store, log: MemoryConsensusLog(),
+                signState: MemorySignState(), now: { 1 }, transactionsToPropose: { _ in waiting[index] ?? [] },
+                transactionsWaiting: { !(waiting[index] ?? []).isEmpty }, idleProposalMilliseconds: 700))
+        }
+        /// Delivers every broadcast to the other drivers until none is left; timers are dropped
+        /// (a round never times out here), idle waits recorded.
+        func pump() throws {
+            var moved = true
+            while moved {
+                moved = false
+                for (index, driver) in drivers.enumerated() {
+                    for outgoing in driver.drainOutbox() {
+                        switch outgoing {
+                        case .broadcast(let message):
+                            moved = true
+                            if case .proposal(_, let block) = message { blocks[block.header.height] = block }
+                            for (other, peer) in drivers.enumerated() where other != index {
+                                switch message {
+                                case .proposal(let proposal, let block): try peer.deliver(.proposal(proposal, block))
+                                case .vote(let vote): try peer.deliver(.vote(vote))
+                                }
+                            }
+                        case .proposeLater(let height, let round, _): owed[index] = (height, round)
+                        default: break
+                        }
+                    }
+                }
+            }
+        }
+        try pump()
+        // Height 1: its proposer waits; transactions end the wait, and the block commits.
+        let first = try #require(owed.first { $0.value.height == 1 }?.key)
+        waiting[first] = workload.transfers(count: 2, time: 1)
+        try drivers[first].transactionsArrived()
+        waiting[first] = nil
+        try pump()
+        #expect(blocks[1]?.transactions.count == 2)
+        // Heights 2 to 4: each proposer's wait ends empty.
+        for height in UInt64(2)...4 {
+            let proposer = try #require(owed.first { $0.value.height == height }?.key, "no wait at height \(height)")
+            try drivers[proposer].idleWaitEnded(height: height, round: 0)
+            try pump()
+            #expect(blocks[height]?.transactions.isEmpty == true)
+        }
+        // Height 5 is the first proposer's again: its height-1 timer fires now and must not end the new wait.
+        #expect(owed[first]?.height == 5, "the proposer of height 1 proposes height 5")
+        try drivers[first].idleWaitEnded(height: 1, round: 0)
+        try pump()
+        #expect(blocks[5] == nil, "the stale timer proposed height 5 before its idle wait")
+        try drivers[first].idleWaitEnded(height: 5, round: 0)
+        try pump()
+        #expect(blocks[5]?.transactions.isEmpty == true)
     }
 }
 
