@@ -141,6 +141,7 @@ final class NodeLoop: @unchecked Sendable {
         case .network(.connected(let peer)):
             metrics.peers.record(network?.connectedPeers.count ?? 0)
             network?.send(.status(height: store.appliedHeight ?? 0), to: peer)
+            offerWaiting(to: peer)
         case .network(.disconnected(let peer)):
             metrics.peers.record(network?.connectedPeers.count ?? 0)
             (peerHeights[peer], inflight[peer]) = (nil, nil)
@@ -299,6 +300,19 @@ final class NodeLoop: @unchecked Sendable {
         }
         guard let location = store.transactionLocation(record.transaction) else { return nil }
         return .committed(statusView(record.transaction, location))
+    }
+
+    /// Sends a peer that has just linked every transaction waiting here: one admitted while this
+    /// node had no link to it was gossiped to the peers linked then, and to no one else, and would
+    /// otherwise wait for this node's own proposal (for an observer: for ever).
+    private func offerWaiting(to peer: Ed25519.PublicKey) {
+        let waiting = mempool.waiting(limit: mempool.transactionsMax)
+        var start = 0
+        while start < waiting.count {
+            let end = min(start + NetworkLimits.gossipTransactionsMax, waiting.count)
+            network?.send(.transactions(Array(waiting[start..<end])), to: peer)
+            start = end
+        }
     }
 
     private func flushGossip() {

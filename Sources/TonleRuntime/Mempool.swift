@@ -78,6 +78,18 @@ public struct Mempool: Sendable {
     public func contains(_ id: TransactionID) -> Bool { entries[id] != nil }
     public func transaction(_ id: TransactionID) -> Transaction? { entries[id]?.transaction }
 
+    /// Up to `limit` waiting transactions, oldest first (what a node offers a peer that has just
+    /// linked: it may never have seen them).
+    public func waiting(limit: Int) -> [Transaction] {
+        var found: [Transaction] = []
+        var index = orderStart
+        while index < order.count, found.count < limit {
+            if let entry = entries[order[index]] { found.append(entry.transaction) }
+            index += 1
+        }
+        return found
+    }
+
     /// Admits `transaction` (whose signatures the caller has checked) if it passes the stateless checks.
     public mutating func admit(_ transaction: Transaction, size: Int, chainID: ChainID, nowMilliseconds: UInt64) throws(MempoolRejection) {
         let id = transaction.id

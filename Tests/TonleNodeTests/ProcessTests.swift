@@ -204,6 +204,17 @@ struct ProcessTests {
             #expect(await network.agree(at: target, among: [0, 1, 2, 3, 4]))
             // The validators admit the observer; they still refuse keys that are neither.
             #expect(!network.log(0).contains("link refused"))
+
+            // Transactions the observer admits while it has no link reach the validators when the
+            // links come back (it never proposes: without that offer they would wait for ever).
+            for index in 0..<4 { network.kill(index) }
+            #expect(await LocalNetwork.eventually(60) { (await network.status(4)?["peers"] as? [Any])?.isEmpty == true }, "the observer is alone")
+            let stranded = try network.transfers(5, tag: 6)
+            #expect(await network.submit(4, stranded)?.allSatisfy { $0["status"] as? String == "pending" } == true)
+            for index in 0..<4 { try network.start(index) }
+            let strandedIDs = stranded.map(\.id.digest.hex)
+            #expect(await LocalNetwork.eventually(90) { await allCommitted(strandedIDs, on: network, 0).committed == strandedIDs.count },
+                    "the validators commit what the observer held")
         }
     }
 

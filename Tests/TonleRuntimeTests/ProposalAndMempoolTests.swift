@@ -137,6 +137,17 @@ import TonleWorkload
     let workload = Workload(seed: 3, accounts: 10)
     var now: UInt64 { workload.genesisTime.millisecondsSinceEpoch }
 
+    @Test("what a node offers a newly linked peer: the waiting transactions, oldest first, up to a limit")
+    func waitingOldestFirst() throws {
+        var pool = Mempool(transactionsMax: 100, bytesMax: 1 << 20)
+        let transfers = workload.transfers(count: 6, time: 1_000)
+        for tx in transfers { try pool.admit(tx, size: tx.encoded.count, chainID: workload.chainID, nowMilliseconds: now) }
+        pool.remove([transfers[0].id, transfers[3].id])
+        #expect(pool.waiting(limit: 10).map(\.id) == [1, 2, 4, 5].map { transfers[$0].id })
+        #expect(pool.waiting(limit: 2).map(\.id) == [1, 2].map { transfers[$0].id })
+        #expect(Mempool(transactionsMax: 1, bytesMax: 1).waiting(limit: 5).isEmpty)
+    }
+
     @Test("admits in order, refuses duplicates, other chains, expired and too-distant expiry")
     func admission() throws {
         var pool = Mempool(transactionsMax: 100, bytesMax: 1 << 20)
