@@ -108,7 +108,8 @@ paths = {
     "/ready": {"get": {
         "summary": "Readiness: caught up with its peers", "operationId": "ready",
         "responses": {"200": response("Caught up", obj({"status": {"const": "ready"}})),
-                      "503": response("Syncing", obj({"status": {"const": "syncing"}}))}}},
+                      "503": response("Not ready: syncing (peers are ahead) or no_quorum (linked validators, with this node, hold at most 2/3 of the power)",
+                                      obj({"status": {"enum": ["syncing", "no_quorum"]}}))}}},
     "/metrics": {"get": {
         "summary": "Prometheus metrics (text exposition format 0.0.4)", "operationId": "metrics",
         "responses": {"200": response("Metrics", string, media="text/plain"), "429": LIMITED}}},
@@ -302,7 +303,7 @@ schemas = {
     "SettlementLookup": obj({"gateway": string, "reference": string, "entries": {"type": "array", "items": ref("SettlementEntry")}}),
     "Status": obj({"name": string, "chain_id": string, "version": string, "height": height, "round": u32, "state_root": hexdigest,
                    "latest_block_hash": hexdigest, "latest_block_time_ms": u64, "validator": boolean, "peers": {"type": "array", "items": hexdigest},
-                   "sync": {"enum": ["caught_up", "syncing"]}, "mempool_transactions": count}),
+                   "sync": {"enum": ["caught_up", "syncing", "no_quorum"]}, "mempool_transactions": count}),
 }
 
 document = {

@@ -281,7 +281,7 @@ struct NodeAPIImplementation: NodeAPI {
             name: config.name, chainID: chainID.description, version: Node.version, height: snapshot.height, round: snapshot.round,
             stateRoot: snapshot.stateRoot.hex, latestBlockHash: snapshot.latestBlockHash.hex, latestBlockTimeMilliseconds: snapshot.latestBlockTime,
             validator: snapshot.validator, peers: network.connectedPeers.map(\.hex),
-            sync: snapshot.syncing ? "syncing" : "caught_up", mempoolTransactions: snapshot.mempoolTransactions)
+            sync: !snapshot.linkedQuorum ? "no_quorum" : snapshot.syncing ? "syncing" : "caught_up", mempoolTransactions: snapshot.mempoolTransactions)
     }
 
     func metricsText() -> String {

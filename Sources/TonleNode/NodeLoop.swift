@@ -39,6 +39,8 @@ struct LoopSnapshot: Sendable {
     var latestBlockHash = Digest.zero
     var latestBlockTime: UInt64 = 0
     var syncing = false
+    /// Linked to validators that, with this node, hold a quorum of the power.
+    var linkedQuorum = false
     var validator = false
     var mempoolTransactions = 0
     var fatal: String?
@@ -559,6 +561,12 @@ final class NodeLoop: @unchecked Sendable {
         }
         (next.round, next.syncing, next.mempoolTransactions) = (driver.core.round, syncing, mempool.count)
         next.validator = driver.core.validators.validator(key.publicKey) != nil
+        // Linked to a quorum: the validators it has links to, with itself, hold more than 2/3 of
+        // the power. Without that it cannot tell whether it is behind, so it is not ready.
+        let linked = Set(network?.connectedPeers ?? [])
+        let set = driver.core.validators
+        let power = set.validators.reduce(UInt64(0)) { $0 + (linked.contains($1.publicKey) || $1.publicKey == key.publicKey ? $1.power : 0) }
+        next.linkedQuorum = set.isQuorum(power)
         metrics.round.record(Int64(next.round))
         metrics.mempoolSize.record(next.mempoolTransactions)
         snapshot.withLock { $0 = next }

@@ -157,6 +157,16 @@ final class LocalNetwork: @unchecked Sendable {
         return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
+    /// `GET /ready` as "STATUS word" ("200 ready", "503 no_quorum", ...).
+    func readiness(_ index: Int) async -> String {
+        let url = URL(string: "http://127.0.0.1:\(rpcPorts[index])/ready")!
+        guard let (data, response) = try? await URLSession.shared.data(for: URLRequest(url: url, timeoutInterval: 3)),
+              let code = (response as? HTTPURLResponse)?.statusCode,
+              let body = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return "no answer" }
+        return "\(code) \(body["status"] as? String ?? "?")"
+    }
+
     /// Submits a batch; returns the per-transaction results.
     func submit(_ index: Int, _ transactions: [Transaction]) async -> [[String: Any]]? {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(rpcPorts[index])/v1/transactions/batch")!, timeoutInterval: 5)

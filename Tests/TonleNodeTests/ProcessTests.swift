@@ -174,6 +174,9 @@ struct ProcessTests {
             try await Task.sleep(for: .seconds(4))
             let later = await heights(network, [0, 1])
             #expect(later == stalled, "no commits without a quorum: \(stalled) then \(later)")
+            // Linked to half the power, a node is not ready: it cannot know whether it is behind.
+            #expect(await network.readiness(0) == "503 no_quorum")
+            #expect(await network.status(0)?["sync"] as? String == "no_quorum")
             // Submissions are still accepted into the mempool while the network waits.
             let transactions = try network.transfers(10, tag: 4)
             #expect(await network.submit(0, transactions)?.allSatisfy { $0["status"] as? String == "pending" } == true)
@@ -181,6 +184,7 @@ struct ProcessTests {
             try network.start(3)
             let resumedFrom = later.max()!
             #expect(await LocalNetwork.eventually(120) { await heights(network, [0, 1, 2, 3]).min()! >= resumedFrom + 3 }, "commits resume")
+            #expect(await LocalNetwork.eventually(30) { await network.readiness(0) == "200 ready" })
             let ids = transactions.map(\.id.digest.hex)
             #expect(await LocalNetwork.eventually(90) { await allCommitted(ids, on: network, 1).committed == ids.count })
             let common = await heights(network, [0, 1, 2, 3]).min()!
