@@ -183,6 +183,11 @@ struct ProcessTests {
             try network.start(2)
             try network.start(3)
             let resumedFrom = later.max()!
+            // A figure, not an assertion (a shared machine): how long the first block takes once quorum is back.
+            let restarted = ContinuousClock.now
+            if await LocalNetwork.eventually(60, { await heights(network, [0, 1]).max()! > resumedFrom }) {
+                print("quorum back: first block after \(restarted.duration(to: .now)) (restart of two validators included)")
+            }
             #expect(await LocalNetwork.eventually(120) { await heights(network, [0, 1, 2, 3]).min()! >= resumedFrom + 3 }, "commits resume")
             #expect(await LocalNetwork.eventually(30) { await network.readiness(0) == "200 ready" })
             let ids = transactions.map(\.id.digest.hex)
