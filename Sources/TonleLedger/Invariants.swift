@@ -1,3 +1,4 @@
+import TonleCrypto
 import TonleTypes
 
 /// The ledger's invariants over a whole state (tests and the simulator check them after every
@@ -36,5 +37,50 @@ public enum LedgerInvariants {
             found.append("\(currency) balances sum to \(sums[currency]!), not zero")
         }
         return found
+    }
+
+    /// The supply invariant checked per block, in time proportional to the accounts it writes:
+    /// they change each currency's total by exactly zero (so, with a genesis that sums to zero,
+    /// every balance still does), and none of them breaks an account rule (a negative balance
+    /// outside issuance, negative held funds, more held than the balance). `changes` pairs each
+    /// written account's record before the block with its record after (nil: none). Ledger.execute
+    /// reports these for every block (`BlockOutcome.invariantViolations`), and a running node
+    /// stops rather than store a block that has any (`BlockExecutor.apply`).
+    public static func blockViolations(_ changes: [(before: AccountRecord?, after: AccountRecord?)]) -> [String] {
+        var found: [String] = []
+        // One running total per currency, indexed like Currency.allCases (no hashing per balance),
+        // 128 bits wide: partial sums of 64-bit balances, in any order, cannot overflow it.
+        let currencies = Currency.allCases
+        var change = [Int128](repeating: 0, count: currencies.count)
+        func add(_ balance: Int128, _ currency: Currency) {
+            change[currency == currencies[0] ? 0 : currencies.firstIndex(of: currency)!] += balance
+        }
+        for (before, after) in changes {
+            for balance in before?.balances ?? [] { add(-Int128(balance.balance), balance.currency) }
+            guard let account = after else { continue }
+            for balance in account.balances {
+                add(Int128(balance.balance), balance.currency)
+                if !account.isIssuance, balance.balance < 0 { found.append("\(account.id) would have \(balance.balance) \(balance.currency)") }
+                if balance.held < 0 { found.append("\(account.id) would hold \(balance.held) \(balance.currency)") }
+                if !account.isIssuance, balance.held > balance.balance { found.append("\(account.id) would hold more than its \(balance.currency) balance") }
+            }
+        }
+        found.sort()   // the changes come in no particular order
+        for (index, currency) in currencies.enumerated() where change[index] != 0 {
+            found.append("the block changes the \(currency) supply by \(change[index])")
+        }
+        return found
+    }
+
+    /// The same over encoded writes, with `before` reading a key's value before the block.
+    public static func blockViolations(_ writes: [StateWrite], before: (Digest) -> [UInt8]?) -> [String] {
+        func account(_ bytes: [UInt8]?) -> AccountRecord? {
+            guard let bytes, case .account(let record)? = try? StateRecord(encoded: bytes) else { return nil }
+            return record
+        }
+        return blockViolations(writes.compactMap { write in
+            let (old, new) = (account(before(write.key)), account(write.value))
+            return old == nil && new == nil ? nil : (old, new)
+        })
     }
 }

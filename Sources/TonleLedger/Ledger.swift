@@ -19,6 +19,9 @@ public struct BlockOutcome: Sendable {
     public let results: [TransactionResult]
     public let writes: [StateWrite]
     public let validators: ValidatorSchedule
+    /// What the block would break of the supply invariant (`LedgerInvariants.blockViolations`):
+    /// empty unless the ledger has a bug.
+    public let invariantViolations: [String]
 }
 
 /// Deterministic execution of transactions against state (docs/errors.md lists every rejection).
@@ -41,7 +44,8 @@ public enum Ledger {
         let ids = ids ?? transactions.map(\.id)
         let results = zip(transactions, ids).map { execution.apply($0, id: $1) }
         execution.listBlockRequests()
-        return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators())
+        let violations = LedgerInvariants.blockViolations(execution.overlay.accountChanges())
+        return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators(), invariantViolations: violations)
     }
 
     /// The state a genesis document starts: participants, accounts with opening balances,

@@ -61,6 +61,21 @@ struct StateOverlay {
         return block.map { StateWrite(key: $0.key, value: $0.value?.encoded) }.sorted { $0.key < $1.key }
     }
 
+    /// Every account the block wrote, with its committed record (decoded once, as read) and its
+    /// record now, in no particular order.
+    func accountChanges() -> [(before: AccountRecord?, after: AccountRecord?)] {
+        var changes: [(before: AccountRecord?, after: AccountRecord?)] = []
+        for (key, value) in block {
+            let committed: StateRecord?
+            if let known = decoded[key] { committed = known } else { committed = reader.stateRecord(key) }
+            var (before, after): (AccountRecord?, AccountRecord?) = (nil, nil)
+            if case .account(let account)? = committed { before = account }
+            if case .account(let account)? = value { after = account }
+            if before != nil || after != nil { changes.append((before, after)) }
+        }
+        return changes
+    }
+
     // Typed access. A record of the wrong type under a key is corruption, not user error.
 
     mutating func account(_ id: AccountID) -> AccountRecord? {

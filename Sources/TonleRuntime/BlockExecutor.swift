@@ -12,6 +12,8 @@ public enum ApplyError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongHeight(expected: UInt64, got: UInt64)
     case wrongChain
     case inconsistent(String)
+    /// Executing the block broke the supply invariant: a bug, never stored (the node stops).
+    case invariant([String])
     case store(StoreError)
 
     public var description: String {
@@ -22,6 +24,7 @@ public enum ApplyError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongHeight(let expected, let got): "block \(got) cannot follow: block \(expected) is next"
         case .wrongChain: "the block is for another chain"
         case .inconsistent(let reason): "the block does not follow the stored chain: \(reason)"
+        case .invariant(let found): "executing the block breaks the ledger's invariants (not stored; a bug: report it with the data directory): \(found.prefix(5).joined(separator: "; "))"
         case .store(let error): error.description
         }
     }
@@ -66,6 +69,7 @@ public enum BlockExecutor {
         let ids = block.transactions.map(\.id)
         let context = BlockContext(chainID: block.header.chainID, height: block.header.height, time: block.header.time)
         let outcome = Ledger.execute(block.transactions, ids: ids, context: context, state: store)
+        guard outcome.invariantViolations.isEmpty else { throw .invariant(outcome.invariantViolations) }
         let executed = clock()
         let tree = SparseMerkleTree.update(store, merkleUpdates(outcome.writes))
         let hashed = clock()

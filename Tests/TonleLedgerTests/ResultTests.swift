@@ -64,3 +64,31 @@ import TonleTypes
 
     func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xff), UInt8(value >> 8)] }
 }
+
+/// The per-block supply check a running node makes before it stores a block.
+@Suite struct BlockInvariantTests {
+    typealias H = LedgerHarness
+
+    func write(_ account: AccountRecord?, for id: String) -> StateWrite {
+        StateWrite(key: StateKey.account(H.id(id)), value: account.map { StateRecord.account($0).encoded })
+    }
+
+    @Test func realBlocksPassAndInventedMoneyDoesNot() {
+        var h = H()
+        // Every block the harness applies went through the check in BlockExecutor.apply; this one moves money.
+        #expect(h.run("sokha@aclb", [transfer("sokha@aclb", "dara@wing", 5_000)], signers: [H.sokhaKey]) == .applied)
+        let before = { (key: Digest) in h.value(key) }
+        var sokha = h.account("sokha@aclb")!
+        #expect(LedgerInvariants.blockViolations([write(sokha, for: "sokha@aclb")], before: before).isEmpty, "rewriting a record unchanged")
+        sokha.balances = sokha.balances.map { $0.currency == .khr ? Balance(currency: .khr, balance: $0.balance + 1, held: $0.held) : $0 }
+        #expect(LedgerInvariants.blockViolations([write(sokha, for: "sokha@aclb")], before: before) == ["the block changes the KHR supply by 1"])
+        // Moved from one account to another: the supply holds, but a bank account may not go below zero.
+        var dara = h.account("dara@wing")!
+        dara.balances = dara.balances.map { $0.currency == .khr ? Balance(currency: .khr, balance: $0.balance - 1_000_001, held: $0.held) : $0 }
+        sokha.balances = sokha.balances.map { $0.currency == .khr ? Balance(currency: .khr, balance: $0.balance - 1 + 1_000_001, held: $0.held) : $0 }
+        let overdrawn = LedgerInvariants.blockViolations([write(sokha, for: "sokha@aclb"), write(dara, for: "dara@wing")], before: before)
+        #expect(overdrawn == ["dara@wing would have -995001 KHR", "dara@wing would hold more than its KHR balance"])
+        // An account removed with money on it takes that money out of the supply.
+        #expect(LedgerInvariants.blockViolations([write(nil, for: "dara@wing")], before: before) == ["the block changes the KHR supply by -5000", "the block changes the USD supply by -10000"])
+    }
+}
