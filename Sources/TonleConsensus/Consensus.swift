@@ -75,8 +75,25 @@ public struct Consensus: Sendable {
     /// Starts round 0 of the current height. Call once, before any input.
     public mutating func start() -> [Effect] { startRound(0) + applyRules() }
 
-    /// Advances the core by one input.
+    /// Advances the core by one input, and checks what must never happen (in release builds too:
+    /// a node that breaks one stops rather than sign on).
     public mutating func step(_ input: Input) -> [Effect] {
+        let (heightBefore, decidedBefore) = (height, decision?.hash)
+        let effects = stepUnchecked(input)
+        if height == heightBefore, let decidedBefore {
+            precondition(decision?.hash == decidedBefore, "height \(height) decided twice")
+        }
+        precondition(lockedRound <= Int64(round) && validRound <= Int64(round), "locked round \(lockedRound) or valid round \(validRound) above round \(round)")
+        precondition((lockedRound < 0) == (lockedBlock == nil), "a lock without a block, or a block without a lock")
+        for case .decide(let block, let certificate) in effects {
+            // (A blockExecuted input may decide the next height too, from messages it buffered.)
+            precondition(block.header.height >= heightBefore && certificate.height == block.header.height && certificate.blockHash == block.hash,
+                         "a decision whose block, height and certificate disagree")
+        }
+        return effects
+    }
+
+    private mutating func stepUnchecked(_ input: Input) -> [Effect] {
         if input.height == height + 1, case .proposal = input { return bufferNextHeight(input) }
         if input.height == height + 1, case .vote = input { return bufferNextHeight(input) }
         guard input.height == height else { return [] }
@@ -188,7 +205,8 @@ public struct Consensus: Sendable {
 
     /// After the decided block is executed: the next height, with the next validator set.
     private mutating func advance(to next: ValidatorSet, input: Input) -> [Effect] {
-        guard decision != nil else { return [] }
+        guard let decided = decision else { return [] }
+        precondition(decided.header.height == height, "heights advance one at a time")
         let buffered = nextHeight
         self = Consensus(chainID: chainID, me: me, validators: next, height: height + 1, config: config)
         var effects: [Effect] = [.persist(input)] + start()
