@@ -109,7 +109,7 @@ enum AccountStatement {
 struct BlockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "block", abstract: "Show a block: header, transactions and their results.",
-        discussion: "Save it with --json and check its commit certificate offline with 'tonle verify block FILE --validators FILE'. Exits 2 if not stored yet.")
+        discussion: "Save it with --json and check it offline with 'tonle verify block FILE --validators FILE': the header against its certificate, the transactions, results and state root against the header and the next block's. Exits 2 if not stored yet.")
 
     @Argument(help: "The height.") var height: UInt64
     @Flag(help: "Print the node's JSON.") var json = false
