@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "TonleRPC",
             dependencies: [
-                "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+                "TonleLedger", "TonleStorage", "TonleMerkle", "TonleTypes", "TonleCrypto", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "TonleFuzzTargets",
             dependencies: [
-                "KHQR", "TonleNetwork", "TonleRPC", "TonleTypes", "TonleCrypto",
+                "KHQR", "TonleConsensus", "TonleNetwork", "TonleRPC", "TonleTypes", "TonleCrypto",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict),
@@ -172,7 +172,7 @@ let package = Package(
             name: "TonleTestSupport", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
-            name: "TonleFuzzTargetsTests", dependencies: ["TonleFuzzTargets", "TonleNetwork", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
+            name: "TonleFuzzTargetsTests", dependencies: ["TonleFuzzTargets", "TonleConsensus", "TonleNetwork", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
             exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),

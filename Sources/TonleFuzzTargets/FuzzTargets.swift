@@ -2,6 +2,7 @@ import Foundation
 import KHQR
 import NIOCore
 import NIOEmbedded
+import TonleConsensus
 import TonleCrypto
 import TonleNetwork
 import TonleRPC

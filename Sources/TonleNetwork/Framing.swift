@@ -1,4 +1,5 @@
 import NIOCore
+import TonleConsensus
 
 /// Why a link was closed by its own side.
 public enum LinkError: Error, Equatable, Sendable, CustomStringConvertible {

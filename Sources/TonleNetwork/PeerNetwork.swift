@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import TonleConsensus
 import TonleCrypto
 import TonleTypes
 

@@ -204,14 +204,14 @@ struct NodeAPIImplementation: NodeAPI {
         await query(TransactionStatusView(id: id.digest.hex, status: "unknown")) { $0.transactionStatus(id, withTransaction: withTransaction) }
     }
 
-    func block(_ height: UInt64) async -> BlockView? { await query(nil) { $0.blockView(height) } }
+    func block(_ height: UInt64) async -> BlockView? { await query(nil) { $0.views.blockView(height) } }
 
-    func blockTransactions(_ height: UInt64) async -> [Transaction]? { await query(nil) { $0.store.block(at: height)?.transactions } }
+    func blockTransactions(_ height: UInt64) async -> [Transaction]? { await query(nil) { $0.views.store.block(at: height)?.transactions } }
 
-    func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] { await query([]) { $0.blockSummaries(from: from, limit: limit) } }
+    func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] { await query([]) { $0.views.blockSummaries(from: from, limit: limit) } }
 
     func validators(signing height: UInt64?) async throws(APIError) -> ValidatorsView {
-        guard let found = await query(ValidatorsView??.none, { .some($0.validatorsView(signing: height)) }) else { throw Self.busy }
+        guard let found = await query(ValidatorsView??.none, { .some($0.views.validatorsView(signing: height)) }) else { throw Self.busy }
         guard let view = found else {
             throw .notFound("no validator set for block \(height ?? 0) yet: sets are known up to the block after the latest (\(loop.commits.height + 1))")
         }
@@ -219,7 +219,7 @@ struct NodeAPIImplementation: NodeAPI {
     }
 
     func receipt(_ id: TransactionID) async throws(APIError) -> ReceiptView {
-        guard let found = await query(NodeLoop.ReceiptParts??.none, { .some($0.receiptParts(id)) }) else { throw Self.busy }
+        guard let found = await query(StoreViews.ReceiptParts??.none, { .some($0.views.receiptParts(id)) }) else { throw Self.busy }
         guard let parts = found else { throw .notFound("transaction \(id.digest.hex) is not committed here (see GET /v1/transactions/\(id.digest.hex))") }
         let anchor = try await anchor(parts.height + 1, "the receipt's results")
         return ReceiptView(id: id, height: parts.height, index: parts.index, transaction: parts.transaction, result: parts.result,
@@ -229,12 +229,12 @@ struct NodeAPIImplementation: NodeAPI {
 
     /// Block `height`'s header and certificate, waiting up to `rpc.proof_wait_seconds` for it to be
     /// committed (a proof of block h's results or of the state after it is anchored in block h + 1).
-    private func anchor(_ height: UInt64, _ what: String) async throws(APIError) -> NodeLoop.Anchor {
+    private func anchor(_ height: UInt64, _ what: String) async throws(APIError) -> StoreViews.Anchor {
         let deadline = ContinuousClock.now + .seconds(config.rpc.proofWaitSeconds)
         while commits.height < height, ContinuousClock.now < deadline, !commits.isClosed {
             _ = await commits.wait(beyond: height - 1, timeout: deadline - .now)
         }
-        guard let anchor = await query(nil, { $0.anchor(height) }) else {
+        guard let anchor = await query(nil, { $0.views.anchor(height) }) else {
             throw APIError("PROOF_NOT_READY", "block \(height), which certifies \(what), was not committed within \(config.rpc.proofWaitSeconds) s; retry", .serviceUnavailable, headers: [.retryAfter: "1"])
         }
         return anchor
@@ -246,12 +246,12 @@ struct NodeAPIImplementation: NodeAPI {
     }
 
     func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T {
-        guard let result = await query(Result<T, APIError>?.none, { .some(body($0.committedState())) }) else { throw Self.busy }
+        guard let result = await query(Result<T, APIError>?.none, { .some(body($0.views.committedState(fallbackTime: WallClock.milliseconds))) }) else { throw Self.busy }
         return try result.get()
     }
 
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {
-        guard let view = await query(nil, { $0.accountHistory(id, before: before, limit: limit) }) else { throw Self.busy }
+        guard let view = await query(nil, { $0.views.accountHistory(id, before: before, limit: limit) }) else { throw Self.busy }
         return view
     }
 
@@ -259,7 +259,7 @@ struct NodeAPIImplementation: NodeAPI {
     /// anchored in block H + 1, whose header carries that state root: so it waits for that block.
     func account(_ id: AccountID, proof: Bool) async throws(APIError) -> AccountView {
         // nil: the loop did not answer (busy); .some(nil): no such account.
-        guard let found = await query(NodeLoop.AccountSnapshot??.none, { .some($0.accountSnapshot(id, proof: proof)) }) else { throw Self.busy }
+        guard let found = await query(StoreViews.AccountSnapshot??.none, { .some($0.views.accountSnapshot(id, proof: proof)) }) else { throw Self.busy }
         guard let snapshot = found else { throw .notFound("no account \(id) exists at height \(loop.commits.height)") }
         guard proof, let merkle = snapshot.proof else { return AccountView(record: snapshot.record, height: snapshot.height) }
         let anchorHeight = snapshot.height + 1
@@ -278,10 +278,11 @@ struct NodeAPIImplementation: NodeAPI {
     func status() -> StatusView {
         let snapshot = loop.snapshot.withLock { $0 }
         return StatusView(
-            name: config.name, chainID: chainID.description, version: Node.version, height: snapshot.height, round: snapshot.round,
+            name: config.name, chainID: chainID.description, version: Node.version, height: snapshot.replica.height, round: snapshot.replica.round,
             stateRoot: snapshot.stateRoot.hex, latestBlockHash: snapshot.latestBlockHash.hex, latestBlockTimeMilliseconds: snapshot.latestBlockTime,
-            validator: snapshot.validator, peers: network.connectedPeers.map(\.hex),
-            sync: !snapshot.linkedQuorum ? "no_quorum" : snapshot.syncing ? "syncing" : "caught_up", mempoolTransactions: snapshot.mempoolTransactions)
+            validator: snapshot.replica.validator, peers: network.connectedPeers.map(\.hex),
+            sync: !snapshot.replica.linkedQuorum ? "no_quorum" : snapshot.replica.syncing ? "syncing" : "caught_up",
+            mempoolTransactions: snapshot.replica.mempoolTransactions)
     }
 
     func metricsText() -> String {

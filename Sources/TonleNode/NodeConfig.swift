@@ -4,6 +4,7 @@ import Logging
 import TonleConsensus
 import TonleCrypto
 import TonleNetwork
+import TonleRuntime
 import TonleRPC
 import TonleTypes
 
@@ -30,6 +31,15 @@ public struct NodeConfig: Sendable {
     public var syncRequestTimeoutMilliseconds: UInt64 = 5_000
     public var storageSynchronousFull = true
     public var verifyWorkers = ProcessInfo.processInfo.activeProcessorCount
+
+    /// What the replica (the node's deterministic core) is configured with.
+    public var replica: ReplicaConfig {
+        var r = ReplicaConfig()
+        (r.consensus, r.mempoolTransactionsMax, r.mempoolBytesMax) = (consensus, mempoolTransactionsMax, mempoolBytesMax)
+        (r.blockTransactionsMax, r.blockBytesMax, r.idleProposalMilliseconds) = (blockTransactionsMax, blockBytesMax, emptyBlockIntervalMilliseconds)
+        (r.statusIntervalMilliseconds, r.syncBatchBlocks, r.syncRequestTimeoutMilliseconds) = (statusIntervalMilliseconds, syncBatchBlocks, syncRequestTimeoutMilliseconds)
+        return r
+    }
     public var logLevel = Logger.Level.info
 
     public init() {}

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Prometheus
 import Synchronization
+import TonleConsensus
 
 /// The node's metrics (docs/operations.md#metrics), through swift-metrics into a Prometheus
 /// registry of its own (so several nodes in one test process do not share counters).

@@ -92,6 +92,9 @@ public protocol BlockStore: AnyObject {
     /// The last committed height: 0 after genesis; nil for a store that has no genesis yet.
     var appliedHeight: UInt64? { get }
     func block(at height: UInt64) -> Block?
+    /// Block `height`'s header and number of transactions (a store may read them without
+    /// decoding the transactions).
+    func blockSummary(at height: UInt64) -> (header: BlockHeader, transactions: Int)?
     func results(at height: UInt64) -> [TransactionResult]?
     func certificate(at height: UInt64) -> CommitCertificate?
     /// The state root after applying block `height` (after genesis at 0).

@@ -40,6 +40,9 @@ public final class MemoryStore: LedgerStore {
     public func stateValue(for key: Digest) -> [UInt8]? { values[key] }
     public func merkleNode(at position: NodePosition) -> MerkleNode? { nodes.merkleNode(at: position) }
     public func block(at height: UInt64) -> Block? { blocks[height]?.block }
+    public func blockSummary(at height: UInt64) -> (header: BlockHeader, transactions: Int)? {
+        blocks[height].map { ($0.block.header, $0.block.transactions.count) }
+    }
     public func results(at height: UInt64) -> [TransactionResult]? { blocks[height]?.results }
     public func certificate(at height: UInt64) -> CommitCertificate? { blocks[height]?.certificate }
     public func stateRoot(at height: UInt64) -> Digest? { roots[height] }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TonleConsensus
 import TonleCrypto
 import TonleFuzzTargets
 import TonleNetwork

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TonleConsensus
 import TonleCrypto
 import TonleTestSupport
 import TonleTypes

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+import TonleConsensus
 import TonleCrypto
 import TonleTypes
 @testable import TonleNetwork

@@ -1,4 +1,3 @@
-import TonleConsensus
 import TonleCrypto
 import TonleTypes
 
