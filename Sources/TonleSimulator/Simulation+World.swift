@@ -6,12 +6,17 @@ import TonleStorage
 import TonleTypes
 
 enum EventKind {
-    case deliver(to: Int, from: Int, ConsensusMessage)
-    case sync(to: Int, Block, CommitCertificate)
-    case timer(Int, incarnation: Int, Timeout)
+    /// A message on the link from → to, sent while the link was in its `epoch`.
+    case deliver(to: Int, from: Int, epoch: UInt64, PeerMessage)
+    /// A link cut by a loss reconnects; the ends learn that links changed.
+    case relink(Int, Int)
+    case linksChanged
+    case timer(Int, incarnation: Int, ReplicaTimer)
     case crash(Int, midWrite: Bool)
     case restart(Int)
+    /// A gateway sends a new request; a gateway checks on its requests (Simulation+Clients.swift).
     case client
+    case poll
     case split([Int])
     case heal
 }
@@ -21,16 +26,16 @@ extension Simulation {
 
     func handle(_ kind: EventKind) {
         switch kind {
-        case .deliver(let to, let from, let message):
-            if options.recordEvents || true { record("n\(to) <- n\(from) \(describe(message))") }
-            receive(message, at: nodes[to], from: nodes[from])
-        case .sync(let to, let block, let certificate):
-            record("n\(to) synced h\(block.header.height)")
-            deliver(.syncedBlock(block, certificate), to: nodes[to])
-        case .timer(let index, let incarnation, let timeout):
+        case .deliver(let to, let from, let epoch, let message):
+            // A link that broke while the message was in flight lost it (like TCP, a link loses
+            // nothing otherwise).
+            guard linked(nodes[from], nodes[to]), epochs[from][to] == epoch else { return }
+            record("n\(to) <- n\(from) \(describe(message))")
+            step(nodes[to], .message(message, from: nodes[from].key.publicKey))
+        case .timer(let index, let incarnation, let timer):
             guard nodes[index].incarnation == incarnation else { return }
-            record("n\(index) \(timeout)")
-            deliver(.timeout(timeout), to: nodes[index])
+            record("n\(index) \(timer)")
+            step(nodes[index], .timer(timer))
         case .crash(let index, let midWrite):
             let node = nodes[index]
             if midWrite, node.up {
@@ -42,79 +47,98 @@ extension Simulation {
         case .restart(let index):
             if !nodes[index].up { start(nodes[index]) }
         case .client:
-            submitClientTransaction()
-            if now < options.faultMilliseconds + options.livenessMilliseconds { queue.push(now + 100 + random.next() % 300, .client) }
+            newRequest()
+            // Bursts and lulls: a lull lets proposers start idle waits that the next burst cuts short.
+            let gap = random.next() % 4 == 0 ? 400 + random.next() % 1_600 : 10 + random.next() % 200
+            if now < options.faultMilliseconds { queue.push(now + gap, .client) }
+        case .poll:
+            poll()
+            queue.push(now + Self.pollMilliseconds, .poll)
         case .split(let sides):
             partition = sides
             record("partition \(sides)")
+            updateLinks()
+        case .relink(let a, let b):
+            cut.remove(Pair(a, b))
+            updateLinks()
+        case .linksChanged:
+            updateLinks()
         case .heal:
             heal()
         }
     }
 
-    /// A message arrives. Lagging senders get the block they lack; a node that sees it lags asks.
-    func receive(_ message: ConsensusMessage, at node: SimNode, from sender: SimNode) {
-        guard node.up, let driver = node.driver else { return }
-        let height: UInt64
-        switch message {
-        case .proposal(let p, _): height = p.body.height
-        case .vote(let v): height = v.body.height
-        }
-        if height < driver.core.height, let block = node.store.block(at: height), let certificate = node.store.certificate(at: height) {
-            send(.sync(to: sender.index, block, certificate), from: node, to: sender)
-        }
-        if height > driver.core.height + 1, let block = sender.store.block(at: driver.core.height),
-           let certificate = sender.store.certificate(at: driver.core.height) {
-            send(.sync(to: node.index, block, certificate), from: sender, to: node)
-        }
-        switch message {
-        case .proposal(let p, let b): deliver(.proposal(p, b), to: node)
-        case .vote(let v): deliver(.vote(v), to: node)
-        }
+    /// Two nodes hold a link: both running, different keys, on the same side of any partition,
+    /// and the link not cut by a loss.
+    func linked(_ a: SimNode, _ b: SimNode) -> Bool {
+        a.up && b.up && a.key.publicKey != b.key.publicKey && (partition.map { $0[a.index] == $0[b.index] } ?? true) && !cut.contains(Pair(a.index, b.index))
     }
 
-    /// The network: partitions, loss, duplication, per-link delay with jitter (so reordering).
-    func send(_ message: ConsensusMessage, from: SimNode, to: SimNode) {
-        send(.deliver(to: to.index, from: from.index, message), from: from, to: to)
+    /// Tells every running replica which links came up and which went down (a key is linked
+    /// while any node holding it is), in key order. A link that went down starts a new epoch:
+    /// what was in flight on it is lost.
+    func updateLinks() {
+        // A step below may crash a node, which changes links again: go round until none changed.
+        guard !updatingLinks else { return linksDirty = true }
+        updatingLinks = true
+        defer { updatingLinks = false }
+        repeat {
+            linksDirty = false
+            for a in nodes.indices {
+                for b in nodes.indices where a != b {
+                    let up = linked(nodes[a], nodes[b])
+                    if linkUp[a][b], !up { epochs[a][b] += 1 }
+                    linkUp[a][b] = up
+                }
+            }
+            for node in nodes where node.up {
+                let now = Set(nodes.filter { linked(node, $0) }.map(\.key.publicKey))
+                for key in node.linked.subtracting(now).sorted() where node.up {
+                    node.linked.remove(key)
+                    step(node, .linkDown(key))
+                }
+                for key in now.subtracting(node.linked).sorted() where node.up {
+                    node.linked.insert(key)
+                    step(node, .linkUp(key))
+                }
+            }
+        } while linksDirty
     }
 
-    func send(_ kind: EventKind, from: SimNode, to: SimNode) {
-        if let partition, partition[from.index] != partition[to.index] { return }
-        if random.next() % 100 < UInt64(lossPercent) { return }
+    /// The network: links, losses (each breaks its link, which reconnects a little later),
+    /// duplication, per-link delay with jitter (so reordering).
+    func send(_ message: PeerMessage, from: SimNode, to: SimNode) {
+        guard linked(from, to) else { return }
+        if random.next() % 100 < UInt64(lossPercent) {
+            record("link n\(from.index)-n\(to.index) lost a message: reconnecting")
+            cut.insert(Pair(from.index, to.index))
+            queue.push(now, .linksChanged)
+            queue.push(now + 20 + random.next() % 200, .relink(from.index, to.index))
+            return
+        }
         let base = 1 + UInt64((from.index * 31 + to.index * 17) % 40)
+        let kind = EventKind.deliver(to: to.index, from: from.index, epoch: epochs[from.index][to.index], message)
         queue.push(now + base + random.next() % (base + 1), kind)
         if random.next() % 100 < UInt64(duplicatePercent) { queue.push(now + base + random.next() % 60, kind) }
     }
 
-    /// A transfer between two of the genesis accounts, into a random running node's mempool.
-    func describe(_ message: ConsensusMessage) -> String {
+    func describe(_ message: PeerMessage) -> String {
         switch message {
-        case .proposal(let p, let b): "proposal h\(p.body.height) r\(p.body.round) \(b.hash.hex.prefix(8))"
-        case .vote(let v): "\(v.body.type == .prevote ? "prevote" : "precommit") h\(v.body.height) r\(v.body.round) \(v.body.blockHash.map { String($0.hex.prefix(8)) } ?? "nil")"
+        case .consensus(.proposal(let p, let b)): "proposal h\(p.body.height) r\(p.body.round) \(b.hash.hex.prefix(8)) txs \(b.transactions.count)"
+        case .consensus(.vote(let v)): "\(v.body.type == .prevote ? "prevote" : "precommit") h\(v.body.height) r\(v.body.round) \(v.body.blockHash.map { String($0.hex.prefix(8)) } ?? "nil")"
+        case .transactions(let transactions): "\(transactions.count) transactions"
+        case .status(let height): "status h\(height)"
+        case .blocksRequest(let from, let count): "blocks? h\(from)+\(count)"
+        case .blocks(let blocks): "blocks h\(blocks.first?.block.header.height ?? 0)..\(blocks.last?.block.header.height ?? 0)"
         }
-    }
-
-    func submitClientTransaction() {
-        let running = nodes.filter(\.up)
-        guard !running.isEmpty else { return }
-        let node = running[Int(random.next() % UInt64(running.count))]
-        let source = Int(random.next() % 8), target = (source + 1 + Int(random.next() % 7)) % 8
-        clientCounter += 1
-        let body = try! TransactionBody(
-            chainID: chainID, creator: try! AccountID("c\(source)@bank"), clientID: ID128(high: options.seed, low: clientCounter),
-            expiry: Timestamp(millisecondsSinceEpoch: Self.genesisTime + now + 60_000),
-            commands: [.transfer(try! Transfer(source: try! AccountID("c\(source)@bank"), target: try! AccountID("c\(target)@bank"), amount: Amount(Int64(1 + random.next() % 500), .khr)))])
-        // The ledger checks the signers against the quorum; signatures are checked before a
-        // transaction reaches a mempool, so the simulator need not make real ones.
-        let tx = try! Transaction(body: body, signatures: [KeySignature(publicKey: Self.clientKey.publicKey, signature: Ed25519.Signature(Array(repeating: 0, count: 64))!)])
-        node.mempool.append(tx)
     }
 
     func scheduleFaults() {
         queue.push(50, .client)
+        queue.push(Self.pollMilliseconds, .poll)
         switch options.faults {
         case .none:
-            livenessTarget = 3
+            queue.push(options.faultMilliseconds, .heal)
         case .split:
             // Each twin's two instances on opposite sides; the correct validators split in half.
             var sides = [Int](repeating: 0, count: nodes.count)
@@ -123,7 +147,7 @@ extension Simulation {
             for twin in 0..<options.twins { sides[options.validators + twin] = 1 }
             queue.push(0, .split(sides))
         case .all:
-            lossPercent = Int(random.next() % 31)
+            lossPercent = Int(random.next() % 16)
             duplicatePercent = Int(random.next() % 10)
             var t: UInt64 = 0
             while true {
@@ -141,10 +165,13 @@ extension Simulation {
 
     /// The end of the faults: the network is perfect again and every crashed node restarts.
     func heal() {
-        (partition, lossPercent, duplicatePercent) = (nil, 0, 0)
+        (partition, lossPercent, duplicatePercent, cut) = (nil, 0, 0, [])
         record("heal")
-        for node in nodes where !node.up { start(node) }
+        healedAt = now
+        noteHeldRequests()
         for node in nodes { node.log.appendsBeforeCrash = nil }
+        for node in nodes where !node.up { start(node) }
+        updateLinks()
         livenessTarget = nodes.filter { checker.isCorrect($0) }.map { $0.store.appliedHeight ?? 0 }.max()! + 1
     }
 
@@ -160,4 +187,10 @@ extension Simulation {
             accounts: [GenesisAccount(id: AccountID("issuance@nbc"), keys: client, flags: .issuance, balances: [Amount(-8_000_000, .khr)])]
                 + (0..<8).map { try GenesisAccount(id: AccountID("c\($0)@bank"), keys: client, balances: [Amount(1_000_000, .khr)]) })
     }
+}
+
+/// A link, whichever way round.
+struct Pair: Hashable {
+    let low: Int, high: Int
+    init(_ a: Int, _ b: Int) { (low, high) = (min(a, b), max(a, b)) }
 }

@@ -53,11 +53,20 @@ public struct SimulationResult: Sendable {
     public let nodeZeroWALWrites: Int
     /// Node 0's WAL syncs (one before each message it signs, covering every write before it).
     public let nodeZeroWALSyncs: Int
+    /// Gateway requests a correct node acknowledged (each must be applied exactly once).
+    public let requestsAcknowledged: Int
+    /// The longest an acknowledged request waited after the heal to commit (ms).
+    public let maxCommitWaitAfterHeal: UInt64
+    /// Empty blocks in the idle window after everything committed.
+    public let idleBlocks: Int
+    /// Requests a running node held, uncommitted, through the heal (the re-gossip checker's cases).
+    public let requestsHeldThroughHeal: Int
 }
 
-/// One seeded run of a cluster in one thread (docs/simulator.md): N validators, each with its own
-/// driver, store, WAL and sign-state; a simulated network and disk; crashes; twins. The checkers
-/// run after every event.
+/// One seeded run of a cluster in one thread (docs/simulator.md): N validators, each a `Replica` —
+/// the node's own consensus driver, mempool, admission, gossip and block sync — with its own
+/// store, WAL and sign-state; a simulated network of links and disk; crashes; twins; gateway
+/// clients submitting transfers and retrying them. The checkers run after every event.
 public final class Simulation {
     let options: SimulationOptions
     var random: SplitMix64
@@ -69,32 +78,64 @@ public final class Simulation {
     let chainID = try! ChainID("tonle-sim")
     var checker: Checker
     var partition: [Int]? = nil   // side of each node, when split
+    /// Percent of messages whose loss breaks their link (it reconnects 20–220 ms later).
     var lossPercent = 0
     var duplicatePercent = 0
+    /// Links broken by a loss, not yet reconnected; which links are up; their epochs.
+    var cut: Set<Pair> = []
+    var linkUp: [[Bool]] = []
+    var updatingLinks = false
+    var linksDirty = false
+    var epochs: [[UInt64]] = []
     var events = 0
     let hasher = SHA256Hasher()
     var log: [String] = []
-    var clientCounter: UInt64 = 0
+    /// The gateways' requests (Simulation+Clients.swift).
+    var clients = Clients()
+    /// When the faults ended (the heal), and the height every correct node must then reach.
+    var healedAt: UInt64?
+    var livenessTarget: UInt64 = 0
+    /// When, after the heal, everything acknowledged had committed and every correct node had
+    /// reached the target: the idle window starts a little later.
+    var quietAt: UInt64?
+    /// Heights some correct node has decided, and when the empty ones first were.
+    var decidedHeights: Set<UInt64> = []
+    var emptyBlockTimes: [UInt64] = []
+    /// When any node (twins too) first decided each height.
+    var firstDecision: [UInt64: UInt64] = [:]
+    var maxWaitAfterHeal: UInt64 = 0
+    var idleBlocks = 0
     static let genesisTime: UInt64 = 1_790_000_000_000
     static let clientKey = Ed25519.SigningKey(seed: Bytes32(Array(repeating: 77, count: 32))!)
-    static let config: ConsensusConfig = {
-        var c = ConsensusConfig()
-        (c.proposeMilliseconds, c.proposeDeltaMilliseconds) = (300, 100)
-        (c.prevoteMilliseconds, c.prevoteDeltaMilliseconds) = (200, 100)
-        (c.precommitMilliseconds, c.precommitDeltaMilliseconds) = (200, 100)
+    /// The node's configuration with every timeout scaled down (so a run covers many heights).
+    /// The idle wait varies by seed: none, short, or long against the time a height takes (so a
+    /// proposer's next turn comes while a timer of its last wait may still be pending).
+    let config: ReplicaConfig
+
+    static func config(idleMilliseconds: UInt64) -> ReplicaConfig {
+        var c = ReplicaConfig()
+        (c.consensus.proposeMilliseconds, c.consensus.proposeDeltaMilliseconds) = (max(300, 2 * idleMilliseconds), 100)
+        (c.consensus.prevoteMilliseconds, c.consensus.prevoteDeltaMilliseconds) = (200, 100)
+        (c.consensus.precommitMilliseconds, c.consensus.precommitDeltaMilliseconds) = (200, 100)
+        c.idleProposalMilliseconds = idleMilliseconds
+        (c.statusIntervalMilliseconds, c.syncRequestTimeoutMilliseconds, c.syncBatchBlocks) = (250, 1_000, 16)
+        (c.mempoolTransactionsMax, c.blockTransactionsMax) = (2_000, 50)
         return c
-    }()
+    }
 
     public init(_ options: SimulationOptions) {
         precondition(options.validators >= 1 && options.twins <= options.validators, "twins are validators run twice")
         self.options = options
         random = SplitMix64(seed: options.seed)
+        config = Self.config(idleMilliseconds: [0, 150, 500][Int(random.next() % 3)])
         let keys = (0..<options.validators).map { i in Ed25519.SigningKey(seed: Bytes32((0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i &* 13 &+ 1) })!) }
         genesis = Self.makeGenesis(chainID: chainID, keys: keys)
         checker = Checker(chainID: chainID, validators: genesis.validators, correct: Set(keys.dropFirst(options.twins).map(\.publicKey)))
         for (index, key) in keys.enumerated() { nodes.append(SimNode(index: index, key: key, skew: random.next() % 40)) }
         for twin in 0..<options.twins { nodes.append(SimNode(index: nodes.count, key: keys[twin], skew: random.next() % 40)) }
         for node in nodes { try! BlockExecutor.initialise(node.store, genesis: genesis) }
+        linkUp = Array(repeating: Array(repeating: false, count: nodes.count), count: nodes.count)
+        epochs = Array(repeating: Array(repeating: 0, count: nodes.count), count: nodes.count)
     }
 
     /// Runs the seed to the end and reports.
@@ -106,27 +147,32 @@ public final class Simulation {
             now = event.time
             handle(event.payload)
             events += 1
-            if now > options.faultMilliseconds + options.livenessMilliseconds { break }
-            if now > options.faultMilliseconds, options.faults != .split, checker.allReached(livenessTarget, nodes: nodes) { break }
+            if now > options.faultMilliseconds + options.livenessMilliseconds || events > Self.eventsMax { break }
+            if healedAt != nil, options.faults != .split, checkSettled() { break }
         }
         finish()
         return SimulationResult(options: options, heightsDecided: checker.heightsDecidedByAllCorrect(nodes), violations: checker.violations,
                                 events: events, eventLogDigest: hasher.finalize(), eventLog: log, nodeZeroWALWrites: nodes[0].log.appends,
-                                nodeZeroWALSyncs: nodes[0].log.syncs)
+                                nodeZeroWALSyncs: nodes[0].log.syncs, requestsAcknowledged: clients.requests.filter { $0.acknowledgedAt != nil }.count,
+                                maxCommitWaitAfterHeal: maxWaitAfterHeal, idleBlocks: idleBlocks, requestsHeldThroughHeal: clients.heldAtHeal.count)
     }
 
     // MARK: Nodes
 
+    /// A node's wall clock, in ms since 1970.
+    func clock(_ node: SimNode) -> UInt64 { Self.genesisTime + now + node.skew }
+
     func start(_ node: SimNode) {
         do {
-            node.driver = try ConsensusDriver(
+            let replica = try Replica(
                 chainID: chainID, key: node.key, validators: genesis.validators, store: node.store, log: node.log, signState: node.signState,
-                config: Self.config, now: { [unowned self] in Self.genesisTime + self.now + node.skew },
-                transactionsToPropose: { _ in Array(node.mempool.prefix(50)) })
-            node.up = true
+                config: config, now: clock(node), verify: { $0.map(\.isValid) })
+            node.replica = replica
             node.incarnation += 1
-            record("n\(node.index) start at height \(node.driver!.core.height)")
-            flush(node)
+            node.linked = []
+            record("n\(node.index) start at height \(replica.consensusHeight)")
+            carryOut(replica.start(), at: node)
+            updateLinks()
         } catch {
             checker.violations.append("seed \(options.seed): n\(node.index) cannot restart: \(error)")
         }
@@ -138,8 +184,8 @@ public final class Simulation {
             // The test hook: restart soon, and count the writes made so far.
             queue.push(now + 100, .restart(0))
         }
-        node.up = false
-        node.driver = nil
+        node.replica = nil
+        node.linked = []
         node.log.appendsBeforeCrash = nil
         // Of the WAL written since its last sync, any prefix may have reached the disk (perhaps
         // ending inside a record: a torn tail); with nothing unsynced, garbage may follow.
@@ -147,55 +193,64 @@ public final class Simulation {
         node.log.loseUnsynced(keep: unsynced == 0 ? 0 : Int(random.next() % UInt64(unsynced + 1)))
         if tornTail, unsynced == 0 { node.log.tearTail((0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
         record("n\(node.index) crash\(tornTail ? " (torn WAL tail)" : "")")
+        updateLinks()
         if now < options.faultMilliseconds {
             queue.push(now + 200 + random.next() % 2_000, .restart(node.index))
         }
     }
 
-    /// Feeds one input; a failure inside the driver (a crash mid-write) crashes the node.
-    func deliver(_ input: Input, to node: SimNode) {
-        guard node.up, let driver = node.driver else { return }
+    /// Steps a node's replica; a failure inside it (a crash mid-write) crashes the node, and a
+    /// block that breaks a ledger rule is a violation.
+    func step(_ node: SimNode, _ input: ReplicaInput) {
+        guard let replica = node.replica else { return }
         do {
-            try driver.deliver(input)
+            carryOut(try replica.step(input, now: clock(node)), at: node)
         } catch {
+            if case .apply(.invariant(let broken)) = error { checker.violations.append("seed \(options.seed): n\(node.index) supply invariant: \(broken)") }
             record("n\(node.index) stops: \(error)")
-            flush(node)
             crash(node, tornTail: false)
-            return
         }
-        flush(node)
     }
 
-    /// Carries the driver's outbox into the simulated world, checking what correct nodes did.
-    func flush(_ node: SimNode) {
-        guard let driver = node.driver else { return }
-        for outgoing in driver.drainOutbox() {
-            switch outgoing {
+    /// Carries a replica's outputs into the simulated world, checking what correct nodes did.
+    func carryOut(_ outputs: [ReplicaOutput], at node: SimNode) {
+        for output in outputs {
+            switch output {
+            case .send(let message, let key):
+                if case .consensus(let signed) = message { checker.signed(signed, by: node) }
+                for peer in nodes where peer.key.publicKey == key { send(message, from: node, to: peer) }
             case .broadcast(let message):
-                checker.signed(message, by: node)
+                if case .consensus(let signed) = message { checker.signed(signed, by: node) }
                 for peer in nodes where peer.index != node.index { send(message, from: node, to: peer) }
-            case .timer(let timeout, let ms):
-                queue.push(now + ms, .timer(node.index, incarnation: node.incarnation, timeout))
-            case .decided(let block, let certificate, let root):
-                record("n\(node.index) decided h\(block.header.height) \(block.hash.hex.prefix(8))")
-                checker.decided(block, certificate, root: root, by: node)
-                let included = Set(block.transactions.map(\.id))
-                node.mempool.removeAll { included.contains($0.id) || $0.body.expiry.millisecondsSinceEpoch < Self.genesisTime + now }
-            case .evidence(let first, _):
+            case .timer(let timer, let milliseconds):
+                queue.push(now + milliseconds, .timer(node.index, incarnation: node.incarnation, timer))
+            case .committed(let block, let root, _):
+                record("n\(node.index) decided h\(block.header.height) \(block.hash.hex.prefix(8)) txs \(block.transactions.count)")
+                if let certificate = node.store.certificate(at: block.header.height) { checker.decided(block, certificate, root: root, by: node) }
+                if checker.isCorrect(node) {
+                    clients.committed(block, at: now)
+                    if decidedHeights.insert(block.header.height).inserted, block.transactions.isEmpty { emptyBlockTimes.append(now) }
+                }
+                checkIdleWait(block)
+            case .reply(let ticket, let admissions):
+                replied(ticket, admissions, by: node)
+            case .note(.equivocation(let first, _)):
                 record("n\(node.index) evidence against \(first.body.validator.hex.prefix(8))")
-            case .proposeLater:
-                break   // simulated drivers propose at once (no idle wait)
+            case .note(.syncedBlockRefused(_, let height, let reason)):
+                record("n\(node.index) refused synced block h\(height): \(reason)")
+            case .note:
+                break
             }
         }
     }
-
-    var livenessTarget: UInt64 = 0
 
     func finish() {
         if options.faults != .split {
             for node in nodes where checker.isCorrect(node) && (node.store.appliedHeight ?? 0) < livenessTarget {
                 checker.violations.append("seed \(options.seed): liveness: n\(node.index) at height \(node.store.appliedHeight ?? 0), not \(livenessTarget), \(options.livenessMilliseconds) ms after healing")
             }
+            checkRequests()
+            checkIdleRate()
         }
         for node in nodes where checker.isCorrect(node) {
             let records = node.store.allStateValues().values.map { try! StateRecord(encoded: $0) }
@@ -210,17 +265,19 @@ public final class Simulation {
     }
 }
 
-/// One simulated machine: what survives a crash (store, WAL, sign-state) and what does not.
+/// One simulated machine: what survives a crash (store, WAL, sign-state) and what does not
+/// (the replica: its mempool, links and timers).
 final class SimNode {
     let index: Int
     let key: Ed25519.SigningKey
     let store = MemoryStore()
     let log = MemoryConsensusLog()
     let signState = MemorySignState()
-    var driver: ConsensusDriver?
-    var up = false
+    var replica: Replica?
+    var up: Bool { replica != nil }
     var incarnation = 0
-    var mempool: [Transaction] = []
+    /// The peers its replica has been told are linked.
+    var linked: Set<PeerID> = []
     /// Its clock runs this many ms ahead of the simulation's.
     let skew: UInt64
 

@@ -26,13 +26,15 @@ struct TonleSim: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        var heights: UInt64 = 0, violations = 0, failing: [UInt64] = [], writes = 0, syncs = 0
+        var heights: UInt64 = 0, violations = 0, failing: [UInt64] = [], writes = 0, syncs = 0, requests = 0, maxWait: UInt64 = 0, maxWaitSeed: UInt64 = 0, idleMax = 0
         for offset in 0..<UInt64(seeds) {
             var options = SimulationOptions(seed: firstSeed + offset)
             (options.validators, options.twins, options.faults, options.recordEvents) = (validators, twins, Faults(rawValue: faults)!, events)
             let result = Simulation(options).run()
             heights += result.heightsDecided
             (writes, syncs) = (writes + result.nodeZeroWALWrites, syncs + result.nodeZeroWALSyncs)
+            (requests, idleMax) = (requests + result.requestsAcknowledged, max(idleMax, result.idleBlocks))
+            if result.maxCommitWaitAfterHeal > maxWait { (maxWait, maxWaitSeed) = (result.maxCommitWaitAfterHeal, options.seed) }
             if events { result.eventLog.forEach { print($0) } }
             if !result.violations.isEmpty {
                 violations += result.violations.count
@@ -45,7 +47,7 @@ struct TonleSim: ParsableCommand {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("seeds \(seeds), validators \(validators), twins \(twins), faults \(faults): heights decided \(heights), violations \(violations), node 0 WAL \(writes) writes \(syncs) syncs, \(String(format: "%.1f", seconds)) s")
+        print("seeds \(seeds), validators \(validators), twins \(twins), faults \(faults): heights decided \(heights), violations \(violations), node 0 WAL \(writes) writes \(syncs) syncs, requests acknowledged \(requests), longest wait after heal \(maxWait) ms (seed \(maxWaitSeed)), most idle blocks \(idleMax) in 3 s, \(String(format: "%.1f", seconds)) s")
         if violations > 0 { throw ExitCode(1) }
     }
 }
