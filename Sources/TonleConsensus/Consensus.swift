@@ -192,7 +192,10 @@ public struct Consensus: Sendable {
               block.header.height == height, fired.contains(.requested(r))
         else { return [] }
         fired.remove(.requested(r))
-        return [.persist(.proposalValue(height: height, round: r, block)), signProposal(block, proofOfLockRound: nil)]
+        // The value itself is not persisted: the signed proposal is, once, before it leaves the
+        // node (the driver logs it before saving the sign-state). A crash before that leaves
+        // nothing signed, and the restarted node builds a new block.
+        return [signProposal(block, proofOfLockRound: nil)]
     }
 
     private mutating func sync(_ block: Block, _ certificate: CommitCertificate) -> [Effect] {

@@ -63,6 +63,9 @@ public final class ConsensusDriver {
     private let onCommitted: (Block) -> Void
     /// The proposal this node owes but has put off, waiting for transactions.
     private var deferred: (height: UInt64, round: UInt32)?
+    /// This node's proposal, appended to the WAL by `sign`: the core's request to persist it is
+    /// already met.
+    private var loggedOwnProposal: Proposal?
     private var replaying = false
     private var pending: [Effect] = []
 
@@ -146,6 +149,8 @@ public final class ConsensusDriver {
             case .persist(.blockExecuted):
                 // The block is stored: the WAL of its height is no longer needed.
                 if !replaying { do { try log.reset() } catch { throw .store(error) } }
+            case .persist(.proposal(let proposal, _)) where proposal == loggedOwnProposal:
+                loggedOwnProposal = nil   // logged by `sign` already, before its sign-state was saved
             case .persist(let input):
                 if !replaying { do { try log.append(input.encoded) } catch { throw .store(error) } }
             case .requestProposal(let height, let round):
@@ -191,31 +196,46 @@ public final class ConsensusDriver {
         let slot: [UInt64] = [request.height, UInt64(request.round), UInt64(request.step.rawValue)]
         if let last = signState.last {
             if slot.lexicographicallyPrecedes(last.slot) { return nil }
-            if slot == last.slot {
-                guard case .some(let input) = try? Input(encoded: last.signed) else { throw .corruptLog("unreadable sign-state") }
-                switch input {
-                case .proposal(let p, let b): return .proposal(p, b)
-                case .vote(let v): return .vote(v)
-                default: throw .corruptLog("sign-state holds no signed message")
-                }
-            }
+            if slot == last.slot { return try signedBefore(last, request) }
         }
-        let message: ConsensusMessage, record: Input
+        let message: ConsensusMessage, signed: [UInt8]
         switch request {
         case .proposal(let body, let block):
             let proposal = Proposal(signing: body, with: key)
-            (message, record) = (.proposal(proposal, block), .proposal(proposal, block))
+            message = .proposal(proposal, block)
+            signed = proposal.encoded
+            // The block is written once: in this WAL record, synced below before the sign-state
+            // (which keeps only the signed proposal) says it exists.
+            if !replaying {
+                do { try log.append(Input.proposal(proposal, block).encoded) } catch { throw .store(error) }
+                loggedOwnProposal = proposal
+            }
         case .vote(let body):
             let vote = Vote(signing: body, with: key)
-            (message, record) = (.vote(vote), .vote(vote))
+            (message, signed) = (.vote(vote), Input.vote(vote).encoded)
         }
         // Everything that led to this signature is made durable before the signature exists: a
         // restart then replays to the same state (the same lock), never to one that signs otherwise.
         do {
             try log.sync()
-            try signState.save(SignStateRecord(height: request.height, round: request.round, step: request.step.rawValue, signed: record.encoded))
+            try signState.save(SignStateRecord(height: request.height, round: request.round, step: request.step.rawValue, signed: signed))
         } catch { throw .store(error) }
         return message
+    }
+
+    /// The message signed before for the slot `request` asks for again (after a restart). A vote is
+    /// kept whole. A proposal is kept without its block, which lies in the WAL, logged before the
+    /// sign-state was saved: when `request` carries another block (a new one built after a crash),
+    /// nothing is signed, and the WAL's record gives the core the signed proposal.
+    private func signedBefore(_ last: SignStateRecord, _ request: SignRequest) throws(DriverError) -> ConsensusMessage? {
+        if case .proposal(_, let block) = request, let proposal = try? Proposal(canonical: last.signed) {
+            return proposal.body.blockHash == block.hash ? .proposal(proposal, block) : nil
+        }
+        switch try? Input(encoded: last.signed) {
+        case .proposal(let p, let b)?: return .proposal(p, b)   // written before proposals were kept alone
+        case .vote(let v)?: return .vote(v)
+        default: throw .corruptLog("sign-state holds no signed message")
+        }
     }
 
     private func buildBlock(height: UInt64) throws(DriverError) -> Block {
