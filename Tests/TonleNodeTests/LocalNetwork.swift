@@ -34,7 +34,8 @@ final class LocalNetwork: @unchecked Sendable {
     /// Generates the network; with `proxied`, every node reaches every peer through a proxy that a test can cut.
     /// With `observer`, a fifth node (index 4) with a key outside the validator set, which every
     /// validator admits through `p2p.observers`.
-    init(proxied: Bool = false, observer: Bool = false, environment: [String: String] = [:]) throws {
+    /// `delayMilliseconds` delays each direction of every proxied link (20: a 40 ms round trip).
+    init(proxied: Bool = false, delayMilliseconds: Int64 = 0, observer: Bool = false, environment: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-net-\(UUID().uuidString.prefix(8))")
         let ports = try Self.freePorts(10 + (proxied ? 12 : 0))
         p2pPorts = Array(ports[0..<4])
@@ -65,7 +66,7 @@ final class LocalNetwork: @unchecked Sendable {
                 var port = p2pPorts[peer]
                 if proxied {
                     let listen = proxyPorts.removeFirst()
-                    proxies.append(try LinkProxy(from: index, to: peer, listenPort: listen, targetPort: port, group: group))
+                    proxies.append(try LinkProxy(from: index, to: peer, listenPort: listen, targetPort: port, delay: .milliseconds(delayMilliseconds), group: group))
                     port = listen
                 }
                 peers.append("\(publicKeys[peer])@127.0.0.1:\(port)")
@@ -179,6 +180,9 @@ final class LocalNetwork: @unchecked Sendable {
         return object["results"] as? [[String: Any]]
     }
 
+    /// The wall clock in ms since 1970 (the clock block times use).
+    static func milliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
     /// Polls until `condition` holds or `seconds` pass.
     static func eventually(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -269,7 +273,7 @@ final class LinkProxy: Sendable {
         let state = Mutex<(cut: Bool, channels: [any Channel])>((false, []))
     }
 
-    init(from: Int, to: Int, listenPort: Int, targetPort: Int, group: any EventLoopGroup) throws {
+    init(from: Int, to: Int, listenPort: Int, targetPort: Int, delay: TimeAmount, group: any EventLoopGroup) throws {
         (self.from, self.to) = (from, to)
         let shared = self.shared
         server = try ServerBootstrap(group: group)
@@ -280,8 +284,8 @@ final class LinkProxy: Sendable {
                 shared.state.withLock { $0.channels.append(inbound) }
                 return ClientBootstrap(group: group).connect(host: "127.0.0.1", port: targetPort).flatMap { outbound in
                     shared.state.withLock { $0.channels.append(outbound) }
-                    return outbound.pipeline.addHandler(Glue(partner: inbound)).flatMap {
-                        inbound.pipeline.addHandler(Glue(partner: outbound))
+                    return outbound.pipeline.addHandler(Glue(partner: inbound, delay: delay)).flatMap {
+                        inbound.pipeline.addHandler(Glue(partner: outbound, delay: delay))
                     }.flatMap {
                         inbound.setOption(.autoRead, value: true)
                     }
@@ -307,12 +311,31 @@ final class LinkProxy: Sendable {
         try? server.close().wait()
     }
 
-    /// Copies what one side reads to the other; closing either closes both.
-    final class Glue: ChannelInboundHandler, Sendable {
+    /// Copies what one side reads to the other, `delay` later and in order; closing either closes both.
+    /// `@unchecked`: `queue` is touched only on the reading channel's event loop (reads and the
+    /// tasks they schedule there).
+    final class Glue: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         let partner: any Channel
-        init(partner: any Channel) { self.partner = partner }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner.writeAndFlush(unwrapInboundIn(data), promise: nil) }
+        let delay: TimeAmount
+        private var queue: [(due: NIODeadline, bytes: ByteBuffer)] = []
+        init(partner: any Channel, delay: TimeAmount) { (self.partner, self.delay) = (partner, delay) }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard delay > .zero else { return partner.writeAndFlush(unwrapInboundIn(data), promise: nil) }
+            let due = NIODeadline.now() + delay
+            queue.append((due, unwrapInboundIn(data)))
+            context.eventLoop.scheduleTask(deadline: due) { self.release() }
+        }
+
+        private func release() {
+            let now = NIODeadline.now()
+            while let first = queue.first, first.due <= now {
+                queue.removeFirst()
+                partner.writeAndFlush(first.bytes, promise: nil)
+            }
+        }
+
         func channelInactive(context: ChannelHandlerContext) { partner.close(promise: nil) }
         func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
     }

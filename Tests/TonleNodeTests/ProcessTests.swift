@@ -7,8 +7,9 @@ import TonleTypes
 @Suite("Process-level: a 4-validator network", .serialized)
 struct ProcessTests {
     /// Runs `body` with a started network, always stopping it; its logs stay in the temporary directory.
-    func withNetwork(proxied: Bool = false, observer: Bool = false, _ body: (LocalNetwork) async throws -> Void) async throws {
-        let network = try LocalNetwork(proxied: proxied, observer: observer)
+    func withNetwork(proxied: Bool = false, delayMilliseconds: Int64 = 0, observer: Bool = false,
+                     _ body: (LocalNetwork) async throws -> Void) async throws {
+        let network = try LocalNetwork(proxied: proxied, delayMilliseconds: delayMilliseconds, observer: observer)
         defer { network.stop() }
         try network.startAll()
         #expect(await LocalNetwork.eventually(90) { await all(network, 0..<4) { ($0["peers"] as? [Any])?.count == 3 } },
@@ -38,8 +39,13 @@ struct ProcessTests {
     final class Load: @unchecked Sendable {
         private let lock = NSLock()
         private var acknowledgedTransactions: [Transaction] = []
+        private var acknowledgedAt: [UInt64] = []
         private var stopped = false
         var acknowledged: [Transaction] { lock.withLock { acknowledgedTransactions } }
+        /// Each acknowledged transaction's id (hex) with the time its node answered (ms since 1970).
+        var acknowledgedTimes: [(id: String, milliseconds: UInt64)] {
+            lock.withLock { zip(acknowledgedTransactions, acknowledgedAt).map { ($0.id.digest.hex, $1) } }
+        }
         func stop() { lock.withLock { stopped = true } }
         var isStopped: Bool { lock.withLock { stopped } }
 
@@ -53,7 +59,11 @@ struct ProcessTests {
                 let target = choices[Int(batch) % choices.count]
                 if let results = await network.submit(target, transactions) {
                     let acknowledged = zip(transactions, results).filter { ["pending", "committed"].contains($0.1["status"] as? String) }.map(\.0)
-                    lock.withLock { acknowledgedTransactions += acknowledged }
+                    let at = LocalNetwork.milliseconds()
+                    lock.withLock {
+                        acknowledgedTransactions += acknowledged
+                        acknowledgedAt += Array(repeating: at, count: acknowledged.count)
+                    }
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
