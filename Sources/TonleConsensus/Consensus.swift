@@ -167,6 +167,14 @@ public struct Consensus: Sendable {
         return effects + ownMessages(round: timeout.round).map(Effect.broadcast)
     }
 
+    /// What to send a peer whose link just came up: this node's own messages of the current
+    /// round, and with a re-proposal its proof-of-lock (what the retransmit timer would send).
+    /// Sending them at once saves a new link up to a retransmit interval.
+    public var messagesForNewLink: [ConsensusMessage] {
+        guard decision == nil else { return [] }
+        return ownMessages(round: round) + proofOfLock().compactMap { if case .broadcast(let m) = $0 { m } else { nil } }
+    }
+
     private func ownMessages(round r: UInt32) -> [ConsensusMessage] {
         own.filter { message in
             switch message {
@@ -277,6 +285,14 @@ public struct Consensus: Sendable {
         }
         if step == .prevote, validators.isQuorum(prevotes[round]?.total ?? 0), fired.insert(.prevoteTimeout(round)).inserted {   // line 34
             return [schedule(.prevote)]
+        }
+        // Not in the paper: a quorum of precommits for nothing means no value can be decided in
+        // this round, so waiting out its precommit timeout (line 47) only delays the next
+        // proposal. Changing rounds never affects safety (locks do), so start the next one now.
+        // As at the precommit timeout, lagging peers get this round's own messages again.
+        if precommits[round]?.power(for: nil).map(validators.isQuorum) == true {
+            let ended = round
+            return startRound(round + 1) + ownMessages(round: ended).map(Effect.broadcast)
         }
         if validators.isQuorum(precommits[round]?.total ?? 0), fired.insert(.precommitTimeout(round)).inserted {   // line 47
             return [schedule(.precommit)]

@@ -34,7 +34,9 @@ public struct NetworkConfig: Sendable {
     public var port = 26_600
     public var peers: [PeerAddress] = []
     public var reconnectMinimumMilliseconds: Int64 = 100
-    public var reconnectMaximumMilliseconds: Int64 = 5_000
+    /// The redial cap: short, so that links come back within about half a second of a heal (a
+    /// failed dial of a peer that is down costs one refused or timed-out connect).
+    public var reconnectMaximumMilliseconds: Int64 = 500
     /// Bytes queued for one peer and not yet taken by its socket; beyond it, messages to that
     /// peer are dropped (consensus re-sends its own messages, sync re-asks) and counted.
     public var peerQueueBytesMax = 64 << 20

@@ -116,7 +116,7 @@ public struct NodeConfig: Sendable {
             c.observers.append(Ed25519.PublicKey(raw))
         }
         c.network.reconnectMinimumMilliseconds = Int64(try int("p2p.reconnect_min_ms", 100, 1...60_000))
-        c.network.reconnectMaximumMilliseconds = Int64(try int("p2p.reconnect_max_ms", 5_000, Int(c.network.reconnectMinimumMilliseconds)...600_000))
+        c.network.reconnectMaximumMilliseconds = Int64(try int("p2p.reconnect_max_ms", 500, Int(c.network.reconnectMinimumMilliseconds)...600_000))
         c.network.peerQueueBytesMax = try int("p2p.peer_queue_bytes_max", c.network.peerQueueBytesMax, (1 << 20)...(1 << 32))
         c.network.handshakeTimeoutMilliseconds = Int64(try int("p2p.handshake_timeout_ms", 5_000, 100...60_000))
         c.network.idleTimeoutMilliseconds = Int64(try int("p2p.idle_timeout_ms", 10_000, 1_000...600_000))

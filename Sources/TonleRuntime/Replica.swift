@@ -194,6 +194,7 @@ public final class Replica {
         case .linkUp(let peer):
             links.insert(peer)
             sends.append(.send(.status(height: appliedHeight), to: peer))
+            sends += driver.core.messagesForNewLink.map { .send(.consensus($0), to: peer) }
             offerWaiting(to: peer)
         case .linkDown(let peer):
             links.remove(peer)
