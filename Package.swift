@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "TonleNodeTests",
             dependencies: [
-                "TonleNode", "TonleNetwork", "TonleRPC", "TonleTypes", "TonleCrypto", "TonleTestSupport",
+                "TonleNode", "TonleNetwork", "TonleRPC", "TonleConsensus", "TonleWorkload", "TonleTypes", "TonleCrypto", "TonleTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -44,12 +44,16 @@ public enum Node {
                                 signState: signState, validators: genesis.validators, logger: logger, metrics: metrics)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let identity = LinkIdentity(key: key, networkID: genesis.hash, authorise: { loop.authorised.withLock { $0 }.contains($0) })
-        let network = PeerNetwork(group: group, identity: identity, config: config.network, logger: logger) { event in
-            NodeAPIImplementation.check(event).map { event in
-                // Gossiped transactions are bulk work; everything else from peers goes first.
-                if case .message(.transactions, _) = event { _ = loop.mailbox.post(.network(event), lane: .bulk) } else { _ = loop.mailbox.post(.network(event)) }
+        let verifier = PeerVerifier(workers: config.verifyWorkers, capacity: PeerVerifier.queueCapacity, deliver: { event in
+            // Gossiped transactions are bulk work; everything else from peers goes first.
+            if case .message(.transactions(let transactions), _) = event {
+                if !loop.mailbox.post(.network(event), lane: .bulk) { metrics.peerMessagesUnverifiedDropped.increment(by: transactions.count) }
+            } else if !loop.mailbox.post(.network(event)) {
+                metrics.peerMessagesUnverifiedDropped.increment()
             }
-        }
+        }, dropped: { metrics.peerMessagesUnverifiedDropped.increment(by: $0) })
+        defer { verifier.stop() }
+        let network = PeerNetwork(group: group, identity: identity, config: config.network, logger: logger) { verifier.submit($0) }
         loop.network = network
         let connections = RPCConnections()
         let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network, connections: connections)
@@ -144,23 +148,6 @@ struct NodeAPIImplementation: NodeAPI {
     let metrics: NodeMetrics
     let network: PeerNetwork
     let connections: RPCConnections
-
-    /// Checks the signatures a network event carries (on the event loop that received it):
-    /// consensus messages must be signed by their signer; transactions with a bad signature are dropped.
-    static func check(_ event: NetworkEvent) -> NetworkEvent? {
-        guard case .message(let message, let peer) = event else { return event }
-        switch message {
-        case .consensus(.proposal(let proposal, _)):
-            return proposal.signatureCheck.isValid ? event : nil
-        case .consensus(.vote(let vote)):
-            return vote.signatureCheck.isValid ? event : nil
-        case .transactions(let transactions):
-            let valid = transactions.filter(\.hasValidSignatures)
-            return valid.isEmpty ? nil : .message(.transactions(valid), from: peer)
-        case .status, .blocksRequest, .blocks:
-            return event
-        }
-    }
 
     func submit(_ transactions: [Transaction]) async -> [SubmitOutcome] {
         // Signatures first, in parallel on all cores; only valid transactions reach the loop.

@@ -15,6 +15,9 @@ final class NodeMetrics: Sendable {
     let transactionsCommitted: CoreMetrics.Counter
     let mempoolFull: CoreMetrics.Counter
     let droppedPeerMessages: CoreMetrics.Gauge
+    /// Messages from peers (a gossiped transaction each) dropped before their signatures were
+    /// checked: the verifier's or the loop's queue was full.
+    let peerMessagesUnverifiedDropped: CoreMetrics.Counter
     let refusedPeerConnections: CoreMetrics.Gauge
     let rpcConnectionsOpen: CoreMetrics.Gauge
     let rpcConnectionsRefused: CoreMetrics.Gauge
@@ -39,6 +42,7 @@ final class NodeMetrics: Sendable {
         transactionsCommitted = CoreMetrics.Counter(label: "tonle_transactions_committed_total", factory: factory)
         mempoolFull = CoreMetrics.Counter(label: "tonle_mempool_full_total", factory: factory)
         droppedPeerMessages = CoreMetrics.Gauge(label: "tonle_peer_messages_dropped", factory: factory)
+        peerMessagesUnverifiedDropped = CoreMetrics.Counter(label: "tonle_peer_messages_unverified_dropped_total", factory: factory)
         refusedPeerConnections = CoreMetrics.Gauge(label: "tonle_peer_connections_refused", factory: factory)
         rpcConnectionsOpen = CoreMetrics.Gauge(label: "tonle_rpc_connections_open", factory: factory)
         rpcConnectionsRefused = CoreMetrics.Gauge(label: "tonle_rpc_connections_refused", factory: factory)
