@@ -10,8 +10,7 @@ import TonleTypes
 extension ProcessTests {
     @Test("partitions under load at 40 ms RTT: one validator cut off 30 s, then two 15 s; nothing lost, pending payments commit after each heal")
     func partitionsUnderLoad() async throws {
-        let cutOne = Double(ProcessInfo.processInfo.environment["TONLE_PARTITION_ONE_S"] ?? "") ?? 30
-        let cutTwo = Double(ProcessInfo.processInfo.environment["TONLE_PARTITION_TWO_S"] ?? "") ?? 15
+        let cutOne = 30.0, cutTwo = 15.0
         try await withNetwork(proxied: true, delayMilliseconds: 20) { network in
             let load = Load()
             let gateway = Task { try await load.run(network, targets: { [0, 1, 2, 3] }, tag: 15) }
