@@ -37,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         // Layer 1: the only target that touches the C libraries.
         .target(name: "TonleCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: strict),
         // Layer 1 too, and usable alone: KHQR payloads (no dependencies).
@@ -51,8 +52,8 @@ let package = Package(
         .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 5: the deterministic driver (so far: block execution).
         .target(name: "TonleRuntime", dependencies: ["TonleStorage", "TonleConsensus", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
-        // Layer 6: the embedded SQLite store.
-        .target(name: "TonleStore", dependencies: ["CSQLite", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        // Layer 6: the embedded stores (SQLite, the node's today; RocksDB, docs/storage.md).
+        .target(name: "TonleStore", dependencies: ["CSQLite", "CRocksDB", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: the deterministic cluster simulator.
         .target(name: "TonleSimulator", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: a deterministic workload for tests, the crash test and benchmarks.

@@ -2,7 +2,7 @@
 # Installs the C libraries when missing (as root, or through sudo) and finds Swift.
 
 tonle_ensure_dependencies() {
-    local packages=(libsodium-dev libssl-dev libsqlite3-dev pkg-config python3 curl openssl) missing=() sudo=""
+    local packages=(libsodium-dev libssl-dev libsqlite3-dev librocksdb-dev pkg-config python3 curl openssl) missing=() sudo=""
     for package in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done

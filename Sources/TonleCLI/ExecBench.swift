@@ -22,6 +22,7 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Transfers per block.") var transfers = 5_000
     @Option(help: "Database path (default: a new temporary file, deleted afterwards).") var database: String?
     @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
+    @Option(help: "Storage engine: sqlite (the node's store today) or rocksdb (docs/storage.md, \"Choosing the engine\").") var engine = "sqlite"
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
     @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
 
@@ -30,31 +31,40 @@ struct ExecBench: ParsableCommand {
             throw ValidationError("need --accounts ≥ 2, --blocks ≥ 1 and 1 ≤ --transfers ≤ 8192")
         }
         guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync is full or normal") }
+        guard ["sqlite", "rocksdb"].contains(engine) else { throw ValidationError("--engine is sqlite or rocksdb") }
     }
 
     func run() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-bench-\(UUID().uuidString)")
-        let path = database ?? directory.appendingPathComponent("ledger.sqlite").path
+        let path = database ?? directory.appendingPathComponent(engine == "sqlite" ? "ledger.sqlite" : "ledger.rocksdb").path
         if database == nil { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         defer { if database == nil { try? FileManager.default.removeItem(at: directory) } }
 
-        var options = SQLiteStore.Options()
-        options.synchronousFull = sync == "full"
-        options.mergeEntriesMax = mergeEntriesMax
-        let store = try SQLiteStore(path: path, options: options)
+        let store: any BenchStore
+        if engine == "sqlite" {
+            var options = SQLiteStore.Options()
+            options.synchronousFull = sync == "full"
+            options.mergeEntriesMax = mergeEntriesMax
+            store = try SQLiteStore(path: path, options: options)
+        } else {
+            var options = RocksStore.Options()
+            options.synchronousFull = sync == "full"
+            options.mergeEntriesMax = mergeEntriesMax
+            store = try RocksStore(path: path, options: options)
+        }
         let workload = Workload(seed: seed, accounts: accounts)
         try workload.initialise(store)
 
         let setupSeconds = try setUp(workload, store)   // nil: the database already had the accounts
-        try store.checkpoint()
+        try store.settle()
         let diskBefore = store.diskBytes
         let measured = try measure(workload, store)
-        try store.checkpoint()
+        try store.settle()
         let diskAfter = store.diskBytes
         report(measured, setupSeconds: setupSeconds, diskBytes: diskAfter - diskBefore)
     }
 
-    private func setUp(_ workload: Workload, _ store: SQLiteStore) throws -> Double? {
+    private func setUp(_ workload: Workload, _ store: any BenchStore) throws -> Double? {
         guard (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) else { return nil }
         let start = now()
         while (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) {
@@ -78,7 +88,7 @@ struct ExecBench: ParsableCommand {
         var rejected = 0
     }
 
-    private func measure(_ workload: Workload, _ store: SQLiteStore) throws -> Measured {
+    private func measure(_ workload: Workload, _ store: any BenchStore) throws -> Measured {
         var measured = Measured()
         for index in 1...blocks {
             let block = try workload.nextBlock(on: store, transfers: transfers)
@@ -110,13 +120,13 @@ struct ExecBench: ParsableCommand {
         let perSecond = transfersTotal / seconds(total)
         let ms = { (ns: UInt64) in Double(ns) / 1e6 / count }
         print("accounts            \(accounts) " + (setupSeconds.map { "(created at \(Int(Double(accounts) / $0))/s)" } ?? "(already in the database)"))
-        print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync)")
+        print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync); \(engine)")
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
         print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
         print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer")
         var json: [String: Any] = [
-            "bench": "exec", "accounts": accounts, "blocks": blocks, "transfers_per_block": transfers, "sync": sync,
+            "bench": "exec", "engine": engine, "accounts": accounts, "blocks": blocks, "transfers_per_block": transfers, "sync": sync,
             "transfers_per_s": Int(perSecond), "block_commit_p50_ms": round3(percentile(0.50)), "block_commit_p99_ms": round3(percentile(0.99)),
             "execute_ms": round3(ms(m.executeNanoseconds)), "state_root_ms": round3(ms(m.stateRootNanoseconds)),
             "commit_ms": round3(ms(m.commitNanoseconds)), "disk_bytes_per_transfer": Int(Double(diskBytes) / transfersTotal),
@@ -132,4 +142,20 @@ struct ExecBench: ParsableCommand {
     private func f(_ value: Double) -> String { String(format: "%.2f", value) }
     private func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
     private func progress(_ line: String) { FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+}
+
+/// What the bench reads from either store besides the ledger: merges and size on disk.
+protocol BenchStore: LedgerStore {
+    var mergedHeight: UInt64? { get }
+    /// Everything merged and on disk, space that can be reclaimed reclaimed, before a size is read.
+    func settle() throws(StoreError)
+    var diskBytes: Int64 { get }
+}
+
+extension SQLiteStore: BenchStore {
+    func settle() throws(StoreError) { try checkpoint() }
+}
+
+extension RocksStore: BenchStore {
+    func settle() throws(StoreError) { try compact() }
 }

@@ -93,3 +93,47 @@ struct RecentChanges {
         historyCount += changes.history.count
     }
 }
+
+extension ChangeSet {
+    /// A logged commit read back on opening, with its tree writes recomputed against `tree` (the
+    /// store as replayed so far); the root must come out as `root`, the one stored for `height`.
+    static func replayed(height: UInt64, _ bytes: [UInt8], tree: any MerkleNodeReader, root: Digest?) throws(StoreError) -> ChangeSet {
+        var changes: ChangeSet
+        do { changes = try ChangeSet(encoded: bytes) } catch { throw .corrupt("change log of height \(height): \(error)") }
+        let update = SparseMerkleTree.update(tree, changes.stateWrites.map { MerkleUpdate(key: $0.key.raw, valueHash: $0.value.map { SHA256.hash($0) }) })
+        changes.nodeWrites = update.writes
+        guard update.root == root else { throw .corrupt("replaying height \(height) gives root \(update.root), not the stored root") }
+        return changes
+    }
+}
+
+/// Merged tree nodes and state values kept decoded in memory, each table bounded: when a table
+/// would pass its bound it is emptied and refills from reads.
+struct MergedCaches {
+    let nodesMax: Int
+    let valuesMax: Int
+    private var nodes: [NodePosition: MerkleNode] = [:]
+    private var values: [Digest: [UInt8]?] = [:]
+
+    init(nodesMax: Int, valuesMax: Int) { (self.nodesMax, self.valuesMax) = (nodesMax, valuesMax) }
+
+    func node(_ position: NodePosition) -> MerkleNode? { nodes[position] }
+    /// `.some(nil)`: known absent.
+    func value(_ key: Digest) -> [UInt8]?? { values[key] }
+
+    mutating func keep(_ node: MerkleNode, at position: NodePosition) { if nodes.count < nodesMax { nodes[position] = node } }
+    mutating func keep(_ value: [UInt8]?, for key: Digest) { if values.count < valuesMax { values[key] = .some(value) } }
+
+    /// Keeps what was just merged readable without a query, within the bounds. A merged key never
+    /// keeps an older cached value: it is updated, or dropped when the table is full.
+    mutating func warm(from merged: RecentChanges) {
+        if nodes.count + merged.nodes.count > nodesMax { nodes.removeAll(keepingCapacity: true) }
+        for (position, node) in merged.nodes {
+            if nodes.count < nodesMax, let node { nodes[position] = node } else { nodes[position] = nil }
+        }
+        if values.count + merged.state.count > valuesMax { values.removeAll(keepingCapacity: true) }
+        for (key, value) in merged.state {
+            if values.count < valuesMax { values[key] = .some(value) } else { values[key] = nil }
+        }
+    }
+}

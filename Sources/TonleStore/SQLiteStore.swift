@@ -41,8 +41,7 @@ public final class SQLiteStore: LedgerStore {
     private let options: Options
     public private(set) var appliedHeight: UInt64?
     public private(set) var stateRoot: Digest = .zero
-    private var nodeCache: [NodePosition: MerkleNode] = [:]
-    private var valueCache: [Digest: [UInt8]?] = [:]
+    private var caches: MergedCaches
     private var recent = RecentChanges()
     /// The latest validator set and the first height it signs (so a commit writes one only when it changes).
     private var latestValidators: (from: UInt64, set: ValidatorSet)?
@@ -54,6 +53,7 @@ public final class SQLiteStore: LedgerStore {
     /// the root of the stored tree.
     public init(path: String, options: Options = Options()) throws(StoreError) {
         (self.path, self.options) = (path, options)
+        caches = MergedCaches(nodesMax: options.nodeCacheEntriesMax, valuesMax: options.valueCacheEntriesMax)
         connection = try SQLiteConnection(path: path)
         try connection.execute("""
             PRAGMA journal_mode = WAL;
@@ -110,12 +110,7 @@ public final class SQLiteStore: LedgerStore {
     /// Puts one logged commit back in memory, recomputing its tree nodes; the root must come out
     /// as the one stored for that height.
     private func replayChanges(height: UInt64, _ bytes: [UInt8]) throws(StoreError) {
-        var changes: ChangeSet
-        do { changes = try ChangeSet(encoded: bytes) } catch { throw .corrupt("change log of height \(height): \(error)") }
-        let tree = SparseMerkleTree.update(self, changes.stateWrites.map { MerkleUpdate(key: $0.key.raw, valueHash: $0.value.map { SHA256.hash($0) }) })
-        changes.nodeWrites = tree.writes
-        guard tree.root == stateRoot(at: height) else { throw .corrupt("replaying height \(height) gives root \(tree.root), not the stored root") }
-        recent.apply(changes)
+        recent.apply(try ChangeSet.replayed(height: height, bytes, tree: self, root: stateRoot(at: height)))
     }
 
     // MARK: Commit
@@ -178,21 +173,8 @@ public final class SQLiteStore: LedgerStore {
             try statements.deleteChanges.bind(.int(Int64(height))).run()
         }
         mergedHeight = height
-        warmCaches()
+        caches.warm(from: recent)
         recent = RecentChanges()
-    }
-
-    /// Keeps what was just merged readable without a query, within the caches' bounds. A merged
-    /// key never keeps an older cached value: it is updated, or dropped when the cache is full.
-    private func warmCaches() {
-        if nodeCache.count + recent.nodes.count > options.nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
-        for (position, node) in recent.nodes {
-            if nodeCache.count < options.nodeCacheEntriesMax, let node { nodeCache[position] = node } else { nodeCache[position] = nil }
-        }
-        if valueCache.count + recent.state.count > options.valueCacheEntriesMax { valueCache.removeAll(keepingCapacity: true) }
-        for (key, value) in recent.state {
-            if valueCache.count < options.valueCacheEntriesMax { valueCache[key] = .some(value) } else { valueCache[key] = nil }
-        }
     }
 
     private func transaction(_ body: () throws(StoreError) -> Void) throws(StoreError) {
@@ -213,22 +195,22 @@ public final class SQLiteStore: LedgerStore {
 
     public func stateValue(for key: Digest) -> [UInt8]? {
         if let value = recent.state[key] { return value }
-        if let value = valueCache[key] { return value }
+        if let value = caches.value(key) { return value }
         let value = read { () throws(StoreError) in try statements.getState.bind(.blob(key.bytes)).first { $0.blob(0) } }
-        if valueCache.count < options.valueCacheEntriesMax { valueCache[key] = .some(value) }
+        caches.keep(value, for: key)
         return value
     }
 
     public func merkleNode(at position: NodePosition) -> MerkleNode? {
         if let node = recent.nodes[position] { return node }
-        if let node = nodeCache[position] { return node }
+        if let node = caches.node(position) { return node }
         let node: MerkleNode? = read { () throws(StoreError) in
             try statements.getNode.bind(.blob(position.storageKey)).first { row in
                 guard let node = MerkleNode(encoded: row.blob(0)) else { preconditionFailure("corrupt tree node at \(position) in \(path)") }
                 return node
             }
         }
-        if let node, nodeCache.count < options.nodeCacheEntriesMax { nodeCache[position] = node }
+        if let node { caches.keep(node, at: position) }
         return node
     }
 

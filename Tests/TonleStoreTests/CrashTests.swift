@@ -7,7 +7,7 @@ import TonleStore
 import TonleTypes
 import TonleWorkload
 
-/// Kills a process with SIGKILL while it applies blocks to a SQLite store — many times, at random
+/// Kills a process with SIGKILL while it applies blocks to a SQLite or RocksDB store — many times, at random
 /// moments — and after each kill reopens the store and checks it against an in-memory replay:
 /// it must be at a whole block, with exactly the state root the replay has at that height.
 @Suite struct CrashTests {
@@ -21,7 +21,8 @@ import TonleWorkload
         return FileManager.default.isExecutableFile(atPath: beside.path) ? beside : fallback
     }()
 
-    @Test func killedMidBlockReopensAtTheLastCommittedBlock() throws {
+    @Test(arguments: ["sqlite", "rocksdb"])
+    func killedMidBlockReopensAtTheLastCommittedBlock(_ engine: String) throws {
         let workload = Workload(seed: Self.seed, accounts: Self.accounts)
         // The reference: the same blocks in memory, and the root after each height.
         let reference = MemoryStore()
@@ -32,13 +33,14 @@ import TonleWorkload
             roots.append(reference.stateRoot)
         }
 
-        let path = temporaryDatabase()
+        let path = engine == "sqlite" ? temporaryDatabase() : temporaryRocksDatabase()
+        let open = { () throws -> any LedgerStore in engine == "sqlite" ? try SQLiteStore(path: path) : try RocksStore(path: path) }
         // Kill timings vary run to run; a failure names its seed, and TONLE_CRASH_SEED=N replays it.
         let seed = ProcessInfo.processInfo.environment["TONLE_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970 * 1000)
         var random = SplitMix64(seed: seed)
         var heights: [UInt64?] = [], killed = 0
         for _ in 0..<Self.kills {
-            let (process, output) = try launch(path)
+            let (process, output) = try launch(engine, path)
             // Time one block from two commits, then kill the child at a uniformly random moment
             // of the next: the kill lands in execution, tree hashing or the commit in proportion
             // to the time each takes.
@@ -54,7 +56,7 @@ import TonleWorkload
                 killed += 1
             }
             process.waitUntilExit()
-            let store = try SQLiteStore(path: path)
+            let store = try open()
             heights.append(store.appliedHeight)
             let height = try #require(store.appliedHeight, "genesis was committed before 'ready' (TONLE_CRASH_SEED=\(seed))")
             #expect(store.stateRoot == roots[Int(height)], "root at height \(height) after a kill (TONLE_CRASH_SEED=\(seed))")
@@ -62,20 +64,20 @@ import TonleWorkload
             if height == Self.blocks { break }
         }
         // Finish the run and compare the end state.
-        let (process, output) = try launch(path)
+        let (process, output) = try launch(engine, path)
         try LineReader(output).wait(for: "done", process: process)
         process.waitUntilExit()
-        let store = try SQLiteStore(path: path)
+        let store = try open()
         #expect(store.appliedHeight == Self.blocks && store.stateRoot == roots.last)
         #expect(killed >= Self.kills / 2, "most runs must be killed mid-way (killed \(killed) of \(heights.count), heights \(heights), TONLE_CRASH_SEED=\(seed))")
         #expect(Set(heights.compactMap { $0 }).count > 2, "kills landed at different heights: \(heights)")
     }
 
-    private func launch(_ path: String) throws -> (Process, FileHandle) {
+    private func launch(_ engine: String, _ path: String) throws -> (Process, FileHandle) {
         let process = Process(), pipe = Pipe()
         process.executableURL = Self.child
         // Merges every few blocks, so kills also land inside merges.
-        process.arguments = [path, "\(Self.seed)", "\(Self.accounts)", "\(Self.blocks)", "\(Self.transfers)", "40000"]
+        process.arguments = [engine, path, "\(Self.seed)", "\(Self.accounts)", "\(Self.blocks)", "\(Self.transfers)", "40000"]
         process.standardOutput = pipe
         try process.run()
         return (process, pipe.fileHandleForReading)

@@ -15,10 +15,15 @@ func temporaryDatabase() -> String {
     return directory.appendingPathComponent("ledger.sqlite").path
 }
 
+/// A new directory for a RocksDB store.
+func temporaryRocksDatabase() -> String {
+    URL(fileURLWithPath: temporaryDatabase()).deletingLastPathComponent().appendingPathComponent("ledger.rocksdb").path
+}
+
 enum StoreKind: String, CaseIterable, Sendable {
-    /// In memory; SQLite with every change still in the log; SQLite merging every few blocks, with
-    /// tiny caches, so reads come from the tables, the log and the caches in turn.
-    case memory, sqlite, sqliteMerging
+    /// In memory; SQLite and RocksDB with every change still in the log; each merging every few
+    /// blocks, with tiny caches, so reads come from the tables, the log and the caches in turn.
+    case memory, sqlite, sqliteMerging, rocks, rocksMerging
 
     func make() throws -> any LedgerStore {
         switch self {
@@ -28,6 +33,11 @@ enum StoreKind: String, CaseIterable, Sendable {
             var options = SQLiteStore.Options()
             (options.mergeEntriesMax, options.nodeCacheEntriesMax, options.valueCacheEntriesMax) = (3_000, 500, 200)
             return try SQLiteStore(path: temporaryDatabase(), options: options)
+        case .rocks: return try RocksStore(path: temporaryRocksDatabase())
+        case .rocksMerging:
+            var options = RocksStore.Options()
+            (options.mergeEntriesMax, options.nodeCacheEntriesMax, options.valueCacheEntriesMax) = (3_000, 500, 200)
+            return try RocksStore(path: temporaryRocksDatabase(), options: options)
         }
     }
 }
@@ -136,12 +146,15 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(store.blockSummary(at: 2) == nil)
     }
 
-    @Test(arguments: [false, true])
-    func reopeningGivesTheSameStore(mergedBeforeClosing: Bool) throws {
-        let path = temporaryDatabase(), workload = Workload(seed: 3, accounts: 100), reference = MemoryStore()
+    /// Both engines: a reopened store reads back what was committed, merged or still in the log.
+    @Test(arguments: ["sqlite", "rocksdb"], [false, true])
+    func reopeningGivesTheSameStore(engine: String, mergedBeforeClosing: Bool) throws {
+        let path = engine == "sqlite" ? temporaryDatabase() : temporaryRocksDatabase()
+        let open = { () throws -> any MergingStore in engine == "sqlite" ? try SQLiteStore(path: path) : try RocksStore(path: path) }
+        let workload = Workload(seed: 3, accounts: 100), reference = MemoryStore()
         try workload.initialise(reference)
         do {
-            let store = try SQLiteStore(path: path)
+            let store = try open()
             try workload.initialise(store)
             for _ in 0..<3 {
                 try workload.applyNext(to: store, transfers: 50)
@@ -150,8 +163,10 @@ enum StoreKind: String, CaseIterable, Sendable {
             if mergedBeforeClosing { try store.merge() }
             #expect(store.mergedHeight == (mergedBeforeClosing ? 3 : nil))
         }
-        let reopened = try SQLiteStore(path: path)
+        let reopened = try open()
         #expect(reopened.appliedHeight == 3 && reopened.stateRoot == reference.stateRoot)
+        #expect(reopened.mergedHeight == (mergedBeforeClosing ? 3 : nil))
+        #expect(reopened.allStateValues() == reference.allStateValues())
         for (key, value) in reference.allStateValues() { #expect(reopened.stateValue(for: key) == value) }
         try workload.applyNext(to: reopened, transfers: 50)
         try workload.applyNext(to: reference, transfers: 50)
@@ -178,11 +193,19 @@ enum StoreKind: String, CaseIterable, Sendable {
         }
     }
 
-    @Test func normalSynchronousModeWorks() throws {
-        var options = SQLiteStore.Options()
-        options.synchronousFull = false
-        options.nodeCacheEntriesMax = 10   // also exercises the cache being emptied
-        let store = try SQLiteStore(path: temporaryDatabase(), options: options), reference = MemoryStore()
+    /// Both engines: commits without a sync per block (tiny node caches, so they are emptied too).
+    @Test(arguments: ["sqlite", "rocksdb"])
+    func unsyncedCommitsWork(engine: String) throws {
+        let store: any LedgerStore, reference = MemoryStore()
+        if engine == "sqlite" {
+            var options = SQLiteStore.Options()
+            (options.synchronousFull, options.nodeCacheEntriesMax) = (false, 10)
+            store = try SQLiteStore(path: temporaryDatabase(), options: options)
+        } else {
+            var options = RocksStore.Options()
+            (options.synchronousFull, options.nodeCacheEntriesMax) = (false, 10)
+            store = try RocksStore(path: temporaryRocksDatabase(), options: options)
+        }
         let workload = Workload(seed: 5, accounts: 200)
         try workload.initialise(store)
         try workload.initialise(reference)
@@ -193,3 +216,22 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(store.stateRoot == reference.stateRoot)
     }
 }
+
+@Suite struct RocksStoreTests {
+    @Test func aSQLiteFileIsNotARocksDatabase() throws {
+        let path = temporaryDatabase()
+        _ = try SQLiteStore(path: path)
+        #expect(throws: StoreError.self) { _ = try RocksStore(path: path) }
+    }
+
+}
+
+/// The two stores' merges, for tests that run on both.
+protocol MergingStore: LedgerStore {
+    var mergedHeight: UInt64? { get }
+    func merge() throws(StoreError)
+    var diskBytes: Int64 { get }
+}
+
+extension SQLiteStore: MergingStore {}
+extension RocksStore: MergingStore {}

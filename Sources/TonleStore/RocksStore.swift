@@ -1,0 +1,414 @@
+import Foundation
+import TonleCrypto
+import TonleLedger
+import TonleMerkle
+import TonleStorage
+import TonleTypes
+
+/// A node's store in two RocksDB databases (docs/storage.md, "Choosing the engine"): the same
+/// change log and in-memory overlay as `SQLiteStore`, but merges run beside the commits, on
+/// another thread, into an engine whose random-key writes cost what they change.
+///
+/// `log/` holds what a commit appends: the block with its results and certificate, one row of its
+/// changes, the applied height and root, in one synced batch. `state/` holds the keyed tables
+/// (state values, tree nodes, transaction locations, account history) as of `mergedHeight`.
+/// The changes since then are in memory, where reads find them first. Past `mergeEntriesMax` they
+/// are frozen and a merger thread writes them to `state/` in one synced batch, with the new merged
+/// height, while commits go on into a fresh overlay (reads look at the fresh overlay, then the
+/// frozen one). Being two databases, a merge never holds up a commit's write. Opening replays the
+/// log rows above `state/`'s merged height; log rows at or below it are deleted after each merge.
+///
+/// One owner at a time (the merger thread is the store's own): it is not thread-safe.
+public final class RocksStore: LedgerStore {
+    public struct Options: Sendable {
+        /// A synced write per commit (durable against power loss); false: durable against process
+        /// crashes only (the write-ahead log is synced by RocksDB in the background).
+        public var synchronousFull = true
+        /// RocksDB's block cache, in bytes.
+        public var blockCacheBytes = 256 << 20
+        /// Merged tree nodes kept decoded in memory; emptied when full.
+        public var nodeCacheEntriesMax = 4_000_000
+        /// Merged state values kept in memory; emptied when full.
+        public var valueCacheEntriesMax = 2_000_000
+        /// Unmerged changes (state values, nodes, index rows) held in memory before a merge.
+        public var mergeEntriesMax = 2_000_000
+
+        public init() {}
+    }
+
+    public static let schemaVersion: UInt64 = 3
+
+    /// Column families of `log/`, by index.
+    private enum Log: Int {
+        case meta, changes, blocks, validatorSets
+        static let names = ["meta", "changes", "blocks", "validator_sets"]
+    }
+
+    /// Column families of `state/`, by index.
+    private enum Keyed: Int {
+        case meta, state, nodes, transactions, history
+        static let names = ["meta", "state", "nodes", "transactions", "account_history"]
+    }
+
+    /// The parts of a block's record, the last byte of its keys.
+    private enum BlockPart: UInt8 { case hashes = 0, block, results, certificate, stateRoot }
+
+    public let path: String
+    private let log: RocksDatabase
+    private let keyed: RocksDatabase
+    private let options: Options
+    public private(set) var appliedHeight: UInt64?
+    public private(set) var stateRoot: Digest = .zero
+    private var caches: MergedCaches
+    private var recent = RecentChanges()
+    /// The merge under way, if any: its changes are older than `recent` and newer than `keyed`.
+    private var merging: Merge?
+    private var latestValidators: (from: UInt64, set: ValidatorSet)?
+    /// The last height whose changes are in the keyed families (nil: none yet).
+    public private(set) var mergedHeight: UInt64?
+
+    /// Opens (creating if needed) the database in directory `path`, replays the unmerged log and
+    /// checks that the stored state root is the root of the stored tree.
+    public init(path: String, options: Options = Options()) throws(StoreError) {
+        (self.path, self.options) = (path, options)
+        caches = MergedCaches(nodesMax: options.nodeCacheEntriesMax, valuesMax: options.valueCacheEntriesMax)
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw .io("cannot create \(path): \(error)")
+        }
+        log = try RocksDatabase(path: path + "/log", families: Log.names, cacheBytes: options.blockCacheBytes / 4)
+        keyed = try RocksDatabase(path: path + "/state", families: Keyed.names, cacheBytes: options.blockCacheBytes)
+        try loadMeta()
+    }
+
+    deinit { _ = merging?.wait() }
+
+    private func loadMeta() throws(StoreError) {
+        for database in [log, keyed] {
+            guard let schema = try database.get(0, Array("schema".utf8)) else {
+                let batch = database.batch()
+                batch.put(0, Array("schema".utf8), Self.bigEndian(Self.schemaVersion))
+                try database.write(batch, sync: true)
+                continue
+            }
+            guard schema.count == 8, Self.u64(schema) == Self.schemaVersion else {
+                throw .corrupt("unknown schema version in \(database.path) (this build reads version \(Self.schemaVersion))")
+            }
+        }
+        guard let height = try log.get(Log.meta.rawValue, Array("applied_height".utf8)).flatMap({ $0.count == 8 ? Self.u64($0) : nil }) else { return }
+        guard let root = try log.get(Log.meta.rawValue, Array("state_root".utf8)).flatMap({ Digest($0) }) else {
+            throw .corrupt("applied height without a state root")
+        }
+        (appliedHeight, stateRoot) = (height, root)
+        mergedHeight = try keyed.get(Keyed.meta.rawValue, Array("merged_height".utf8)).flatMap { $0.count == 8 ? Self.u64($0) : nil }
+        var replay: [(UInt64, [UInt8])] = []
+        let first = mergedHeight.map { $0 &+ 1 } ?? 0
+        try log.scanForwards(Log.changes.rawValue, from: Self.bigEndian(first)) { key, value in
+            replay.append((Self.u64(key), Array(value)))
+            return true
+        }
+        for (height, bytes) in replay { try replayChanges(height: height, bytes) }
+        guard replay.last?.0 ?? mergedHeight == appliedHeight else {
+            throw .corrupt("the change log ends at \(replay.last.map { "\($0.0)" } ?? "none") but the applied height is \(height)")
+        }
+        try log.scanBackwards(Log.validatorSets.rawValue, from: nil) { key, value in
+            latestValidators = (Self.u64(key), decoded(Array(value), as: ValidatorSet.self, "the latest validator set"))
+            return false
+        }
+        let treeRoot = SparseMerkleTree.root(self)
+        guard treeRoot == root else { throw .corrupt("stored root \(root) but the tree's root is \(treeRoot)") }
+    }
+
+    private func replayChanges(height: UInt64, _ bytes: [UInt8]) throws(StoreError) {
+        recent.apply(try ChangeSet.replayed(height: height, bytes, tree: self, root: stateRoot(at: height)))
+    }
+
+    // MARK: Commit
+
+    public func commit(_ batch: CommitBatch) throws(StoreError) {
+        let expected = appliedHeight.map { $0 + 1 } ?? 0
+        guard batch.height == expected else { throw .heightGap(expected: expected, got: batch.height) }
+        guard batch.height <= Limits.heightMax else { throw .corrupt("height \(batch.height) is above \(Limits.heightMax)") }
+        let changes = ChangeSet(batch)
+        let writes = log.batch(), height = Self.bigEndian(batch.height)
+        if let block = batch.block {
+            writes.put(Log.blocks.rawValue, height + [BlockPart.hashes.rawValue], block.hash.bytes + batch.resultsRoot.bytes)
+            writes.put(Log.blocks.rawValue, height + [BlockPart.block.rawValue], block.encoded)
+            writes.put(Log.blocks.rawValue, height + [BlockPart.results.rawValue], try! BlockResults(batch.results).encoded)
+            if let certificate = batch.certificate { writes.put(Log.blocks.rawValue, height + [BlockPart.certificate.rawValue], certificate.encoded) }
+        }
+        writes.put(Log.blocks.rawValue, height + [BlockPart.stateRoot.rawValue], batch.stateRoot.bytes)
+        writes.put(Log.changes.rawValue, height, changes.encoded)
+        writes.put(Log.meta.rawValue, Array("applied_height".utf8), height)
+        writes.put(Log.meta.rawValue, Array("state_root".utf8), batch.stateRoot.bytes)
+        let validatorsChange = latestValidators?.set != batch.validators
+        if validatorsChange { writes.put(Log.validatorSets.rawValue, Self.bigEndian(batch.height + 1), batch.validators.encoded) }
+        try log.write(writes, sync: options.synchronousFull)
+        if validatorsChange { latestValidators = (batch.height + 1, batch.validators) }
+        (appliedHeight, stateRoot) = (batch.height, batch.stateRoot)
+        if recent.entries == 0 { recent.reserve(options.mergeEntriesMax) }
+        recent.apply(changes)
+        if let merge = merging, merge.isDone { try finish(merge) }
+        if recent.entries > options.mergeEntriesMax { try startMerge() }
+    }
+
+    /// Merges every unmerged change and waits until the merge is durable.
+    public func merge() throws(StoreError) {
+        if let merge = merging { try finish(merge) }
+        try startMerge()
+        if let merge = merging { try finish(merge) }
+    }
+
+    /// Freezes the overlay and hands it to the merger thread (first waiting for a merge under way:
+    /// at most two overlays are ever held, which bounds the memory).
+    private func startMerge() throws(StoreError) {
+        guard let height = appliedHeight, height != mergedHeight, recent.entries > 0 || merging == nil else { return }
+        if let merge = merging { try finish(merge) }
+        guard height != mergedHeight else { return }
+        let merge = Merge(height: height, changes: recent)
+        merging = merge
+        recent = RecentChanges()
+        let keyed = self.keyed
+        Thread.detachNewThread { merge.run(keyed) }
+    }
+
+    /// Waits for `merge`, then lets its changes go: the keyed tables have them (the caches keep
+    /// what fits), and the log rows they came from are deleted.
+    private func finish(_ merge: Merge) throws(StoreError) {
+        if let error = merge.wait() {
+            merging = nil
+            throw error
+        }
+        merging = nil
+        mergedHeight = merge.height
+        caches.warm(from: merge.changes)
+        let deletes = log.batch()
+        deletes.deleteRange(Log.changes.rawValue, Self.bigEndian(0), Self.bigEndian(merge.height + 1))
+        try log.write(deletes, sync: false)
+    }
+
+    // MARK: Reads
+    //
+    // As in SQLiteStore, an I/O error while reading committed data stops the process with the reason.
+
+    public func stateValue(for key: Digest) -> [UInt8]? {
+        if let value = recent.state[key] { return value }
+        if let value = merging?.changes.state[key] { return value }
+        if let value = caches.value(key) { return value }
+        let value = read { () throws(StoreError) in try keyed.get(Keyed.state.rawValue, key.bytes) }
+        caches.keep(value, for: key)
+        return value
+    }
+
+    public func merkleNode(at position: NodePosition) -> MerkleNode? {
+        if let node = recent.nodes[position] { return node }
+        if let node = merging?.changes.nodes[position] { return node }
+        if let node = caches.node(position) { return node }
+        let node = read { () throws(StoreError) in try keyed.get(Keyed.nodes.rawValue, position.storageKey) }.map { bytes in
+            guard let node = MerkleNode(encoded: bytes) else { preconditionFailure("corrupt tree node at \(position) in \(path)") }
+            return node
+        }
+        if let node { caches.keep(node, at: position) }
+        return node
+    }
+
+    public func block(at height: UInt64) -> Block? {
+        blockPart(height, .block).map { decoded($0, as: Block.self, "block \(height)") }
+    }
+
+    public func blockSummary(at height: UInt64) -> (header: BlockHeader, transactions: Int)? {
+        blockPart(height, .block).map { bytes in
+            var reader = CanonicalReader(bytes)
+            do {
+                try reader.header(Block.self)
+                return (try BlockHeader(from: &reader), Int(try reader.u32("transactions")))
+            } catch { preconditionFailure("corrupt block \(height) in \(path): \(error)") }
+        }
+    }
+
+    public func results(at height: UInt64) -> [TransactionResult]? {
+        blockPart(height, .results).map { decoded($0, as: BlockResults.self, "results \(height)").results }
+    }
+
+    public func certificate(at height: UInt64) -> CommitCertificate? {
+        blockPart(height, .certificate).map { decoded($0, as: CommitCertificate.self, "certificate \(height)") }
+    }
+
+    public func stateRoot(at height: UInt64) -> Digest? {
+        blockPart(height, .stateRoot).map { Digest($0)! }
+    }
+
+    public func hashes(at height: UInt64) -> (block: Digest, results: Digest)? {
+        blockPart(height, .hashes).map { (block: Digest(Array($0[0..<32]))!, results: Digest(Array($0[32..<64]))!) }
+    }
+
+    public func allStateValues() -> [Digest: [UInt8]] {
+        var values: [Digest: [UInt8]] = [:]
+        read { () throws(StoreError) in
+            try keyed.scanForwards(Keyed.state.rawValue, from: nil) { key, value in
+                values[Digest(Array(key))!] = Array(value)
+                return true
+            }
+        }
+        for (key, value) in merging?.changes.state ?? [:] { values[key] = value }
+        for (key, value) in recent.state { values[key] = value }
+        return values
+    }
+
+    public func validatorSet(signing height: UInt64) -> ValidatorSet? {
+        guard height >= 1, height <= (appliedHeight ?? 0) + 1 else { return nil }
+        if let latest = latestValidators, latest.from <= height { return latest.set }
+        var found: [UInt8]?
+        read { () throws(StoreError) in
+            try log.scanBackwards(Log.validatorSets.rawValue, from: Self.bigEndian(height)) { _, value in
+                found = Array(value)
+                return false
+            }
+        }
+        return found.map { decoded($0, as: ValidatorSet.self, "the validator set of block \(height)") }
+    }
+
+    public func transactionLocation(_ id: TransactionID) -> TransactionLocation? {
+        if let location = recent.transactions[id] ?? merging?.changes.transactions[id] { return location }
+        return read { () throws(StoreError) in try keyed.get(Keyed.transactions.rawValue, id.digest.bytes) }.map { bytes in
+            var reader = CanonicalReader(Array(bytes.dropFirst(8)))
+            guard bytes.count > 12, let index = try? reader.u32("index"), let result = try? TransactionResult(from: &reader) else {
+                preconditionFailure("corrupt location of \(id) in \(path)")
+            }
+            return TransactionLocation(height: Self.u64(bytes[0..<8]), index: index, result: result)
+        }
+    }
+
+    public func accountHistory(_ account: AccountID, before cursor: HistoryCursor?, limit: Int) -> [AccountHistoryEntry] {
+        let limit = max(0, min(limit, StoreLimits.historyPageMax))
+        // Unmerged entries are newer than every merged one, and the overlay's newer than the
+        // frozen one's: take them first, then the family.
+        let unmerged = (merging?.changes.history[account] ?? []) + (recent.history[account] ?? [])
+        let newer = unmerged.reversed().filter { entry in cursor.map { entry.cursor < $0 } ?? true }
+        var page = Array(newer.prefix(limit))
+        guard page.count < limit else { return page }
+        let prefix = Self.historyPrefix(account)
+        let start = (page.last?.cursor ?? cursor).map { Self.historyKey(account, $0) } ?? prefix + Array(repeating: 0xff, count: 12)
+        read { () throws(StoreError) in
+            try keyed.scanBackwards(Keyed.history.rawValue, from: start) { key, value in
+                guard key.count == prefix.count + 12, key.starts(with: prefix) else { return false }
+                let entry = AccountHistoryEntry(
+                    height: Self.u64(key[prefix.count..<prefix.count + 8]), index: Self.u32(key[(prefix.count + 8)...]),
+                    transaction: TransactionID(Digest(Array(value))!))
+                if let bound = page.last?.cursor ?? cursor, entry.cursor >= bound { return true }
+                page.append(entry)
+                return page.count < limit
+            }
+        }
+        return page
+    }
+
+    /// Bytes on disk: every file of both databases.
+    public var diskBytes: Int64 {
+        [path + "/log", path + "/state"].reduce(0) { total, directory in
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return files.reduce(total) { total, name in
+                total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? NSNumber)?.int64Value ?? 0)
+            }
+        }
+    }
+
+    /// Merges the unmerged changes, then writes RocksDB's memory tables to files.
+    public func checkpoint() throws(StoreError) {
+        try merge()
+        try log.flush()
+        try keyed.flush()
+    }
+
+    /// A checkpoint, then a full compaction, so that `diskBytes` is what the data takes rather than
+    /// what compaction has not yet reclaimed (benchmarks; it rewrites every file).
+    public func compact() throws(StoreError) {
+        try checkpoint()
+        log.compact()
+        keyed.compact()
+    }
+
+    // MARK: Keys and records
+
+    private func blockPart(_ height: UInt64, _ part: BlockPart) -> [UInt8]? {
+        read { () throws(StoreError) in try log.get(Log.blocks.rawValue, Self.bigEndian(height) + [part.rawValue]) }
+    }
+
+    /// An account's history keys: the account's length and text (so no account's keys fall among
+    /// another's), then height and index big-endian, so keys sort by account, then by position.
+    private static func historyPrefix(_ account: AccountID) -> [UInt8] {
+        let text = Array(account.text.utf8)
+        return [UInt8(truncatingIfNeeded: text.count)] + text
+    }
+
+    static func historyKey(_ account: AccountID, _ cursor: HistoryCursor) -> [UInt8] {
+        historyPrefix(account) + bigEndian(cursor.height) + bigEndian32(cursor.index)
+    }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+    static func bigEndian32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+    static func u64(_ bytes: some Collection<UInt8>) -> UInt64 { bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    static func u32(_ bytes: some Collection<UInt8>) -> UInt32 { bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) } }
+
+    private func decoded<M: CanonicalMessage>(_ bytes: [UInt8], as _: M.Type, _ what: String) -> M {
+        do { return try M(canonical: bytes) } catch { preconditionFailure("corrupt \(what) in \(path): \(error)") }
+    }
+
+    private func read<T>(_ body: () throws(StoreError) -> T) -> T {
+        do { return try body() } catch { preconditionFailure("reading \(path) failed: \(error)") }
+    }
+}
+
+/// One merge: a frozen overlay written to the keyed tables by its own thread.
+private final class Merge: @unchecked Sendable {
+    let height: UInt64
+    /// Read by the owner while the merger writes them; never changed.
+    let changes: RecentChanges
+    private let condition = NSCondition()
+    private var done = false
+    private var error: StoreError?
+
+    init(height: UInt64, changes: RecentChanges) { (self.height, self.changes) = (height, changes) }
+
+    var isDone: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return done
+    }
+
+    /// Blocks until the merge has ended; its error, if it failed.
+    func wait() -> StoreError? {
+        condition.lock()
+        defer { condition.unlock() }
+        while !done { condition.wait() }
+        return error
+    }
+
+    /// Writes every change, the transaction locations and history, and the merged height in one
+    /// synced batch: after a crash `state/` has all of this merge or none of it.
+    func run(_ keyed: RocksDatabase) {
+        let writes = keyed.batch()
+        for (key, value) in changes.state {
+            if let value { writes.put(1, key.bytes, value) } else { writes.delete(1, key.bytes) }
+        }
+        for (position, node) in changes.nodes {
+            if let node { writes.put(2, position.storageKey, node.encoded) } else { writes.delete(2, position.storageKey) }
+        }
+        for (id, location) in changes.transactions {
+            var writer = CanonicalWriter(reservingCapacity: 24)
+            writer.raw(RocksStore.bigEndian(location.height))
+            writer.u32(location.index)
+            location.result.encode(to: &writer)
+            writes.put(3, id.digest.bytes, writer.bytes)
+        }
+        for (account, entries) in changes.history {
+            for entry in entries { writes.put(4, RocksStore.historyKey(account, entry.cursor), entry.transaction.digest.bytes) }
+        }
+        writes.put(0, Array("merged_height".utf8), RocksStore.bigEndian(height))
+        var failure: StoreError?
+        do { try keyed.write(writes, sync: true) } catch { failure = error }
+        condition.lock()
+        (done, error) = (true, failure)
+        condition.broadcast()
+        condition.unlock()
+    }
+}
