@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 5: the deterministic driver (so far: block execution).
         .target(name: "TonleRuntime", dependencies: ["TonleStorage", "TonleConsensus", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
-        // Layer 6: the embedded stores (SQLite, the node's today; RocksDB, docs/storage.md).
+        // Layer 6: the embedded stores (RocksDB, the node's; SQLite; docs/storage.md).
         .target(name: "TonleStore", dependencies: ["CSQLite", "CRocksDB", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: the deterministic cluster simulator.
         .target(name: "TonleSimulator", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),

@@ -22,7 +22,7 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Transfers per block.") var transfers = 5_000
     @Option(help: "Database path (default: a new temporary file, deleted afterwards).") var database: String?
     @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
-    @Option(help: "Storage engine: sqlite (the node's store today) or rocksdb (docs/storage.md, \"Choosing the engine\").") var engine = "sqlite"
+    @Option(help: "Storage engine: rocksdb (the node's default) or sqlite (docs/storage.md, \"Choosing the engine\").") var engine = "rocksdb"
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
     @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
 

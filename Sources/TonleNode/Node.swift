@@ -10,6 +10,7 @@ import TonleMerkle
 import TonleNetwork
 import TonleRPC
 import TonleRuntime
+import TonleStorage
 import TonleStore
 import TonleTypes
 
@@ -81,7 +82,7 @@ public enum Node {
 
     /// Creates the data directory on first start (mode 0700, genesis written into a new store);
     /// afterwards checks it belongs to the configured genesis.
-    static func openDataDirectory(_ config: NodeConfig, genesis: Genesis, logger: Logger) throws(NodeError) -> SQLiteStore {
+    static func openDataDirectory(_ config: NodeConfig, genesis: Genesis, logger: Logger) throws(NodeError) -> any LedgerStore {
         let directory = config.dataDirectory, marker = directory + "/genesis.sha256"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -93,10 +94,23 @@ public enum Node {
                 throw .genesis("the data directory \(directory) belongs to the network with genesis hash \(recordedHash), but \(config.genesisFile) has hash \(expected). Point node.genesis_file at that network's genesis, or node.data_dir at a new directory")
             }
         }
-        var options = SQLiteStore.Options()
-        options.synchronousFull = config.storageSynchronousFull
-        let store: SQLiteStore
-        do { store = try SQLiteStore(path: directory + "/ledger.sqlite", options: options) } catch { throw .dataDirectory("\(error)") }
+        let other = StorageEngine.allCases.first { $0 != config.storageEngine }!
+        guard !FileManager.default.fileExists(atPath: directory + "/" + other.fileName) else {
+            throw .dataDirectory("\(directory) holds a \(other.rawValue) store (\(other.fileName)) but storage.engine is \(config.storageEngine.rawValue): set storage.engine = \"\(other.rawValue)\", or start on a new data directory and let the node sync from its peers")
+        }
+        let store: any LedgerStore, path = directory + "/" + config.storageEngine.fileName
+        do {
+            switch config.storageEngine {
+            case .rocksdb:
+                var options = RocksStore.Options()
+                options.synchronousFull = config.storageSynchronousFull
+                store = try RocksStore(path: path, options: options)
+            case .sqlite:
+                var options = SQLiteStore.Options()
+                options.synchronousFull = config.storageSynchronousFull
+                store = try SQLiteStore(path: path, options: options)
+            }
+        } catch { throw .dataDirectory("\(error)") }
         if store.appliedHeight == nil {
             do { try BlockExecutor.initialise(store, genesis: genesis) } catch { throw .genesis("\(error)") }
             logger.info("initialised the data directory from genesis", metadata: ["root": "\(store.stateRoot.hex)"])

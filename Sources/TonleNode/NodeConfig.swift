@@ -30,6 +30,8 @@ public struct NodeConfig: Sendable {
     public var statusIntervalMilliseconds: UInt64 = 500
     public var syncRequestTimeoutMilliseconds: UInt64 = 5_000
     public var storageSynchronousFull = true
+    /// The store's engine: `rocksdb` (merges beside the commits) or `sqlite` (docs/storage.md).
+    public var storageEngine = StorageEngine.rocksdb
     public var verifyWorkers = ProcessInfo.processInfo.activeProcessorCount
 
     /// What the replica (the node's deterministic core) is configured with.
@@ -62,7 +64,7 @@ public struct NodeConfig: Sendable {
         ("consensus.timeout_delta_ms", .number), ("consensus.retransmit_ms", .number), ("consensus.empty_block_interval_ms", .number),
         ("consensus.block_transactions_max", .number), ("consensus.block_bytes_max", .number),
         ("sync.batch_blocks", .number), ("sync.status_interval_ms", .number), ("sync.request_timeout_ms", .number),
-        ("storage.synchronous_full", .flag), ("verify.workers", .number), ("log.level", .text),
+        ("storage.synchronous_full", .flag), ("storage.engine", .text), ("verify.workers", .number), ("log.level", .text),
     ]
 
     /// Every key the file may hold.
@@ -166,6 +168,11 @@ public struct NodeConfig: Sendable {
         }
         c.syncRequestTimeoutMilliseconds = UInt64(try int("sync.request_timeout_ms", 5_000, 100...600_000))
         c.storageSynchronousFull = reader.bool(forKey: "storage.synchronous_full", default: true)
+        let engine = reader.string(forKey: "storage.engine", default: StorageEngine.rocksdb.rawValue)
+        guard let storageEngine = StorageEngine(rawValue: engine) else {
+            throw .config("storage.engine is \"\(engine)\"; one of \(StorageEngine.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        c.storageEngine = storageEngine
         c.verifyWorkers = try int("verify.workers", c.verifyWorkers, 1...256)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
@@ -265,4 +272,14 @@ enum JSONValue: Decodable {
         case .null: "null"
         }
     }
+}
+
+/// Which embedded engine holds a node's store (docs/storage.md).
+public enum StorageEngine: String, CaseIterable, Sendable {
+    /// `RocksStore` in `DATA_DIR/ledger.rocksdb/`.
+    case rocksdb
+    /// `SQLiteStore` in `DATA_DIR/ledger.sqlite`.
+    case sqlite
+
+    var fileName: String { self == .rocksdb ? "ledger.rocksdb" : "ledger.sqlite" }
 }

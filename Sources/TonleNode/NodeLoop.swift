@@ -39,7 +39,7 @@ struct LoopSnapshot: Sendable {
 final class NodeLoop: @unchecked Sendable {
     let config: NodeConfig
     let key: Ed25519.SigningKey
-    let store: SQLiteStore
+    let store: any LedgerStore
     let views: StoreViews
     let logger: Logger
     let metrics: NodeMetrics
@@ -57,7 +57,7 @@ final class NodeLoop: @unchecked Sendable {
     private var running = true
     private var heightStartedAt = Monotonic.nanoseconds
 
-    init(config: NodeConfig, chainID: ChainID, key: Ed25519.SigningKey, store: SQLiteStore, consensusLog: FileConsensusLog,
+    init(config: NodeConfig, chainID: ChainID, key: Ed25519.SigningKey, store: any LedgerStore, consensusLog: FileConsensusLog,
          signState: FileSignState, validators: ValidatorSet, logger: Logger, metrics: NodeMetrics) throws(NodeError) {
         (self.config, self.key, self.store, self.logger, self.metrics) = (config, key, store, logger, metrics)
         views = StoreViews(store: store)

@@ -26,6 +26,9 @@ final class RocksDatabase: @unchecked Sendable {
         rocksdb_options_set_write_buffer_size(options, 64 << 20)
         // After a crash, recover every write up to the last one that is whole (synced writes always are).
         rocksdb_options_set_wal_recovery_mode(options, 2)
+        // RocksDB's own diagnostic log (`LOG` in the directory): a few files of bounded size.
+        rocksdb_options_set_keep_log_file_num(options, 4)
+        rocksdb_options_set_max_log_file_size(options, 16 << 20)
         let tableOptions = rocksdb_block_based_options_create()!
         rocksdb_block_based_options_set_filter_policy(tableOptions, rocksdb_filterpolicy_create_bloom(10))
         let cache = rocksdb_cache_create_lru(max(cacheBytes, 1 << 20))!

@@ -3,6 +3,7 @@ import Testing
 import TonleCrypto
 import Logging
 import TonleNetwork
+import TonleStore
 @testable import TonleNode
 
 @Suite("Node configuration and genesis files")
@@ -43,6 +44,7 @@ struct ConfigTests {
             ("{ \(base), \"mempool\": { \"transactions_max\": 0 } }", "mempool.transactions_max is 0; it must be in 1...10000000"),
             ("{ \(base), \"consensus\": { \"empty_block_interval_ms\": 2000 } }", "must be at most half of consensus.propose_timeout_ms"),
             ("{ \(base), \"log\": { \"level\": \"loud\" } }", "log.level is \"loud\""),
+            ("{ \(base), \"storage\": { \"engine\": \"lmdb\" } }", "storage.engine is \"lmdb\"; one of rocksdb, sqlite"),
             // Wrong types and unknown keys are refused, not replaced by a default.
             ("{ \(base), \"rpc\": { \"body_bytes_max\": \"16777216\" } }", "rpc.body_bytes_max must be a whole number, not \"16777216\""),
             ("{ \(base), \"rpc\": { \"body_bytes_max\": 1e30 } }", "rpc.body_bytes_max must be a whole number, not 1e+30"),
@@ -123,5 +125,26 @@ struct ConfigTests {
         }
         // The same genesis opens it again.
         _ = try Node.openDataDirectory(config, genesis: first, logger: .init(label: "test"))
+    }
+
+    @Test("a data directory holding the other engine's store is refused, not opened empty beside it")
+    func dataDirectoryRefusesTheOtherEngine() throws {
+        let genesis = try GenesisFile.load(path: LocalNetwork.repository.appendingPathComponent("genesis/example-production.json").path)
+        var config = NodeConfig()
+        config.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-data-\(UUID().uuidString.prefix(8))").path
+        config.storageEngine = .sqlite
+        let sqlite = try Node.openDataDirectory(config, genesis: genesis, logger: .init(label: "test"))
+        #expect(sqlite.appliedHeight == 0 && sqlite is SQLiteStore)
+        config.storageEngine = .rocksdb
+        #expect {
+            _ = try Node.openDataDirectory(config, genesis: genesis, logger: .init(label: "test"))
+        } throws: { error in
+            (error as? NodeError)?.description.contains("holds a sqlite store (ledger.sqlite) but storage.engine is rocksdb") == true
+        }
+        // The default engine on a new directory: RocksDB.
+        config = NodeConfig()
+        config.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tonle-data-\(UUID().uuidString.prefix(8))").path
+        let rocks = try Node.openDataDirectory(config, genesis: genesis, logger: .init(label: "test"))
+        #expect(rocks.appliedHeight == 0 && rocks is RocksStore && rocks.stateRoot == sqlite.stateRoot)
     }
 }
