@@ -188,6 +188,4 @@ final class RocksBatch {
             }
         }
     }
-
-    var count: Int { Int(rocksdb_writebatch_count(handle)) }
 }

@@ -172,12 +172,10 @@ public final class RocksStore: LedgerStore {
     }
 
     /// Waits for `merge`, then lets its changes go: the keyed tables have them (the caches keep
-    /// what fits), and the log rows they came from are deleted.
+    /// what fits), and the log rows they came from are deleted. A merge that failed stays in
+    /// memory, so reads stay right, and every later commit reports its error.
     private func finish(_ merge: Merge) throws(StoreError) {
-        if let error = merge.wait() {
-            merging = nil
-            throw error
-        }
+        if let error = merge.wait() { throw error }
         merging = nil
         mergedHeight = merge.height
         caches.warm(from: merge.changes)
