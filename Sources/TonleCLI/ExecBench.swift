@@ -25,6 +25,8 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Storage engine: rocksdb (the node's default) or sqlite (docs/storage.md, \"Choosing the engine\").") var engine = "rocksdb"
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
     @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
+    @Option(help: "Take a snapshot (a node's storage.snapshot_interval) after every this many measured blocks, timed with the block; rocksdb only (0: none).")
+    var snapshotInterval = 0
 
     func validate() throws {
         guard accounts >= 2, blocks >= 1, (1...8_192).contains(transfers) else {
@@ -32,6 +34,7 @@ struct ExecBench: ParsableCommand {
         }
         guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync is full or normal") }
         guard ["sqlite", "rocksdb"].contains(engine) else { throw ValidationError("--engine is sqlite or rocksdb") }
+        guard snapshotInterval >= 0, snapshotInterval == 0 || engine == "rocksdb" else { throw ValidationError("--snapshot-interval ≥ 0, with --engine rocksdb") }
     }
 
     func run() throws {
@@ -59,6 +62,9 @@ struct ExecBench: ParsableCommand {
         try store.settle()
         let diskBefore = store.diskBytes
         let measured = try measure(workload, store)
+        measured.snapshotEnded.wait()   // the last snapshot written (and the semaphore back at its start value)
+        measured.snapshotEnded.signal()
+        if snapshotInterval > 0 { try? FileManager.default.removeItem(atPath: path + "-snapshot-\(blocks / snapshotInterval)") }
         try store.settle()
         let diskAfter = store.diskBytes
         report(measured, setupSeconds: setupSeconds, diskBytes: diskAfter - diskBefore)
@@ -86,6 +92,10 @@ struct ExecBench: ParsableCommand {
         var commitNanoseconds: UInt64 = 0
         var applied = 0
         var rejected = 0
+        /// Time on the committing thread per snapshot; from start to written, on its own thread.
+        var snapshotNanoseconds: [UInt64] = []
+        let snapshotWritten = Durations()
+        let snapshotEnded = DispatchSemaphore(value: 1)
     }
 
     private func measure(_ workload: Workload, _ store: any BenchStore) throws -> Measured {
@@ -97,6 +107,9 @@ struct ExecBench: ParsableCommand {
             let merged = store.mergedHeight
             let applied = try BlockExecutor.apply(block, certificate: certificate, to: store, clock: now)
             if store.mergedHeight != merged { measured.mergedBlocks += 1 }
+            if snapshotInterval > 0, index % snapshotInterval == 0, let rocks = store as? RocksStore {
+                measured.snapshotNanoseconds.append(try snapshot(rocks, number: index / snapshotInterval, &measured))
+            }
             let elapsed = now() - start
             measured.blockNanoseconds.append(elapsed)
             measured.executeNanoseconds += applied.executeNanoseconds
@@ -112,6 +125,21 @@ struct ExecBench: ParsableCommand {
         return measured
     }
 
+    /// Starts a snapshot beside the database, as a node does, after the previous one has ended
+    /// (and removes that one, as a node keeps a few). Returns the time the committing thread spent.
+    private func snapshot(_ store: RocksStore, number: Int, _ measured: inout Measured) throws -> UInt64 {
+        let start = now()
+        measured.snapshotEnded.wait()
+        try? FileManager.default.removeItem(atPath: store.path + "-snapshot-\(number - 1)")
+        let ended = measured.snapshotEnded, written = measured.snapshotWritten
+        try store.startSnapshot(to: store.path + "-snapshot-\(number)") { error in
+            written.append(DispatchTime.now().uptimeNanoseconds - start)
+            if let error { FileHandle.standardError.write(Data("snapshot failed: \(error)\n".utf8)) }
+            ended.signal()
+        }
+        return now() - start
+    }
+
     private func report(_ m: Measured, setupSeconds: Double?, diskBytes: Int64) {
         let total = m.blockNanoseconds.reduce(0, +)
         let count = Double(m.blockNanoseconds.count), transfersTotal = Double(blocks * transfers)
@@ -125,6 +153,10 @@ struct ExecBench: ParsableCommand {
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
         print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
         print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer")
+        if let slowest = m.snapshotNanoseconds.max() {
+            let written = m.snapshotWritten.values
+            print("snapshots           \(m.snapshotNanoseconds.count): on the committing thread mean \(f(Double(m.snapshotNanoseconds.reduce(0, +)) / 1e6 / Double(m.snapshotNanoseconds.count))) ms, max \(f(Double(slowest) / 1e6)) ms (in the block times above); written beside the blocks in max \(f(Double(written.max() ?? 0) / 1e6)) ms")
+        }
         var json: [String: Any] = [
             "bench": "exec", "engine": engine, "accounts": accounts, "blocks": blocks, "transfers_per_block": transfers, "sync": sync,
             "transfers_per_s": Int(perSecond), "block_commit_p50_ms": round3(percentile(0.50)), "block_commit_p99_ms": round3(percentile(0.99)),
@@ -133,6 +165,7 @@ struct ExecBench: ParsableCommand {
             "rejected": m.rejected, "merges": m.mergedBlocks,
         ]
         if let setupSeconds { json["setup_accounts_per_s"] = Int(Double(accounts) / setupSeconds) }
+        if let slowest = m.snapshotNanoseconds.max() { json["snapshots"] = m.snapshotNanoseconds.count; json["snapshot_max_ms"] = round3(Double(slowest) / 1e6) }
         printJSON(json)
     }
 
@@ -158,4 +191,12 @@ extension SQLiteStore: BenchStore {
 
 extension RocksStore: BenchStore {
     func settle() throws(StoreError) { try compact() }
+}
+
+/// Durations appended from other threads.
+final class Durations: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [UInt64] = []
+    func append(_ value: UInt64) { lock.withLock { list.append(value) } }
+    var values: [UInt64] { lock.withLock { list } }
 }

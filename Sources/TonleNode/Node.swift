@@ -43,6 +43,13 @@ public enum Node {
         let metrics = NodeMetrics()
         let loop = try NodeLoop(config: config, chainID: genesis.chainID, key: key, store: store, consensusLog: consensusLog,
                                 signState: signState, validators: genesis.validators, logger: logger, metrics: metrics)
+        if let rocks = store as? RocksStore, config.snapshotInterval > 0 {
+            loop.snapshots = SnapshotSchedule(
+                store: rocks, genesis: genesis.hash.hex, root: Snapshots.directory(dataDirectory: config.dataDirectory),
+                interval: config.snapshotInterval, keep: config.snapshotsKeep)
+        } else if config.snapshotInterval > 0 {
+            logger.warning("no snapshots: storage.snapshot_interval needs storage.engine = \"rocksdb\"")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let identity = LinkIdentity(key: key, networkID: genesis.hash, authorise: { loop.authorised.withLock { $0 }.contains($0) })
         let verifier = PeerVerifier(workers: config.verifyWorkers, capacity: PeerVerifier.queueCapacity, deliver: { event in

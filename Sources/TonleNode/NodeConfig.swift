@@ -32,6 +32,10 @@ public struct NodeConfig: Sendable {
     public var storageSynchronousFull = true
     /// The store's engine: `rocksdb` (merges beside the commits) or `sqlite` (docs/storage.md).
     public var storageEngine = StorageEngine.rocksdb
+    /// A snapshot of the store every this many heights (0: none); rocksdb only (docs/operations.md).
+    public var snapshotInterval: UInt64 = 1_000
+    /// Snapshots kept in `DATA_DIR/snapshots/`, newest first.
+    public var snapshotsKeep = 2
     public var verifyWorkers = ProcessInfo.processInfo.activeProcessorCount
 
     /// What the replica (the node's deterministic core) is configured with.
@@ -64,7 +68,8 @@ public struct NodeConfig: Sendable {
         ("consensus.timeout_delta_ms", .number), ("consensus.retransmit_ms", .number), ("consensus.empty_block_interval_ms", .number),
         ("consensus.block_transactions_max", .number), ("consensus.block_bytes_max", .number),
         ("sync.batch_blocks", .number), ("sync.status_interval_ms", .number), ("sync.request_timeout_ms", .number),
-        ("storage.synchronous_full", .flag), ("storage.engine", .text), ("verify.workers", .number), ("log.level", .text),
+        ("storage.synchronous_full", .flag), ("storage.engine", .text), ("storage.snapshot_interval", .number),
+        ("storage.snapshots_keep", .number), ("verify.workers", .number), ("log.level", .text),
     ]
 
     /// Every key the file may hold.
@@ -173,6 +178,8 @@ public struct NodeConfig: Sendable {
             throw .config("storage.engine is \"\(engine)\"; one of \(StorageEngine.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         c.storageEngine = storageEngine
+        c.snapshotInterval = UInt64(try int("storage.snapshot_interval", Int(c.snapshotInterval), 0...Int(Limits.heightMax)))
+        c.snapshotsKeep = try int("storage.snapshots_keep", c.snapshotsKeep, 1...100)
         c.verifyWorkers = try int("verify.workers", c.verifyWorkers, 1...256)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
@@ -281,5 +288,5 @@ public enum StorageEngine: String, CaseIterable, Sendable {
     /// `SQLiteStore` in `DATA_DIR/ledger.sqlite`.
     case sqlite
 
-    var fileName: String { self == .rocksdb ? "ledger.rocksdb" : "ledger.sqlite" }
+    public var fileName: String { self == .rocksdb ? "ledger.rocksdb" : "ledger.sqlite" }
 }

@@ -50,6 +50,8 @@ final class NodeLoop: @unchecked Sendable {
     var network: PeerNetwork?
     /// Published after each stored block, for long polls and event streams.
     let commits: CommitNotifier
+    /// Snapshots of the store (rocksdb only), taken after the blocks that fall due.
+    var snapshots: SnapshotSchedule?
     private let replica: Replica
     private var timers = TimerQueue<ReplicaTimer>()
     private var replies: [UInt64: (count: Int, reply: @Sendable ([SubmitOutcome]) -> Void)] = [:]
@@ -170,6 +172,7 @@ final class NodeLoop: @unchecked Sendable {
         metrics.height.record(Int64(clamping: block.header.height))
         updateAuthorised()
         commits.publish(block.header.height)
+        snapshots?.committed(logger: logger, metrics: metrics)
         if !replica.status.syncing || block.header.height % 100 == 0 {
             logger.info("committed", metadata: [
                 "height": "\(block.header.height)", "txs": "\(count)", "hash": "\(block.hash.hex.prefix(16))",

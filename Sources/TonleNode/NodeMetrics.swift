@@ -26,6 +26,10 @@ final class NodeMetrics: Sendable {
     let blockSeconds: CoreMetrics.Timer
     /// From admission into this node's mempool to commit.
     let transactionSeconds: CoreMetrics.Timer
+    /// The height of the newest snapshot of the store, and how long each took to write (on its own thread).
+    let snapshotHeight: CoreMetrics.Gauge
+    let snapshotSeconds: CoreMetrics.Timer
+    let snapshotFailures: CoreMetrics.Counter
     private let factory: PrometheusMetricsFactory
     private let settlementCounters = Mutex([String: CoreMetrics.Counter]())
 
@@ -49,6 +53,9 @@ final class NodeMetrics: Sendable {
         rpcRequestsLate = CoreMetrics.Gauge(label: "tonle_rpc_requests_late", factory: factory)
         blockSeconds = CoreMetrics.Timer(label: "tonle_block_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
         transactionSeconds = CoreMetrics.Timer(label: "tonle_transaction_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        snapshotHeight = CoreMetrics.Gauge(label: "tonle_snapshot_height", factory: factory)
+        snapshotSeconds = CoreMetrics.Timer(label: "tonle_snapshot_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        snapshotFailures = CoreMetrics.Counter(label: "tonle_snapshot_failures_total", factory: factory)
         self.factory = factory
     }
 

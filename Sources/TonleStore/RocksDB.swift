@@ -15,12 +15,12 @@ final class RocksDatabase: @unchecked Sendable {
     private let syncedWrite: OpaquePointer
     let path: String
 
-    /// Opens (creating if needed) the database in directory `path` with column families
+    /// Opens (creating if needed, unless `createIfMissing` is false) the database in directory `path` with column families
     /// `families` (besides RocksDB's own `default`), and a block cache of `cacheBytes`.
-    init(path: String, families names: [String], cacheBytes: Int) throws(StoreError) {
+    init(path: String, families names: [String], cacheBytes: Int, createIfMissing: Bool = true) throws(StoreError) {
         let options = rocksdb_options_create()!
-        rocksdb_options_set_create_if_missing(options, 1)
-        rocksdb_options_set_create_missing_column_families(options, 1)
+        rocksdb_options_set_create_if_missing(options, createIfMissing ? 1 : 0)
+        rocksdb_options_set_create_missing_column_families(options, createIfMissing ? 1 : 0)
         rocksdb_options_increase_parallelism(options, 2)
         rocksdb_options_set_max_background_jobs(options, 2)
         rocksdb_options_set_write_buffer_size(options, 64 << 20)
@@ -135,6 +135,20 @@ final class RocksDatabase: @unchecked Sendable {
             rocksdb_flush_cf(handle, options, family, &error)
             if let message = Self.take(error) { throw .io("flushing \(path): \(message)") }
         }
+    }
+
+    /// A consistent copy of the database in the new directory `directory` (RocksDB's checkpoint:
+    /// files hard-linked where the file system allows, the write-ahead log copied). Memory tables
+    /// are written to files first only when the log holds `flushAbove` bytes or more; below that
+    /// the copied log carries them (every write here goes through the log).
+    func checkpoint(to directory: String, flushAbove: UInt64) throws(StoreError) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let checkpoint = rocksdb_checkpoint_object_create(handle, &error) else {
+            throw .io("checkpoint of \(path): \(Self.take(error) ?? "unknown error")")
+        }
+        defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+        rocksdb_checkpoint_create(checkpoint, directory, flushAbove, &error)
+        if let message = Self.take(error) { throw .io("checkpoint of \(path) to \(directory): \(message)") }
     }
 
     /// Compacts every column family completely (old versions and deleted keys leave the files).

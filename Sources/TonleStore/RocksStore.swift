@@ -32,6 +32,8 @@ public final class RocksStore: LedgerStore {
         public var valueCacheEntriesMax = 2_000_000
         /// Unmerged changes (state values, nodes, index rows) held in memory before a merge.
         public var mergeEntriesMax = 2_000_000
+        /// Called by a snapshot's thread between its two checkpoints (tests hold a snapshot there).
+        public var betweenSnapshotCheckpoints: (@Sendable () -> Void)?
 
         public init() {}
     }
@@ -66,6 +68,8 @@ public final class RocksStore: LedgerStore {
     private var latestValidators: (from: UInt64, set: ValidatorSet)?
     /// The last height whose changes are in the keyed families (nil: none yet).
     public private(set) var mergedHeight: UInt64?
+    /// Set while a snapshot is being written (by its thread): change rows are then kept.
+    private let snapshotUnderWay = Flag()
 
     /// Opens (creating if needed) the database in directory `path`, replays the unmerged log and
     /// checks that the stored state root is the root of the stored tree.
@@ -80,7 +84,10 @@ public final class RocksStore: LedgerStore {
         try loadMeta()
     }
 
-    deinit { _ = merging?.wait() }
+    deinit {
+        _ = merging?.wait()
+        snapshotUnderWay.wait(until: false)
+    }
 
     private func loadMeta() throws(StoreError) {
         for database in [log, keyed] {
@@ -179,6 +186,8 @@ public final class RocksStore: LedgerStore {
         merging = nil
         mergedHeight = merge.height
         caches.warm(from: merge.changes)
+        // A snapshot under way may need these rows (`startSnapshot`): the next merge deletes them.
+        guard !snapshotUnderWay.isSet else { return }
         let deletes = log.batch()
         deletes.deleteRange(Log.changes.rawValue, Self.bigEndian(0), Self.bigEndian(merge.height + 1))
         try log.write(deletes, sync: false)
@@ -317,6 +326,61 @@ public final class RocksStore: LedgerStore {
         try keyed.flush()
     }
 
+    /// Starts writing a consistent copy of the store into the new directory `directory` (its
+    /// parent must exist) on a thread of its own, and returns at once; `done` is called on that
+    /// thread with the outcome. The copy opens as a store of its own, at whatever height was
+    /// applied when its `log/` was copied (`RocksStore.summary(of:)` reads it without opening).
+    ///
+    /// RocksDB checkpoints of `state/`, then of `log/`: files hard-linked where the file system
+    /// allows, and up to 64 MiB of RocksDB's write-ahead log copied rather than flushed. Consistent
+    /// although the two are taken at different instants, because change rows are kept until the
+    /// snapshot ends: a merge that lands in the copy of `state/` or not, the copy of `log/` holds
+    /// every change above the copied merged height (`finish` leaves the rows for the next merge to
+    /// delete while a snapshot is under way). One snapshot at a time: another is refused.
+    public func startSnapshot(to directory: String, done: @escaping @Sendable (StoreError?) -> Void) throws(StoreError) {
+        guard appliedHeight != nil else { throw .io("the store has no genesis yet: nothing to copy") }
+        guard !snapshotUnderWay.isSet else { throw .io("a snapshot is still being written") }
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false) } catch {
+            throw .io("cannot create \(directory): \(error.localizedDescription)")
+        }
+        snapshotUnderWay.set(true)
+        let (keyed, log, flag, pause) = (self.keyed, self.log, snapshotUnderWay, options.betweenSnapshotCheckpoints)
+        Thread.detachNewThread {
+            var failure: StoreError?
+            do throws(StoreError) {
+                try keyed.checkpoint(to: directory + "/state", flushAbove: 64 << 20)
+                pause?()
+                try log.checkpoint(to: directory + "/log", flushAbove: 64 << 20)
+            } catch { failure = error }
+            flag.set(false)
+            done(failure)
+        }
+    }
+
+    /// `startSnapshot`, waiting for it to end.
+    public func snapshot(to directory: String) throws(StoreError) {
+        let ended = Flag()
+        let outcome = Outcome()
+        try startSnapshot(to: directory) { error in
+            outcome.error = error
+            ended.set(true)
+        }
+        ended.wait(until: true)
+        if let error = outcome.error { throw error }
+    }
+
+    /// The height, state root and (above genesis) block hash of the store in `path`, read from its
+    /// `log/` alone, without replaying or checking anything (opening the store does both).
+    public static func summary(of path: String) throws(StoreError) -> (height: UInt64, stateRoot: Digest, blockHash: Digest?) {
+        let log = try RocksDatabase(path: path + "/log", families: Log.names, cacheBytes: 1 << 20, createIfMissing: false)
+        guard let height = try log.get(Log.meta.rawValue, Array("applied_height".utf8)).flatMap({ $0.count == 8 ? u64($0) : nil }),
+              let root = try log.get(Log.meta.rawValue, Array("state_root".utf8)).flatMap({ Digest($0) }) else {
+            throw .corrupt("\(path) has no applied height")
+        }
+        let hashes = try log.get(Log.blocks.rawValue, bigEndian(height) + [BlockPart.hashes.rawValue])
+        return (height, root, hashes.flatMap { $0.count == 64 ? Digest(Array($0[0..<32])) : nil })
+    }
+
     /// A checkpoint, then a full compaction, so that `diskBytes` is what the data takes rather than
     /// what compaction has not yet reclaimed (benchmarks; it rewrites every file).
     public func compact() throws(StoreError) {
@@ -354,6 +418,37 @@ public final class RocksStore: LedgerStore {
     private func read<T>(_ body: () throws(StoreError) -> T) -> T {
         do { return try body() } catch { preconditionFailure("reading \(path) failed: \(error)") }
     }
+}
+
+/// A flag set and read across threads, which can be waited for.
+final class Flag: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value = false
+
+    var isSet: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return value
+    }
+
+    func set(_ new: Bool) {
+        condition.lock()
+        value = new
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until the flag is `wanted`.
+    func wait(until wanted: Bool) {
+        condition.lock()
+        while value != wanted { condition.wait() }
+        condition.unlock()
+    }
+}
+
+/// An error handed from a snapshot's thread to the one waiting for it (`Flag` orders the two).
+private final class Outcome: @unchecked Sendable {
+    var error: StoreError?
 }
 
 /// One merge: a frozen overlay written to the keyed tables by its own thread.

@@ -7,9 +7,9 @@ import TonleTypes
 @Suite("Process-level: a 4-validator network", .serialized)
 struct ProcessTests {
     /// Runs `body` with a started network, always stopping it; its logs stay in the temporary directory.
-    func withNetwork(proxied: Bool = false, delayMilliseconds: Int64 = 0, observer: Bool = false,
+    func withNetwork(proxied: Bool = false, delayMilliseconds: Int64 = 0, observer: Bool = false, environment: [String: String] = [:],
                      _ body: (LocalNetwork) async throws -> Void) async throws {
-        let network = try LocalNetwork(proxied: proxied, delayMilliseconds: delayMilliseconds, observer: observer)
+        let network = try LocalNetwork(proxied: proxied, delayMilliseconds: delayMilliseconds, observer: observer, environment: environment)
         defer { network.stop() }
         try network.startAll()
         #expect(await LocalNetwork.eventually(90) { await all(network, 0..<4) { ($0["peers"] as? [Any])?.count == 3 } },
@@ -204,6 +204,51 @@ struct ProcessTests {
             #expect(await LocalNetwork.eventually(90) { await allCommitted(ids, on: network, 1).committed == ids.count })
             let common = await heights(network, [0, 1, 2, 3]).min()!
             for height in 1...common { #expect(await network.agree(at: height, among: [0, 1, 2, 3]), "height \(height)") }
+        }
+    }
+
+    @Test("a validator's store is lost: restored from a backup of its snapshot, it catches up, and votes in a quorum that needs it")
+    func backupAndRestore() async throws {
+        try await withNetwork(environment: ["TONLE_STORAGE_SNAPSHOT_INTERVAL": "5"]) { network in
+            let load = Load()
+            let loadTask = Task { try await load.run(network, targets: { [0, 1, 2] }, tag: 6) }
+            defer { load.stop() }
+            let data = network.directory.appendingPathComponent("data/wing").path, backup = network.directory.appendingPathComponent("backup-wing").path
+            #expect(await LocalNetwork.eventually(60) { (await network.height(3) ?? 0) >= 12 }, "blocks past two snapshots")
+            let tonle = LocalNetwork.binaries.appendingPathComponent("tonle")
+            let backedUp = try LocalNetwork.run(tonle, ["backup", "--data-dir", data, "--to", backup, "--json"])
+            #expect(backedUp.status == 0, "\(backedUp.output)")
+            let manifest = try JSONSerialization.jsonObject(with: Data(backedUp.output.utf8)) as? [String: Any]
+            let backupHeight = try #require((manifest?["height"] as? NSNumber)?.uint64Value)
+            #expect(backupHeight >= 10 && backupHeight % 5 == 0)
+
+            // The disk is lost: the store and the snapshots go; the consensus WAL and sign-state stay.
+            network.kill(3)
+            try FileManager.default.removeItem(atPath: data + "/ledger.rocksdb")
+            try FileManager.default.removeItem(atPath: data + "/snapshots")
+            let stopped = await heights(network, [0, 1, 2]).max()!
+            #expect(await LocalNetwork.eventually(60) { await heights(network, [0, 1, 2]).min()! >= stopped + 5 }, "the other three go on")
+            // The backup's block is certified by the network's own.
+            let blockHash = try #require(manifest?["block_hash"] as? String)
+            #expect(await network.block(0, backupHeight)?["hash"] as? String == blockHash)
+
+            let restored = try LocalNetwork.run(tonle, ["restore", "--from", backup, "--data-dir", data])
+            #expect(restored.status == 0 && restored.output.contains("height \(backupHeight)"), "\(restored.output)")
+            let again = try LocalNetwork.run(tonle, ["restore", "--from", backup, "--data-dir", data])
+            #expect(again.status != 0 && again.output.contains("move it aside"), "\(again.output)")
+            try network.start(3)
+            let target = await heights(network, [0, 1, 2]).max()!
+            #expect(await LocalNetwork.eventually(120) { (await network.height(3) ?? 0) >= target }, "the restored node catches up")
+            load.stop()
+            try await loadTask.value
+
+            // With node 0 gone, every block needs the votes of 1, 2 and the restored 3.
+            network.kill(0)
+            let without = await heights(network, [1, 2, 3]).max()!
+            #expect(await LocalNetwork.eventually(60) { await heights(network, [1, 2, 3]).min()! >= without + 3 }, "1, 2 and the restored 3 commit together")
+            let common = await heights(network, [1, 2, 3]).min()!
+            #expect(await network.agree(at: common, among: [1, 2, 3]))
+            #expect(await network.agree(at: backupHeight, among: [1, 2, 3]))
         }
     }
 

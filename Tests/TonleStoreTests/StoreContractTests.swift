@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 import TonleCrypto
@@ -224,6 +225,118 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(throws: StoreError.self) { _ = try RocksStore(path: path) }
     }
 
+    /// A RocksDB store that merges every few blocks, with tiny caches, and an in-memory reference,
+    /// both initialised by the workload.
+    static func mergingStore(mergeEntriesMax: Int, seed: UInt64, accounts: Int, options: RocksStore.Options = RocksStore.Options()) throws
+        -> (String, RocksStore, MemoryStore, Workload)
+    {
+        var options = options
+        (options.mergeEntriesMax, options.nodeCacheEntriesMax, options.valueCacheEntriesMax) = (mergeEntriesMax, 300, 100)
+        let path = temporaryRocksDatabase(), store = try RocksStore(path: path, options: options), reference = MemoryStore()
+        let workload = Workload(seed: seed, accounts: accounts)
+        try workload.initialise(store)
+        try workload.initialise(reference)
+        return (path, store, reference, workload)
+    }
+
+    /// Snapshots taken between commits — with changes merged, in the log and being merged — open
+    /// as stores at that height with that state, blocks and indexes, while the original goes on.
+    @Test func snapshotsOpenAsTheStoreAtTheirHeight() throws {
+        let (path, store, reference, workload) = try Self.mergingStore(mergeEntriesMax: 2_000, seed: 9, accounts: 400)
+        var snapshots: [(height: UInt64, path: String, values: [Digest: [UInt8]], root: Digest)] = []
+        var sawMerged = false, sawUnmerged = false
+        for height in 1...12 as ClosedRange<UInt64> {
+            try workload.applyNext(to: store, transfers: 60)
+            try workload.applyNext(to: reference, transfers: 60)
+            guard height % 3 == 0 else { continue }
+            sawMerged = sawMerged || store.mergedHeight != nil
+            sawUnmerged = sawUnmerged || store.mergedHeight != height
+            let copy = path + "-snapshot-\(height)"
+            try store.snapshot(to: copy)
+            snapshots.append((height, copy, reference.allStateValues(), reference.stateRoot))
+        }
+        #expect(sawMerged && sawUnmerged, "snapshots were taken both after merges and with changes only in the log")
+        #expect(throws: StoreError.self) { try store.snapshot(to: snapshots[0].path) }   // the directory exists
+        for snapshot in snapshots {
+            let opened = try RocksStore(path: snapshot.path)
+            #expect(opened.appliedHeight == snapshot.height && opened.stateRoot == snapshot.root)
+            #expect(opened.allStateValues() == snapshot.values)
+            #expect(opened.block(at: snapshot.height) == store.block(at: snapshot.height))
+            #expect(opened.block(at: snapshot.height + 1) == nil)
+            #expect(opened.certificate(at: snapshot.height) == store.certificate(at: snapshot.height))
+            let id = try #require(store.block(at: snapshot.height)?.transactions.first?.id)
+            #expect(opened.transactionLocation(id) == store.transactionLocation(id))
+        }
+        #expect(store.appliedHeight == 12 && store.stateRoot == reference.stateRoot)
+    }
+
+    /// A snapshot written on its own thread while blocks are committed and merged: the copy is
+    /// the store at some height in between, whole.
+    @Test func aSnapshotBesideCommitsAndMergesIsOneHeight() throws {
+        let (path, store, reference, workload) = try Self.mergingStore(mergeEntriesMax: 1_000, seed: 12, accounts: 300)
+        var states: [UInt64: (values: [Digest: [UInt8]], root: Digest)] = [:]
+        for round in 0..<5 {
+            let copy = path + "-copy-\(round)", ended = DispatchSemaphore(value: 0)
+            let first = store.appliedHeight!
+            states[first] = (reference.allStateValues(), reference.stateRoot)
+            try store.startSnapshot(to: copy) { error in
+                #expect(error == nil)
+                ended.signal()
+            }
+            #expect(throws: StoreError.self) { try store.startSnapshot(to: copy + "-second") { _ in } }
+            for _ in 0..<4 {
+                try workload.applyNext(to: store, transfers: 50)
+                try workload.applyNext(to: reference, transfers: 50)
+                states[store.appliedHeight!] = (reference.allStateValues(), reference.stateRoot)
+            }
+            ended.wait()
+            let summary = try RocksStore.summary(of: copy)
+            let opened = try RocksStore(path: copy)
+            let height = try #require(opened.appliedHeight)
+            #expect(height >= first && height <= first + 4)
+            #expect(summary.height == height && summary.stateRoot == opened.stateRoot)
+            #expect(opened.stateRoot == states[height]?.root && opened.allStateValues() == states[height]?.values)
+        }
+        #expect(store.mergedHeight != nil, "merges ran")
+    }
+
+    /// The window the order of the checkpoints leaves: `state/` copied, then merges end and the
+    /// log would lose the rows they covered before `log/` is copied. The copy must still be whole.
+    @Test func mergesBetweenTheTwoCheckpointsKeepTheCopyWhole() throws {
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        var options = RocksStore.Options()
+        options.betweenSnapshotCheckpoints = {
+            held.signal()
+            release.wait()
+        }
+        let (path, store, reference, workload) = try Self.mergingStore(mergeEntriesMax: options.mergeEntriesMax, seed: 13, accounts: 200, options: options)
+        for _ in 0..<2 {
+            try workload.applyNext(to: store, transfers: 40)
+            try workload.applyNext(to: reference, transfers: 40)
+        }
+        let expected = (values: reference.allStateValues(), root: reference.stateRoot)
+        let ended = DispatchSemaphore(value: 0)
+        try store.startSnapshot(to: path + "-copy") { error in
+            #expect(error == nil)
+            ended.signal()
+        }
+        held.wait()   // state/ is copied, at merged height nil (nothing merged yet)
+        for _ in 0..<3 {
+            try workload.applyNext(to: store, transfers: 40)
+            try store.merge()   // merged and finished: the rows it covered would be deleted now
+        }
+        release.signal()
+        ended.wait()
+        let opened = try RocksStore(path: path + "-copy")
+        #expect(opened.appliedHeight == 5)
+        try workload.applyNext(to: reference, transfers: 40)
+        try workload.applyNext(to: reference, transfers: 40)
+        try workload.applyNext(to: reference, transfers: 40)
+        #expect(opened.stateRoot == reference.stateRoot && opened.allStateValues() == reference.allStateValues())
+        #expect(expected.root != reference.stateRoot)
+        try store.merge()   // the next merge deletes the rows kept for the snapshot
+        #expect(store.mergedHeight == 5)
+    }
 }
 
 /// The two stores' merges, for tests that run on both.
