@@ -57,7 +57,7 @@ let package = Package(
         // Layer 6: the deterministic cluster simulator.
         .target(name: "TonleSimulator", dependencies: ["TonleRuntime", "TonleConsensus", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: a deterministic workload for tests, the crash test and benchmarks.
-        .target(name: "TonleWorkload", dependencies: ["TonleRuntime", "TonleStorage", "TonleLedger", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .target(name: "TonleWorkload", dependencies: ["TonleRuntime", "TonleStorage", "TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 6: peer links (SwiftNIO): framing, authenticated encrypted handshake, peer manager.
         .target(
             name: "TonleNetwork",

@@ -8,14 +8,15 @@ import TonleWorkload
 
 /// `tonle bench exec`: execution and commit throughput of one node on its real store.
 ///
-/// Creates the accounts through ordinary blocks (create + fund, 5,000 a block; its rate is
-/// reported separately), then times blocks of transfers through `BlockExecutor.apply` — block
-/// checks, transaction ids, ledger execution, the state-tree update and the SQLite commit. Building
+/// Makes the accounts — imported into the genesis state (`--setup import`, streamed into
+/// `RocksStore.importGenesis`) or created through ordinary blocks (create + fund, 5,000 a block) —
+/// and reports that rate, then times blocks of transfers through `BlockExecutor.apply` — block
+/// checks, transaction ids, ledger execution, the state-tree update and the store's commit. Building
 /// the workload's transactions and verifying signatures are not timed (signatures are measured by
 /// `tonle bench crypto`). The last line is JSON.
 struct ExecBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "exec", abstract: "Execute and commit blocks of transfers on a SQLite store; print throughput and latency.")
+        commandName: "exec", abstract: "Execute and commit blocks of transfers on a node's store; print throughput, latency, disk, start-up time and memory.")
 
     @Option(help: "Accounts to create before measuring.") var accounts = 1_000_000
     @Option(help: "Blocks of transfers to measure.") var blocks = 100
@@ -24,6 +25,8 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
     @Option(help: "Storage engine: rocksdb (the node's default) or sqlite (docs/storage.md, \"Choosing the engine\").") var engine = "rocksdb"
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
+    @Option(help: "How the accounts are made: import (written into the genesis state, streamed, as a bulk genesis import) or blocks (created by blocks of 5,000 through the ledger).")
+    var setup = "import"
     @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
     @Option(help: "Take a snapshot (a node's storage.snapshot_interval) after every this many measured blocks, timed with the block; rocksdb only (0: none).")
     var snapshotInterval = 0
@@ -34,6 +37,7 @@ struct ExecBench: ParsableCommand {
         }
         guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync is full or normal") }
         guard ["sqlite", "rocksdb"].contains(engine) else { throw ValidationError("--engine is sqlite or rocksdb") }
+        guard ["import", "blocks"].contains(setup) else { throw ValidationError("--setup is import or blocks") }
         guard snapshotInterval >= 0, snapshotInterval == 0 || engine == "rocksdb" else { throw ValidationError("--snapshot-interval ≥ 0, with --engine rocksdb") }
     }
 
@@ -43,35 +47,53 @@ struct ExecBench: ParsableCommand {
         if database == nil { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         defer { if database == nil { try? FileManager.default.removeItem(at: directory) } }
 
-        let store: any BenchStore
+        let workload = Workload(seed: seed, accounts: accounts, setup: setup == "import" ? .imported : .blocks)
+        var setupSeconds: Double?   // nil: the database already had the accounts
+        if engine == "rocksdb", workload.setup == .imported, !FileManager.default.fileExists(atPath: path + "/log") {
+            let start = now()
+            progress("import: sorting \(accounts) account keys, then streaming the state and its tree into \(path)")
+            _ = try RocksStore.importGenesis(path: path, validators: workload.validators, writes: workload.importedWrites())
+            setupSeconds = seconds(now() - start)
+        }
+        var store: (any BenchStore)? = try open(path)
+        if store!.appliedHeight == nil || (store!.appliedHeight ?? 0) < UInt64(workload.setupBlocks) {
+            let start = now()
+            try workload.initialise(store!)
+            try setUp(workload, store!)
+            setupSeconds = seconds(now() - start)
+        }
+        try store!.settle()
+        let diskBefore = store!.diskBytes
+        let measured = try measure(workload, store!)
+        measured.snapshotEnded.wait()   // the last snapshot written (and the semaphore back at its start value)
+        measured.snapshotEnded.signal()
+        if snapshotInterval > 0 { try? FileManager.default.removeItem(atPath: path + "-snapshot-\(blocks / snapshotInterval)") }
+        // Start-up: what a node restarting on this data directory waits for before it can serve
+        // (the unmerged log replayed, its tree updates recomputed and checked).
+        store = nil
+        let reopening = now()
+        store = try open(path)
+        let startupSeconds = seconds(now() - reopening)
+        try store!.settle()
+        let diskAfter = store!.diskBytes
+        report(measured, setupSeconds: setupSeconds, setupDiskBytes: diskBefore, diskBytes: diskAfter - diskBefore, startupSeconds: startupSeconds)
+    }
+
+    private func open(_ path: String) throws -> any BenchStore {
         if engine == "sqlite" {
             var options = SQLiteStore.Options()
             options.synchronousFull = sync == "full"
             options.mergeEntriesMax = mergeEntriesMax
-            store = try SQLiteStore(path: path, options: options)
-        } else {
-            var options = RocksStore.Options()
-            options.synchronousFull = sync == "full"
-            options.mergeEntriesMax = mergeEntriesMax
-            store = try RocksStore(path: path, options: options)
+            return try SQLiteStore(path: path, options: options)
         }
-        let workload = Workload(seed: seed, accounts: accounts)
-        try workload.initialise(store)
-
-        let setupSeconds = try setUp(workload, store)   // nil: the database already had the accounts
-        try store.settle()
-        let diskBefore = store.diskBytes
-        let measured = try measure(workload, store)
-        measured.snapshotEnded.wait()   // the last snapshot written (and the semaphore back at its start value)
-        measured.snapshotEnded.signal()
-        if snapshotInterval > 0 { try? FileManager.default.removeItem(atPath: path + "-snapshot-\(blocks / snapshotInterval)") }
-        try store.settle()
-        let diskAfter = store.diskBytes
-        report(measured, setupSeconds: setupSeconds, diskBytes: diskAfter - diskBefore)
+        var options = RocksStore.Options()
+        options.synchronousFull = sync == "full"
+        options.mergeEntriesMax = mergeEntriesMax
+        return try RocksStore(path: path, options: options)
     }
 
-    private func setUp(_ workload: Workload, _ store: any BenchStore) throws -> Double? {
-        guard (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) else { return nil }
+    /// Creates the accounts through setup blocks (`--setup blocks`), reporting progress.
+    private func setUp(_ workload: Workload, _ store: any BenchStore) throws {
         let start = now()
         while (store.appliedHeight ?? 0) < UInt64(workload.setupBlocks) {
             try workload.applyNext(to: store, transfers: 0)
@@ -81,7 +103,6 @@ struct ExecBench: ParsableCommand {
                 progress("setup: \(created) of \(workload.accounts) accounts (\(rate(Double(created), now() - start)) accounts/s)")
             }
         }
-        return seconds(now() - start)
     }
 
     struct Measured {
@@ -140,19 +161,22 @@ struct ExecBench: ParsableCommand {
         return now() - start
     }
 
-    private func report(_ m: Measured, setupSeconds: Double?, diskBytes: Int64) {
+    private func report(_ m: Measured, setupSeconds: Double?, setupDiskBytes: Int64, diskBytes: Int64, startupSeconds: Double) {
+        let peak = Self.peakResidentBytes()
         let total = m.blockNanoseconds.reduce(0, +)
         let count = Double(m.blockNanoseconds.count), transfersTotal = Double(blocks * transfers)
         let sorted = m.blockNanoseconds.sorted()
         let percentile = { (p: Double) in Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6 }
         let perSecond = transfersTotal / seconds(total)
         let ms = { (ns: UInt64) in Double(ns) / 1e6 / count }
-        print("accounts            \(accounts) " + (setupSeconds.map { "(created at \(Int(Double(accounts) / $0))/s)" } ?? "(already in the database)"))
+        print("accounts            \(accounts) " + (setupSeconds.map { "(\(setup == "import" ? "imported" : "created by blocks") in \(f($0)) s: \(Int(Double(accounts) / $0))/s)" } ?? "(already in the database)")
+              + "; \(Int(Double(setupDiskBytes) / Double(accounts))) bytes of disk per account")
         print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync); \(engine)")
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
         print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
         print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer")
+        print("start-up            \(f(startupSeconds)) s to reopen the store (its unmerged blocks replayed); peak RSS \(peak / (1 << 20)) MiB")
         if let slowest = m.snapshotNanoseconds.max() {
             let written = m.snapshotWritten.values
             print("snapshots           \(m.snapshotNanoseconds.count): on the committing thread mean \(f(Double(m.snapshotNanoseconds.reduce(0, +)) / 1e6 / Double(m.snapshotNanoseconds.count))) ms, max \(f(Double(slowest) / 1e6)) ms (in the block times above); written beside the blocks in max \(f(Double(written.max() ?? 0) / 1e6)) ms")
@@ -164,9 +188,24 @@ struct ExecBench: ParsableCommand {
             "commit_ms": round3(ms(m.commitNanoseconds)), "disk_bytes_per_transfer": Int(Double(diskBytes) / transfersTotal),
             "rejected": m.rejected, "merges": m.mergedBlocks,
         ]
-        if let setupSeconds { json["setup_accounts_per_s"] = Int(Double(accounts) / setupSeconds) }
+        if let setupSeconds {
+            json["setup_accounts_per_s"] = Int(Double(accounts) / setupSeconds)
+            json["setup_s"] = round3(setupSeconds)
+        }
+        json["setup"] = setup
+        json["disk_bytes_per_account"] = Int(Double(setupDiskBytes) / Double(accounts))
+        json["startup_s"] = round3(startupSeconds)
+        json["peak_rss_mib"] = peak / (1 << 20)
         if let slowest = m.snapshotNanoseconds.max() { json["snapshots"] = m.snapshotNanoseconds.count; json["snapshot_max_ms"] = round3(Double(slowest) / 1e6) }
         printJSON(json)
+    }
+
+    /// The process's peak resident set (VmHWM), in bytes; 0 where /proc does not say.
+    static func peakResidentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
     }
 
     private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -57,9 +57,22 @@ final class RocksDatabase: @unchecked Sendable {
         rocksdb_writeoptions_set_sync(syncedWrite, 1)
     }
 
-    deinit {
+    /// Set by `close`: the database is closed and its lock released.
+    private var closed = false
+
+    /// Closes the database now rather than when the last reference goes (a merger or snapshot
+    /// thread may still hold one for a moment after its last call): the owner calls it once
+    /// every other user is done, so the directory can be opened again at once. Nothing may be
+    /// called afterwards.
+    func close() {
+        guard !closed else { return }
+        closed = true
         families.forEach { rocksdb_column_family_handle_destroy($0) }
         rocksdb_close(handle)
+    }
+
+    deinit {
+        close()
         rocksdb_readoptions_destroy(readOptions)
         rocksdb_writeoptions_destroy(syncedWrite)
         rocksdb_block_based_options_destroy(tableOptions)
@@ -82,11 +95,13 @@ final class RocksDatabase: @unchecked Sendable {
         return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 
-    /// Applies `batch` atomically; with `sync`, durable when this returns.
-    func write(_ batch: RocksBatch, sync: Bool) throws(StoreError) {
+    /// Applies `batch` atomically; with `sync`, durable when this returns. Without `logged`, the
+    /// write skips RocksDB's write-ahead log (a bulk import, which flushes before it counts).
+    func write(_ batch: RocksBatch, sync: Bool, logged: Bool = true) throws(StoreError) {
         var error: UnsafeMutablePointer<CChar>?
         let options = sync ? syncedWrite : rocksdb_writeoptions_create()
         defer { if !sync { rocksdb_writeoptions_destroy(options) } }
+        if !logged, !sync { rocksdb_writeoptions_disable_WAL(options, 1) }
         rocksdb_write(handle, options, batch.handle, &error)
         if let message = Self.take(error) { throw .io("writing \(path): \(message)") }
     }

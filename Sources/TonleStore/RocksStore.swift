@@ -87,6 +87,9 @@ public final class RocksStore: LedgerStore {
     deinit {
         _ = merging?.wait()
         snapshotUnderWay.wait(until: false)
+        // Their threads are done with the databases, but may still hold them for a moment.
+        log.close()
+        keyed.close()
     }
 
     private func loadMeta() throws(StoreError) {
@@ -324,6 +327,59 @@ public final class RocksStore: LedgerStore {
         try merge()
         try log.flush()
         try keyed.flush()
+    }
+
+    // MARK: Bulk import
+
+    /// Writes a genesis state of any size into the empty store in directory `path`: `writes`,
+    /// in ascending key order, become the state at height 0, with `validators` signing block 1.
+    /// Streams: values and tree nodes (`SortedTreeBuilder`) go to `state/` in large unlogged
+    /// batches, which are flushed to files before `state/`'s merged height and then `log/`'s
+    /// applied height and root are written, each synced. Until that last write the store is
+    /// empty to anyone opening it; an import that stopped part-way is redone on a new directory.
+    /// Returns the state root; the store then opens as usual.
+    public static func importGenesis(path: String, validators: ValidatorSet, writes: some Sequence<StateWrite>) throws(StoreError) -> Digest {
+        let store = try RocksStore(path: path)
+        guard store.appliedHeight == nil, store.mergedHeight == nil else { throw .io("\(path) already holds a store: import into a new directory") }
+        var empty = true
+        try store.keyed.scanForwards(Keyed.state.rawValue, from: nil) { _, _ in
+            empty = false
+            return false
+        }
+        guard empty else { throw .io("\(path) holds state from an import that did not finish: import into a new directory") }
+        let keyed = store.keyed
+        var batch = keyed.batch(), entries = 0, failure: StoreError?
+        func put(_ family: Keyed, _ key: [UInt8], _ value: [UInt8]) {
+            batch.put(family.rawValue, key, value)
+            entries += 1
+            guard entries >= 200_000, failure == nil else { return }
+            do { try keyed.write(batch, sync: false, logged: false) } catch { failure = error }
+            (batch, entries) = (keyed.batch(), 0)
+        }
+        var tree = SortedTreeBuilder { position, node in put(.nodes, position.storageKey, node.encoded) }
+        var previous: Digest?
+        for write in writes {
+            guard let value = write.value else { throw .corrupt("an import writes values; \(write.key) has none") }
+            guard previous.map({ $0 < write.key }) ?? true else { throw .corrupt("import keys must ascend: \(write.key) after \(previous!)") }
+            previous = write.key
+            put(.state, write.key.bytes, value)
+            tree.add(key: write.key.raw, valueHash: SHA256.hash(value))
+            if let failure { throw failure }
+        }
+        let root = tree.finish()
+        if let failure { throw failure }
+        try keyed.write(batch, sync: false, logged: false)
+        try keyed.flush()
+        let merged = keyed.batch()
+        merged.put(Keyed.meta.rawValue, Array("merged_height".utf8), bigEndian(0))
+        try keyed.write(merged, sync: true)
+        let applied = store.log.batch(), height = bigEndian(0)
+        applied.put(Log.blocks.rawValue, height + [BlockPart.stateRoot.rawValue], root.bytes)
+        applied.put(Log.validatorSets.rawValue, bigEndian(1), validators.encoded)
+        applied.put(Log.meta.rawValue, Array("state_root".utf8), root.bytes)
+        applied.put(Log.meta.rawValue, Array("applied_height".utf8), height)
+        try store.log.write(applied, sync: true)
+        return root
     }
 
     /// Starts writing a consistent copy of the store into the new directory `directory` (its

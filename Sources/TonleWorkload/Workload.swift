@@ -1,12 +1,14 @@
+import Dispatch
 import TonleCrypto
 import TonleLedger
+import TonleMerkle
 import TonleRuntime
 import TonleStorage
 import TonleTypes
 
 /// A deterministic stream of blocks for tests and benchmarks: a genesis with the central bank
-/// and four banks, blocks that create and fund `accounts` accounts, then blocks of random
-/// transfers. The same seed always gives the same blocks, so a run can be replayed exactly
+/// and four banks, `accounts` funded accounts — created by setup blocks, or imported into the
+/// genesis state (`Setup.imported`) — then blocks of random transfers. The same seed always gives the same blocks, so a run can be replayed exactly
 /// (after a crash, in another process, or in memory to check a store).
 public struct Workload: Sendable {
     public let seed: UInt64
@@ -20,33 +22,45 @@ public struct Workload: Sendable {
     /// Real signatures, or zero bytes where only the execution is measured (the ledger checks
     /// which keys signed; signature validity is checked before execution).
     public let signed: Bool
+    /// How the accounts come to exist.
+    public enum Setup: String, Sendable {
+        /// Blocks 1…`setupBlocks` create and fund them, 5,000 a block, through the ledger.
+        case blocks
+        /// They are in the genesis state, funded by the issuance account (`importedWrites`): a
+        /// bulk genesis import, which builds millions of accounts in minutes.
+        case imported
+    }
+    public let setup: Setup
     /// Accounts created per setup block (two commands each).
     public let setupBlockAccounts = 5_000
     public static let openingBalance: Int64 = 1_000_000_000
 
-    public init(seed: UInt64, accounts: Int, signed: Bool = false) {
-        precondition(accounts >= 2, "transfers need two accounts")
-        (self.seed, self.accounts, self.signed) = (seed, accounts, signed)
+    public init(seed: UInt64, accounts: Int, signed: Bool = false, setup: Setup = .blocks) {
+        precondition(accounts >= 2 && accounts <= Int(UInt32.max), "transfers need two accounts; an import numbers them in 32 bits")
+        (self.seed, self.accounts, self.signed, self.setup) = (seed, accounts, signed, setup)
     }
 
     public var validators: ValidatorSet { try! ValidatorSet(validatorKeys.map { try Validator(publicKey: $0.publicKey, power: 1, name: "validator") }) }
 
+    /// The genesis document. With imported accounts, the issuance account opens at minus their
+    /// opening balances (the accounts themselves are in `importedWrites`, not the document).
     public var genesis: Genesis {
         let admin = KeySet(single: self.admin.publicKey)
+        let issued = setup == .imported ? [Amount(-Workload.openingBalance * Int64(accounts), .khr)] : []
         return try! Genesis(
             chainID: chainID, genesisTime: genesisTime, validators: validators,
             participants: [try Participant(id: InstitutionID("nbc"), role: .centralBank, name: "Central bank")]
                 + (0..<4).map { try Participant(id: InstitutionID("bank\($0)"), role: .bank, name: "Bank \($0)") },
             accounts: [
                 try GenesisAccount(id: AccountID("admin@nbc"), keys: admin),
-                try GenesisAccount(id: AccountID("issuance@nbc"), keys: admin, flags: .issuance),
+                try GenesisAccount(id: AccountID("issuance@nbc"), keys: admin, flags: .issuance, balances: issued),
             ])
     }
 
     public func account(_ index: Int) -> AccountID { try! AccountID("a\(index)@bank\(index % 4)") }
 
     /// Blocks 1…`setupBlocks` create the accounts; later blocks transfer.
-    public var setupBlocks: Int { (accounts + setupBlockAccounts - 1) / setupBlockAccounts }
+    public var setupBlocks: Int { setup == .imported ? 0 : (accounts + setupBlockAccounts - 1) / setupBlockAccounts }
 
     public func time(ofHeight height: UInt64) -> Timestamp {
         Timestamp(millisecondsSinceEpoch: genesisTime.millisecondsSinceEpoch + height * 1_000)
@@ -100,9 +114,65 @@ public struct Workload: Sendable {
         })
     }
 
-    /// Initialises an empty store, or does nothing to one that has the genesis state.
+    /// Initialises an empty store, or does nothing to one that has the genesis state. Imported
+    /// accounts go in through one ordinary commit at height 0, built in memory (a large import
+    /// streams `importedWrites` into `RocksStore.importGenesis` instead).
     public func initialise(_ store: any LedgerStore) throws(ApplyError) {
-        if store.appliedHeight == nil { try BlockExecutor.initialise(store, genesis: genesis) }
+        guard store.appliedHeight == nil else { return }
+        guard setup == .imported else { return try BlockExecutor.initialise(store, genesis: genesis) }
+        let writes = Array(importedWrites())
+        let tree = SparseMerkleTree.update(store, writes.map { MerkleUpdate(key: $0.key.raw, valueHash: $0.value.map { SHA256.hash($0) }) })
+        let batch = CommitBatch(
+            height: 0, block: nil, transactionIDs: [], results: [], certificate: nil, stateWrites: writes, nodeWrites: tree.writes,
+            stateRoot: tree.root, accountIndex: [], validators: validators)
+        do { try store.commit(batch) } catch { throw .store(error) }
+    }
+
+    /// The genesis state with every account imported, in ascending key order: the genesis
+    /// document's records, and each account's record with its opening balance. Sorting needs 16
+    /// bytes per account in memory; the records are made as the sequence is read.
+    public func importedWrites() -> ImportedWrites {
+        // Each account's key by its first 8 bytes, on every core; ties (rare) by the whole key.
+        var order = [(prefix: UInt64, index: UInt32)](repeating: (0, 0), count: accounts)
+        let chunks = 64, size = (accounts + chunks - 1) / chunks
+        order.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                for index in chunk * size..<min(accounts, (chunk + 1) * size) {
+                    slots[index] = (StateKey.account(account(index)).raw.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).bigEndian }, UInt32(index))
+                }
+            }
+        }
+        order.sort { a, b in
+            a.prefix != b.prefix ? a.prefix < b.prefix : StateKey.account(account(Int(a.index))) < StateKey.account(account(Int(b.index)))
+        }
+        return ImportedWrites(workload: self, order: order.map(\.index), genesis: Ledger.genesisWrites(genesis))
+    }
+
+    /// `importedWrites`: the genesis records merged, by key, with the accounts'.
+    public struct ImportedWrites: Sequence, IteratorProtocol {
+        let workload: Workload
+        let order: [UInt32]
+        let genesis: [StateWrite]
+        var nextAccount = 0, nextGenesis = 0
+        var pendingAccount: StateWrite?
+
+        public mutating func next() -> StateWrite? {
+            if pendingAccount == nil, nextAccount < order.count {
+                let id = workload.account(Int(order[nextAccount]))
+                let record = AccountRecord(
+                    id: id, keys: KeySet(single: workload.accountKey.publicKey), flags: [],
+                    balances: [Balance(currency: .khr, balance: Workload.openingBalance)])
+                pendingAccount = StateWrite(key: StateKey.account(id), value: StateRecord.account(record).encoded)
+                nextAccount += 1
+            }
+            if nextGenesis < genesis.count, pendingAccount.map({ genesis[nextGenesis].key < $0.key }) ?? true {
+                defer { nextGenesis += 1 }
+                return genesis[nextGenesis]
+            }
+            defer { pendingAccount = nil }
+            return pendingAccount
+        }
     }
 
     /// Builds, executes and commits the next block (with its certificate).

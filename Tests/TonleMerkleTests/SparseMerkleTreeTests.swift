@@ -184,3 +184,57 @@ func clusteredKey(_ r: inout Random, base: Bytes32) -> Bytes32 {
         #expect(throws: MerkleProof.DecodeError.self) { try MerkleProof(encoded: [0xff, 0xff, 0]) }
     }
 }
+
+/// The streaming builder of a bulk import gives the very tree the update algorithm gives: the
+/// same nodes at the same positions, and the same root as the reference.
+@Suite struct SortedTreeBuilderTests {
+    func compare(_ map: [Bytes32: Digest]) {
+        var emitted: [NodePosition: MerkleNode] = [:], repeats = 0
+        var builder = SortedTreeBuilder { position, node in
+            if emitted.updateValue(node, forKey: position) != nil { repeats += 1 }
+        }
+        for (key, valueHash) in map.sorted(by: { $0.key < $1.key }) { builder.add(key: key, valueHash: valueHash) }
+        let root = builder.finish()
+        var tree = MemoryNodeStore()
+        let updated = SparseMerkleTree.update(tree, map.map { MerkleUpdate(key: $0.key, valueHash: $0.value) })
+        tree.apply(updated.writes)
+        #expect(root == updated.root && root == referenceRoot(map))
+        #expect(repeats == 0, "each position emitted once")
+        #expect(emitted.count == tree.count)
+        #expect(emitted.allSatisfy { tree.merkleNode(at: $0.key) == $0.value })
+    }
+
+    @Test func smallSets() {
+        var r = Random(state: 21)
+        compare([:])
+        for size in 1...6 {
+            for _ in 0..<30 { compare(Dictionary(uniqueKeysWithValues: (0..<size).map { _ in (r.key(), r.digest()) })) }
+        }
+    }
+
+    @Test func randomAndClusteredSets() {
+        var r = Random(state: 22)
+        for round in 0..<merkleCases / 10 {
+            let base = r.key()
+            var map: [Bytes32: Digest] = [:]
+            for _ in 0..<Int.random(in: 1...3_000, using: &r) { map[round % 2 == 0 ? r.key() : clusteredKey(&r, base: base)] = r.digest() }
+            compare(map)
+        }
+    }
+
+    /// Keys that differ only in their last bit, or only in their first: the deepest and the shallowest partings.
+    @Test func extremeKeys() {
+        var r = Random(state: 23)
+        let base = r.key().bytes
+        var low = base, high = base
+        low[31] &= 0xFE
+        high[31] |= 0x01
+        compare([Bytes32(low)!: r.digest(), Bytes32(high)!: r.digest()])
+        var first = base, second = base
+        first[0] &= 0x7F
+        second[0] |= 0x80
+        var third = second
+        third[31] ^= 0x01
+        compare([Bytes32(first)!: r.digest(), Bytes32(second)!: r.digest(), Bytes32(third)!: r.digest()])
+    }
+}

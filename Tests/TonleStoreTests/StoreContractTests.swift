@@ -225,6 +225,36 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(throws: StoreError.self) { _ = try RocksStore(path: path) }
     }
 
+    /// A bulk genesis import streams the state and its tree into RocksDB: the same root, values
+    /// and later blocks as the ordinary in-memory genesis commit of the same accounts.
+    @Test func aGenesisImportIsTheSameStateAsAGenesisCommit() throws {
+        let workload = Workload(seed: 14, accounts: 3_000, setup: .imported), reference = MemoryStore()
+        try workload.initialise(reference)
+        let path = temporaryRocksDatabase()
+        let root = try RocksStore.importGenesis(path: path, validators: workload.validators, writes: workload.importedWrites())
+        #expect(root == reference.stateRoot)
+        do {
+            let store = try RocksStore(path: path)
+            #expect(store.appliedHeight == 0 && store.mergedHeight == 0 && store.stateRoot == reference.stateRoot)
+            #expect(store.allStateValues() == reference.allStateValues() && reference.allStateValues().count == 3_000 + 9)   // and 5 participants, 2 accounts, validators, meta
+            #expect(store.validatorSet(signing: 1) == workload.validators && store.stateRoot(at: 0) == root)
+            for _ in 0..<3 {
+                try workload.applyNext(to: store, transfers: 200)
+                try workload.applyNext(to: reference, transfers: 200)
+            }
+            #expect(store.stateRoot == reference.stateRoot)
+        }
+        do {
+            let reopened = try RocksStore(path: path)
+            #expect(reopened.appliedHeight == 3 && reopened.stateRoot == reference.stateRoot)
+        }
+        #expect { _ = try RocksStore.importGenesis(path: path, validators: workload.validators, writes: workload.importedWrites()) } throws: {
+            "\($0)".contains("already holds a store")
+        }
+        let unsorted = Array(workload.importedWrites()).reversed()
+        #expect(throws: StoreError.self) { _ = try RocksStore.importGenesis(path: temporaryRocksDatabase(), validators: workload.validators, writes: unsorted) }
+    }
+
     /// A RocksDB store that merges every few blocks, with tiny caches, and an in-memory reference,
     /// both initialised by the workload.
     static func mergingStore(mergeEntriesMax: Int, seed: UInt64, accounts: Int, options: RocksStore.Options = RocksStore.Options()) throws
