@@ -94,8 +94,26 @@ final class NodeLoop: @unchecked Sendable {
             }
             publish()
         }
+        mergeStore()
         end()
         return nil
+    }
+
+    /// On a graceful stop, the changes the store holds in memory are merged into its tables, so
+    /// the next start replays no blocks (at 10 million accounts that replay took 20 s). A failure
+    /// is logged and loses nothing: the log still holds the changes.
+    private func mergeStore() {
+        let start = Monotonic.nanoseconds
+        do {
+            switch store {
+            case let rocks as RocksStore: try rocks.merge()
+            case let sqlite as SQLiteStore: try sqlite.merge()
+            default: return
+            }
+            logger.info("store merged for the next start", metadata: ["ms": "\((Monotonic.nanoseconds - start) / 1_000_000)"])
+        } catch {
+            logger.error("store merge at stop failed; the next start replays the log", metadata: ["error": "\(error)"])
+        }
     }
 
     func stop() { mailbox.post(.stop, force: true) }

@@ -288,6 +288,7 @@ struct ProcessTests {
             #expect(await LocalNetwork.eventually(60) { (await network.height(1) ?? 0) >= 2 })
             #expect(network.terminate(1) == 0)
             #expect(network.log(1).contains("stopped"))
+            #expect(network.log(1).contains("store merged for the next start"))
             try network.start(1)
             #expect(await LocalNetwork.eventually(90) { (await network.status(1)?["peers"] as? [Any])?.count == 3 })
             let target = await heights(network, [0, 2, 3]).max()!
