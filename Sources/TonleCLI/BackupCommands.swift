@@ -12,13 +12,15 @@ struct BackupCommand: ParsableCommand {
             With the node running, copies the newest snapshot in DATA_DIR/snapshots/ (or the one at --height); \
             the node takes them every storage.snapshot_interval heights. With the node stopped and --from-store, \
             takes a snapshot of DATA_DIR/ledger.rocksdb directly. The copy is synced to disk, then opened and checked \
-            against its manifest (height, state root, block hash). Prints the manifest.
+            against its manifest (height, state root, block hash); with --full, the state root is also recomputed \
+            from every state value. Prints the manifest.
             """)
 
     @Option(name: .customLong("data-dir"), help: "The node's data directory (node.data_dir).") var dataDirectory: String
     @Option(help: "The directory to create (it must not exist, or be empty).") var to: String
     @Option(help: "The snapshot to copy (default: the newest).") var height: UInt64?
     @Flag(name: .customLong("from-store"), help: "The node is stopped: back up its store itself rather than a snapshot.") var fromStore = false
+    @Flag(help: "Also recompute the state root from every state value (seconds per million accounts).") var full = false
     @Flag(help: "Print the manifest as JSON.") var json = false
 
     func validate() throws {
@@ -28,7 +30,7 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let manifest: SnapshotManifest
         if fromStore {
-            manifest = try Snapshots.takeFromStopped(dataDirectory: dataDirectory, to: to)
+            manifest = try Snapshots.takeFromStopped(dataDirectory: dataDirectory, to: to, full: full)
         } else {
             let snapshots = Snapshots.list(Snapshots.directory(dataDirectory: dataDirectory))
             guard let chosen = height.map({ wanted in snapshots.first { $0.height == wanted } }) ?? snapshots.first else {
@@ -36,7 +38,7 @@ struct BackupCommand: ParsableCommand {
                 throw CLIError(height.map { "no snapshot at height \($0) in \(dataDirectory)/snapshots (there are: \(available.isEmpty ? "none" : available))" }
                     ?? "no snapshot in \(dataDirectory)/snapshots: the node takes one every storage.snapshot_interval heights; with the node stopped, use --from-store")
             }
-            manifest = try Snapshots.copy(chosen.path, to: to)
+            manifest = try Snapshots.copy(chosen.path, to: to, full: full)
         }
         printManifest(manifest, json: json, verb: "backed up to \(to)")
     }
@@ -55,10 +57,11 @@ struct RestoreCommand: ParsableCommand {
 
     @Option(help: "The backup directory (made by tonle backup).") var from: String
     @Option(name: .customLong("data-dir"), help: "The node's data directory (node.data_dir).") var dataDirectory: String
+    @Flag(help: "Also recompute the state root from every state value before putting the copy in place.") var full = false
     @Flag(help: "Print the manifest as JSON.") var json = false
 
     func run() throws {
-        let manifest = try Snapshots.restore(from, dataDirectory: dataDirectory)
+        let manifest = try Snapshots.restore(from, dataDirectory: dataDirectory, full: full)
         printManifest(manifest, json: json, verb: "restored into \(dataDirectory)")
     }
 }

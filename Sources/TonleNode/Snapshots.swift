@@ -132,8 +132,10 @@ public enum Snapshots {
 
     /// Opens the store in snapshot or backup `path` and checks that it is what its manifest says:
     /// the height, the state root (which opening checks against the stored tree) and the block hash.
+    /// With `full`, also recomputes the state root from every state value (`recomputeStateRoot`):
+    /// the values themselves, not only the stored tree, are the certified state.
     @discardableResult
-    public static func verify(_ path: String) throws(NodeError) -> SnapshotManifest {
+    public static func verify(_ path: String, full: Bool = false) throws(NodeError) -> SnapshotManifest {
         let manifest = try manifest(at: path)
         let store: RocksStore
         do { store = try RocksStore(path: path) } catch { throw .dataDirectory("\(path) does not open as a store: \(error)") }
@@ -141,12 +143,19 @@ public enum Snapshots {
         guard found.height == manifest.height, found.stateRoot == manifest.stateRoot, found.blockHash == manifest.blockHash else {
             throw .dataDirectory("\(path) holds height \(found.height), root \(found.stateRoot) but its manifest says height \(manifest.height), root \(manifest.stateRoot)")
         }
+        if full {
+            let recomputed: (root: Digest, values: Int)
+            do { recomputed = try store.recomputeStateRoot() } catch { throw .dataDirectory("reading the state of \(path): \(error)") }
+            guard recomputed.root == store.stateRoot else {
+                throw .dataDirectory("\(path): its \(recomputed.values) state values give root \(recomputed.root.hex), not the certified \(found.stateRoot)")
+            }
+        }
         return manifest
     }
 
     /// Copies snapshot `source` to `destination` (which must not exist, or be an empty directory),
     /// syncs every file, and verifies the copy.
-    public static func copy(_ source: String, to destination: String) throws(NodeError) -> SnapshotManifest {
+    public static func copy(_ source: String, to destination: String, full: Bool = false) throws(NodeError) -> SnapshotManifest {
         _ = try manifest(at: source)
         let files = FileManager.default
         if files.fileExists(atPath: destination) {
@@ -160,12 +169,12 @@ public enum Snapshots {
             throw .dataDirectory("copying \(source) to \(destination): \(error.localizedDescription)")
         }
         try syncTree(destination)
-        return try verify(destination)
+        return try verify(destination, full: full)
     }
 
     /// A backup of a stopped node's store: a snapshot of `DATA_DIR/ledger.rocksdb` taken directly
     /// into `destination`. Fails with the reason when the node is running (RocksDB's lock).
-    public static func takeFromStopped(dataDirectory: String, to destination: String) throws(NodeError) -> SnapshotManifest {
+    public static func takeFromStopped(dataDirectory: String, to destination: String, full: Bool = false) throws(NodeError) -> SnapshotManifest {
         let path = dataDirectory + "/" + StorageEngine.rocksdb.fileName
         guard FileManager.default.fileExists(atPath: path) else { throw .dataDirectory("\(dataDirectory) holds no rocksdb store (\(path))") }
         let genesis = (try? String(contentsOfFile: dataDirectory + "/genesis.sha256", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
@@ -177,13 +186,13 @@ public enum Snapshots {
         do { try store.snapshot(to: destination) } catch { throw .dataDirectory("backup to \(destination): \(error)") }
         try write(SnapshotManifest(of: store, genesis: genesis), to: destination)
         try syncTree(destination)
-        return try verify(destination)
+        return try verify(destination, full: full)
     }
 
     /// Puts backup `backup` in place as the store of `dataDirectory`, which must not hold a store
     /// (a damaged one is moved aside by the operator, never overwritten here) and, if it records
     /// a genesis, the backup's. The consensus WAL and sign-state are left as they are.
-    public static func restore(_ backup: String, dataDirectory: String) throws(NodeError) -> SnapshotManifest {
+    public static func restore(_ backup: String, dataDirectory: String, full: Bool = false) throws(NodeError) -> SnapshotManifest {
         let manifest = try manifest(at: backup)
         let files = FileManager.default
         for engine in StorageEngine.allCases where files.fileExists(atPath: dataDirectory + "/" + engine.fileName) {
@@ -199,7 +208,7 @@ public enum Snapshots {
         }
         let partial = dataDirectory + "/" + partialPrefix + "restore"
         try? files.removeItem(atPath: partial)
-        let restored = try copy(backup, to: partial)
+        let restored = try copy(backup, to: partial, full: full)
         do {
             try files.removeItem(atPath: partial + "/" + manifestName)
             try files.moveItem(atPath: partial, toPath: dataDirectory + "/" + StorageEngine.rocksdb.fileName)

@@ -216,7 +216,7 @@ struct ProcessTests {
             let data = network.directory.appendingPathComponent("data/wing").path, backup = network.directory.appendingPathComponent("backup-wing").path
             #expect(await LocalNetwork.eventually(60) { (await network.height(3) ?? 0) >= 12 }, "blocks past two snapshots")
             let tonle = LocalNetwork.binaries.appendingPathComponent("tonle")
-            let backedUp = try LocalNetwork.run(tonle, ["backup", "--data-dir", data, "--to", backup, "--json"])
+            let backedUp = try LocalNetwork.run(tonle, ["backup", "--data-dir", data, "--to", backup, "--full", "--json"])
             #expect(backedUp.status == 0, "\(backedUp.output)")
             let manifest = try JSONSerialization.jsonObject(with: Data(backedUp.output.utf8)) as? [String: Any]
             let backupHeight = try #require((manifest?["height"] as? NSNumber)?.uint64Value)

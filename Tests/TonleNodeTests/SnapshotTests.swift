@@ -57,7 +57,7 @@ struct SnapshotTests {
         try workload.applyNext(to: store, transfers: 40)   // the node goes on after the snapshot
 
         let backups = try Self.directory()
-        let copied = try Snapshots.copy(Snapshots.list(root)[0].path, to: backups + "/one")
+        let copied = try Snapshots.copy(Snapshots.list(root)[0].path, to: backups + "/one", full: true)
         #expect(copied.height == 2)
         #expect(throws: NodeError.self) { _ = try Snapshots.copy(Snapshots.list(root)[0].path, to: backups + "/one") }   // not empty
 

@@ -255,6 +255,29 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(throws: StoreError.self) { _ = try RocksStore.importGenesis(path: temporaryRocksDatabase(), validators: workload.validators, writes: unsorted) }
     }
 
+    /// The state root recomputed from every value, whether merged, unmerged or being merged, is
+    /// the store's; a value changed behind the tree's back gives another, though the store opens.
+    @Test func theRootRecomputedFromEveryValue() throws {
+        let (path, store, reference, workload) = try Self.mergingStore(mergeEntriesMax: 1_500, seed: 15, accounts: 300)
+        for _ in 0..<8 {
+            try workload.applyNext(to: store, transfers: 50)
+            try workload.applyNext(to: reference, transfers: 50)
+            let recomputed = try store.recomputeStateRoot()
+            #expect(recomputed.root == store.stateRoot && recomputed.values == reference.allStateValues().count)
+        }
+        #expect(store.mergedHeight != nil && store.mergedHeight != store.appliedHeight, "values both merged and unmerged")
+        try store.merge()
+        let (key, value) = try #require(reference.allStateValues().first { $0.value.count > 40 })
+        var changed = value
+        changed[changed.count - 1] ^= 0x01
+        let root = store.stateRoot
+        _ = consume store
+        try RocksStoreTestAccess.putStateValue(path, key: key.bytes, value: changed)
+        let damaged = try RocksStore(path: path)
+        #expect(damaged.stateRoot == root)   // the stored tree still says the old root
+        #expect(try damaged.recomputeStateRoot().root != root)
+    }
+
     /// A RocksDB store that merges every few blocks, with tiny caches, and an in-memory reference,
     /// both initialised by the workload.
     static func mergingStore(mergeEntriesMax: Int, seed: UInt64, accounts: Int, options: RocksStore.Options = RocksStore.Options()) throws
