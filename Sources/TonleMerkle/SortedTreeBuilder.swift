@@ -37,10 +37,12 @@ public struct SortedTreeBuilder {
         count += 1
     }
 
-    /// The root of everything added (zero for nothing); the builder is spent.
-    public mutating func finish() -> Digest {
+    /// The root of everything added (zero for nothing); the builder is spent. With `depth`, every
+    /// key added must share its first `depth` bits, and the result is the hash of the node at
+    /// that depth on their path — a subtree's own root, its nodes emitted from that depth down.
+    public mutating func finish(atDepth depth: Int = 0) -> Digest {
         guard let last else { return .zero }
-        let root = close(last, partingAfter: -1)
+        let root = close(last, partingAfter: depth - 1, final: true)
         self.last = nil
         return root
     }
@@ -49,7 +51,7 @@ public struct SortedTreeBuilder {
     /// the branch where it parts from the next key (`partingAfter`; -1: up to the root) — and
     /// leaves that child waiting. Returns the hash of the last node emitted.
     @discardableResult
-    private mutating func close(_ entry: (key: Bytes32, valueHash: Digest), partingAfter: Int) -> Digest {
+    private mutating func close(_ entry: (key: Bytes32, valueHash: Digest), partingAfter: Int, final: Bool = false) -> Digest {
         let leaf = MerkleNode.leaf(key: entry.key, valueHash: entry.valueHash)
         var depth = max(partedBefore, partingAfter) + 1
         var hash = leaf.hash(hasher)
@@ -68,7 +70,7 @@ public struct SortedTreeBuilder {
             emit(NodePosition(key: entry.key, depth: parent), node)
             (depth, hash) = (parent, node.hash(hasher))
         }
-        if partingAfter >= 0 { waiting.append((depth, hash)) }
+        if !final { waiting.append((depth, hash)) }
         return hash
     }
 

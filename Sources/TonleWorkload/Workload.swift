@@ -138,7 +138,7 @@ public struct Workload: Sendable {
         order.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for index in chunk * size..<min(accounts, (chunk + 1) * size) {
+                for index in min(accounts, chunk * size)..<min(accounts, (chunk + 1) * size) {
                     slots[index] = (StateKey.account(account(index)).raw.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).bigEndian }, UInt32(index))
                 }
             }

@@ -160,17 +160,23 @@ func mode(_ path: String) throws -> Int {
         #expect((json["sha256_64b_reused_c_per_s"] as? Int ?? 0) > 0)
     }
 
-    @Test func execBenchRunsAShortWorkload() throws {
+    /// Both ways of making the accounts: imported into the genesis state (the default), and through blocks.
+    @Test(arguments: ["import", "blocks"])
+    func execBenchRunsAShortWorkload(setup: String) throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try TonleProcess.run(["bench", "exec", "--accounts", "300", "--blocks", "4", "--transfers", "100", "--merge-entries-max", "1000"], in: dir, timeoutSeconds: 120)
+        let result = try TonleProcess.run(
+            ["bench", "exec", "--accounts", "300", "--blocks", "4", "--transfers", "100", "--merge-entries-max", "1000", "--setup", setup, "--snapshot-interval", "2"],
+            in: dir, timeoutSeconds: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         #expect(json["bench"] as? String == "exec" && json["accounts"] as? Int == 300)
         #expect((json["transfers_per_s"] as? Int ?? 0) > 0 && json["rejected"] as? Int == 0)
         #expect((json["merges"] as? Int ?? 0) >= 1, "the store merged during the run")
-        #expect(result.stderr.contains("setup: 300 of 300 accounts"))
+        #expect(json["setup"] as? String == setup && (json["disk_bytes_per_account"] as? Int ?? 0) > 0 && json["startup_s"] != nil)
+        #expect(json["snapshots"] as? Int == 2)
+        #expect(result.stderr.contains(setup == "import" ? "import: sorting 300 account keys" : "setup: 300 of 300 accounts"))
     }
 }
 

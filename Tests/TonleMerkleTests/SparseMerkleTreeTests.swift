@@ -238,3 +238,52 @@ func clusteredKey(_ r: inout Random, base: Bytes32) -> Bytes32 {
         compare([Bytes32(first)!: r.digest(), Bytes32(second)!: r.digest(), Bytes32(third)!: r.digest()])
     }
 }
+
+/// State sync's chunks: the top read from a tree gives its root; each chunk of sorted leaves
+/// verifies against its summary alone and yields the tree's own nodes; a changed, missing or
+/// misplaced leaf is refused.
+@Suite struct StateChunksTests {
+    @Test func chunksVerifyAndRebuildTheTree() throws {
+        var r = Random(state: 31)
+        for round in 0..<merkleCases / 5 {
+            let base = r.key()
+            var map: [Bytes32: Digest] = [:]
+            for _ in 0..<Int.random(in: 0...2_000, using: &r) { map[round % 3 == 0 ? clusteredKey(&r, base: base) : r.key()] = r.digest() }
+            var tree = MemoryNodeStore()
+            let updated = SparseMerkleTree.update(tree, map.map { MerkleUpdate(key: $0.key, valueHash: $0.value) })
+            tree.apply(updated.writes)
+            let depth = Int.random(in: 0...10, using: &r)
+            let top = StateChunks.top(tree, depth: depth)
+            #expect(top.count == 1 << depth && StateChunks.root(of: top) == updated.root)
+            let sorted = map.sorted { $0.key < $1.key }.map { (key: $0.key, valueHash: $0.value) }
+            let chunks = Dictionary(grouping: sorted) { StateChunks.chunkIndex(of: $0.key, depth: depth) }
+            var emitted: [NodePosition: MerkleNode] = [:]
+            for index in 0..<(1 << depth) {
+                try StateChunks.verifyChunk(chunks[index] ?? [], index: index, depth: depth, expected: top[index]) { emitted[$0] = $1 }
+            }
+            #expect(emitted.allSatisfy { tree.merkleNode(at: $0.key) == $0.value })
+            // Every stored node from the chunk depth down, but the leaves alone in their chunk (the top places those).
+            let below = tree.nodes.filter { position, node in
+                guard position.depth >= depth else { return false }
+                if case .leaf(let key, _) = node, chunks[StateChunks.chunkIndex(of: key, depth: depth)]?.count == 1 { return false }
+                return true
+            }
+            #expect(Set(below.keys) == Set(emitted.keys))
+            guard let (index, leaves) = chunks.first(where: { $0.value.count >= 2 }) else { continue }
+            var changed = leaves
+            changed[0].valueHash = r.digest()
+            #expect(throws: StateChunkError.summaryMismatch(index: index)) { try StateChunks.verifyChunk(changed, index: index, depth: depth, expected: top[index]) }
+            #expect(throws: StateChunkError.summaryMismatch(index: index)) {
+                try StateChunks.verifyChunk(Array(leaves.dropLast()), index: index, depth: depth, expected: top[index])
+            }
+            #expect(throws: StateChunkError.keysNotAscending(index: index)) {
+                try StateChunks.verifyChunk(leaves.reversed(), index: index, depth: depth, expected: top[index])
+            }
+            if depth > 0, let other = chunks.first(where: { $0.key != index })?.value.first {
+                #expect(throws: StateChunkError.keyOutsideChunk(index: index)) {
+                    try StateChunks.verifyChunk(leaves + [other], index: index, depth: depth, expected: top[index])
+                }
+            }
+        }
+    }
+}
