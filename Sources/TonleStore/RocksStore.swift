@@ -367,14 +367,39 @@ public final class RocksStore: LedgerStore {
 
     // MARK: Bulk import
 
+    /// Block `height`'s records that a store starting there keeps: the next block is checked
+    /// against its hash and results root, its certificate is the next block's last commit.
+    public struct StartingBlock: Sendable {
+        public let block: Block
+        public let results: [TransactionResult]
+        public let certificate: CommitCertificate
+
+        public init(block: Block, results: [TransactionResult], certificate: CommitCertificate) {
+            (self.block, self.results, self.certificate) = (block, results, certificate)
+        }
+    }
+
     /// Writes a genesis state of any size into the empty store in directory `path`: `writes`,
     /// in ascending key order, become the state at height 0, with `validators` signing block 1.
+    /// Returns the state root; the store then opens as usual (`importState`).
+    public static func importGenesis(path: String, validators: ValidatorSet, writes: some Sequence<StateWrite>) throws(StoreError) -> Digest {
+        try importState(path: path, at: nil, validators: [(1, validators)], writes: writes)
+    }
+
+    /// Writes a state of any size into the empty store in directory `path`, which then starts at
+    /// that state: at height 0 (genesis, `block` nil) or after `block` (state sync, a restore),
+    /// holding no block before it. `writes` come in ascending key order; `validators` are the sets
+    /// that sign from a height on (a store starting after block H needs those of H and H + 1).
+    ///
     /// Streams: values and tree nodes (`SortedTreeBuilder`) go to `state/` in large unlogged
     /// batches, which are flushed to files before `state/`'s merged height and then `log/`'s
-    /// applied height and root are written, each synced. Until that last write the store is
-    /// empty to anyone opening it; an import that stopped part-way is redone on a new directory.
-    /// Returns the state root; the store then opens as usual.
-    public static func importGenesis(path: String, validators: ValidatorSet, writes: some Sequence<StateWrite>) throws(StoreError) -> Digest {
+    /// records, applied height and root are written, each synced. Until that last write the store
+    /// is empty to anyone opening it; an import that stopped part-way is redone in a new directory.
+    /// Returns the state root, for the caller to check against the certified one (the state after
+    /// block H is certified by block H + 1's header).
+    public static func importState(
+        path: String, at start: StartingBlock?, validators: [(from: UInt64, set: ValidatorSet)], writes: some Sequence<StateWrite>
+    ) throws(StoreError) -> Digest {
         let store = try RocksStore(path: path)
         guard store.appliedHeight == nil, store.mergedHeight == nil else { throw .io("\(path) already holds a store: import into a new directory") }
         var empty = true
@@ -404,14 +429,28 @@ public final class RocksStore: LedgerStore {
         }
         let root = tree.finish()
         if let failure { throw failure }
+        let heightNumber = start?.block.header.height ?? 0
+        if let start {
+            guard start.block.header.height >= 1, start.results.count == start.block.transactions.count,
+                  start.certificate.height == heightNumber, start.certificate.blockHash == start.block.hash else {
+                throw .corrupt("the starting block, its results and its certificate do not belong together")
+            }
+        }
         try keyed.write(batch, sync: false, logged: false)
         try keyed.flush()
-        let merged = keyed.batch()
-        merged.put(Keyed.meta.rawValue, Array("merged_height".utf8), bigEndian(0))
+        let merged = keyed.batch(), height = bigEndian(heightNumber)
+        merged.put(Keyed.meta.rawValue, Array("merged_height".utf8), height)
         try keyed.write(merged, sync: true)
-        let applied = store.log.batch(), height = bigEndian(0)
+        let applied = store.log.batch()
+        if let start {
+            let resultsRoot = ResultsTree.root(start.block.transactions.map(\.id), start.results)
+            applied.put(Log.blocks.rawValue, height + [BlockPart.hashes.rawValue], start.block.hash.bytes + resultsRoot.bytes)
+            applied.put(Log.blocks.rawValue, height + [BlockPart.block.rawValue], start.block.encoded)
+            applied.put(Log.blocks.rawValue, height + [BlockPart.results.rawValue], try! BlockResults(start.results).encoded)
+            applied.put(Log.blocks.rawValue, height + [BlockPart.certificate.rawValue], start.certificate.encoded)
+        }
         applied.put(Log.blocks.rawValue, height + [BlockPart.stateRoot.rawValue], root.bytes)
-        applied.put(Log.validatorSets.rawValue, bigEndian(1), validators.encoded)
+        for (from, set) in validators { applied.put(Log.validatorSets.rawValue, bigEndian(from), set.encoded) }
         applied.put(Log.meta.rawValue, Array("state_root".utf8), root.bytes)
         applied.put(Log.meta.rawValue, Array("applied_height".utf8), height)
         try store.log.write(applied, sync: true)

@@ -255,6 +255,34 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(throws: StoreError.self) { _ = try RocksStore.importGenesis(path: temporaryRocksDatabase(), validators: workload.validators, writes: unsorted) }
     }
 
+    /// A store that starts after block H (state sync, a restore) from the state at H alone: the
+    /// same root, no earlier blocks, and the next blocks apply to it as to the store that made them.
+    @Test func aStoreStartingAtAHeight() throws {
+        let workload = Workload(seed: 16, accounts: 500, setup: .imported)
+        let source = try RocksStore(path: temporaryRocksDatabase())
+        try workload.initialise(source)
+        for _ in 0..<10 { try workload.applyNext(to: source, transfers: 60) }
+        let start = RocksStore.StartingBlock(
+            block: try #require(source.block(at: 10)), results: try #require(source.results(at: 10)),
+            certificate: try #require(source.certificate(at: 10)))
+        let values = source.allStateValues().sorted { $0.key < $1.key }.map { StateWrite(key: $0.key, value: $0.value) }
+        let validators: [(from: UInt64, set: ValidatorSet)] = [(10, try #require(source.validatorSet(signing: 10))), (11, try #require(source.validatorSet(signing: 11)))]
+        let path = temporaryRocksDatabase()
+        let root = try RocksStore.importState(path: path, at: start, validators: validators, writes: values)
+        #expect(root == source.stateRoot)
+        let synced = try RocksStore(path: path)
+        #expect(synced.appliedHeight == 10 && synced.stateRoot == source.stateRoot && synced.mergedHeight == 10)
+        #expect(synced.block(at: 9) == nil && synced.block(at: 10) == source.block(at: 10) && synced.stateRoot(at: 10) == root)
+        #expect(synced.hashes(at: 10)! == source.hashes(at: 10)! && synced.certificate(at: 10) == source.certificate(at: 10))
+        for _ in 0..<3 {
+            try workload.applyNext(to: source, transfers: 60)
+            try workload.applyNext(to: synced, transfers: 60)
+            #expect(synced.stateRoot == source.stateRoot && synced.hashes(at: synced.appliedHeight!)! == source.hashes(at: source.appliedHeight!)!)
+        }
+        let wrong = RocksStore.StartingBlock(block: start.block, results: start.results, certificate: try #require(source.certificate(at: 11)))
+        #expect(throws: StoreError.self) { _ = try RocksStore.importState(path: temporaryRocksDatabase(), at: wrong, validators: validators, writes: values) }
+    }
+
     /// The state root recomputed from every value, whether merged, unmerged or being merged, is
     /// the store's; a value changed behind the tree's back gives another, though the store opens.
     @Test func theRootRecomputedFromEveryValue() throws {
