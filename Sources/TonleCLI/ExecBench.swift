@@ -4,6 +4,9 @@ import Foundation
 import TonleRuntime
 import TonleStorage
 import TonleStore
+import TonleCrypto
+import TonleLedger
+import TonleMerkle
 import TonleWorkload
 
 /// `tonle bench exec`: execution and commit throughput of one node on its real store.
@@ -24,6 +27,8 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Database path (default: a new temporary file, deleted afterwards).") var database: String?
     @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
     @Option(help: "Storage engine: rocksdb (the node's default) or sqlite (docs/storage.md, \"Choosing the engine\").") var engine = "rocksdb"
+    @Flag(name: .customLong("state-sync"), help: "After the blocks, time state sync's data path without the network: snapshot, top, every chunk read and verified, a store imported at that height.")
+    var stateSync = false
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
     @Option(help: "How the accounts are made: import (written into the genesis state, streamed, as a bulk genesis import) or blocks (created by blocks of 5,000 through the ledger).")
     var setup = "import"
@@ -39,6 +44,7 @@ struct ExecBench: ParsableCommand {
         guard ["sqlite", "rocksdb"].contains(engine) else { throw ValidationError("--engine is sqlite or rocksdb") }
         guard ["import", "blocks"].contains(setup) else { throw ValidationError("--setup is import or blocks") }
         guard snapshotInterval >= 0, snapshotInterval == 0 || engine == "rocksdb" else { throw ValidationError("--snapshot-interval ≥ 0, with --engine rocksdb") }
+        guard !stateSync || engine == "rocksdb" else { throw ValidationError("--state-sync needs --engine rocksdb") }
     }
 
     func run() throws {
@@ -68,6 +74,7 @@ struct ExecBench: ParsableCommand {
         measured.snapshotEnded.wait()   // the last snapshot written (and the semaphore back at its start value)
         measured.snapshotEnded.signal()
         if snapshotInterval > 0 { try? FileManager.default.removeItem(atPath: path + "-snapshot-\(blocks / snapshotInterval)") }
+        if stateSync, let rocks = store as? RocksStore { try timeStateSync(rocks) }
         // Start-up: what a node restarting on this data directory waits for before it can serve
         // (the unmerged log replayed, its tree updates recomputed and checked).
         store = nil
@@ -77,6 +84,41 @@ struct ExecBench: ParsableCommand {
         try store!.settle()
         let diskAfter = store!.diskBytes
         report(measured, setupSeconds: setupSeconds, setupDiskBytes: diskBefore, diskBytes: diskAfter - diskBefore, startupSeconds: startupSeconds)
+    }
+
+    /// State sync's data path on this machine, without the network (docs/benchmarks.md).
+    private func timeStateSync(_ store: RocksStore) throws {
+        let snapshotPath = store.path + "-sync-snapshot", restoredPath = store.path + "-sync-restored"
+        defer { [snapshotPath, restoredPath].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        var mark = now()
+        func lap() -> Double { defer { mark = now() }; return seconds(now() - mark) }
+        try store.snapshot(to: snapshotPath)
+        let snapshotted = lap()
+        let snapshot = try RocksStore(path: snapshotPath)
+        let opened = lap()
+        let height = snapshot.appliedHeight!
+        var depth = 0
+        while depth < StateChunks.depthMax, accounts >> (depth + 12) > 0 { depth += 1 }   // ~4,096 values a chunk
+        let top = StateChunks.top(snapshot, depth: depth)
+        guard StateChunks.root(of: top) == snapshot.stateRoot else { throw CLIError("the top does not give the state root") }
+        let topped = lap()
+        var writes: [StateWrite] = [], bytes = 0
+        for index in 0..<(1 << depth) {
+            let values = try snapshot.stateValues(inChunk: index, depth: depth)
+            try StateChunks.verifyChunk(values.map { (key: $0.key.raw, valueHash: SHA256.hash($0.value)) }, index: index, depth: depth, expected: top[index])
+            for (key, value) in values {
+                bytes += 32 + value.count
+                writes.append(StateWrite(key: key, value: value))
+            }
+        }
+        let chunked = lap()
+        let start = RocksStore.StartingBlock(block: snapshot.block(at: height)!, results: snapshot.results(at: height)!, certificate: snapshot.certificate(at: height)!)
+        let sets = [(from: height, set: snapshot.validatorSet(signing: height)!), (from: height + 1, set: snapshot.validatorSet(signing: height + 1)!)]
+        let root = try RocksStore.importState(path: restoredPath, at: start, validators: sets, writes: writes)
+        guard root == snapshot.stateRoot, try RocksStore(path: restoredPath).stateRoot == root else { throw CLIError("the imported state has another root") }
+        let imported = lap()
+        let total = snapshotted + opened + topped + chunked + imported
+        print("state sync path     \(writes.count) values (\(bytes >> 20) MiB) in \(1 << depth) chunks: snapshot \(f(snapshotted)) s, open \(f(opened)) s, top \(f(topped)) s, chunks read and verified \(f(chunked)) s, import \(f(imported)) s; \(f(total)) s in all (no network)")
     }
 
     private func open(_ path: String) throws -> any BenchStore {

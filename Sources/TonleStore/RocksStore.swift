@@ -365,6 +365,31 @@ public final class RocksStore: LedgerStore {
         return (tree.finish(), values)
     }
 
+    // MARK: State chunks
+
+    /// The state values of chunk `index` at `depth` (`StateChunks`: every key whose first `depth`
+    /// bits are `index`), ascending by key, unmerged changes included: what a node serving state
+    /// sync sends, read from a snapshot it opened.
+    public func stateValues(inChunk index: Int, depth: Int) throws(StoreError) -> [(key: Digest, value: [UInt8])] {
+        precondition((0...StateChunks.depthMax).contains(depth) && (0..<(1 << depth)).contains(index))
+        var unmerged: [Digest: [UInt8]?] = [:]
+        for (key, value) in merging?.changes.state ?? [:] where StateChunks.chunkIndex(of: key.raw, depth: depth) == index { unmerged[key] = value }
+        for (key, value) in recent.state where StateChunks.chunkIndex(of: key.raw, depth: depth) == index { unmerged[key] = value }
+        var start = [UInt8](repeating: 0, count: 32)
+        let shifted = depth == 0 ? 0 : index << (24 - depth)
+        (start[0], start[1], start[2]) = (UInt8(truncatingIfNeeded: shifted >> 16), UInt8(truncatingIfNeeded: shifted >> 8), UInt8(truncatingIfNeeded: shifted))
+        var values: [(key: Digest, value: [UInt8])] = []
+        try keyed.scanForwards(Keyed.state.rawValue, from: start) { keyBytes, value in
+            let key = Digest(Array(keyBytes))!
+            guard StateChunks.chunkIndex(of: key.raw, depth: depth) == index else { return false }
+            if unmerged[key] == nil { values.append((key, Array(value))) }
+            return true
+        }
+        for case let (key, value?) in unmerged { values.append((key, value)) }
+        values.sort { $0.key < $1.key }
+        return values
+    }
+
     // MARK: Bulk import
 
     /// Block `height`'s records that a store starting there keeps: the next block is checked

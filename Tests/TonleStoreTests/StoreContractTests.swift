@@ -283,6 +283,40 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(throws: StoreError.self) { _ = try RocksStore.importState(path: temporaryRocksDatabase(), at: wrong, validators: validators, writes: values) }
     }
 
+    /// State sync's data path without the network: a snapshot of a store with unmerged changes,
+    /// its top checked against the root, every chunk read and checked on its own, and a store
+    /// started from them at the snapshot's height that then follows the source block for block.
+    @Test func statePassesThroughChunksIntoAStoreAtTheSameHeight() throws {
+        let (path, source, _, workload) = try Self.mergingStore(mergeEntriesMax: 2_000, seed: 17, accounts: 700)
+        for _ in 0..<6 { try workload.applyNext(to: source, transfers: 80) }
+        try source.snapshot(to: path + "-snapshot")
+        let snapshot = try RocksStore(path: path + "-snapshot")
+        let height = try #require(snapshot.appliedHeight)
+        #expect(snapshot.mergedHeight != height, "the snapshot has unmerged changes")
+        let depth = 5
+        let top = StateChunks.top(snapshot, depth: depth)
+        #expect(StateChunks.root(of: top) == snapshot.stateRoot)
+        var writes: [StateWrite] = []
+        for index in 0..<(1 << depth) {
+            let values = try snapshot.stateValues(inChunk: index, depth: depth)
+            try StateChunks.verifyChunk(values.map { (key: $0.key.raw, valueHash: SHA256.hash($0.value)) }, index: index, depth: depth, expected: top[index])
+            writes += values.map { StateWrite(key: $0.key, value: $0.value) }
+        }
+        #expect(writes.count == snapshot.allStateValues().count)
+        let start = RocksStore.StartingBlock(
+            block: try #require(snapshot.block(at: height)), results: try #require(snapshot.results(at: height)),
+            certificate: try #require(snapshot.certificate(at: height)))
+        let sets: [(from: UInt64, set: ValidatorSet)] = [(height, try #require(snapshot.validatorSet(signing: height))), (height + 1, try #require(snapshot.validatorSet(signing: height + 1)))]
+        let restoredPath = temporaryRocksDatabase()
+        #expect(try RocksStore.importState(path: restoredPath, at: start, validators: sets, writes: writes) == snapshot.stateRoot)
+        let restored = try RocksStore(path: restoredPath)
+        for _ in 0..<2 {
+            try workload.applyNext(to: snapshot, transfers: 80)
+            try workload.applyNext(to: restored, transfers: 80)
+            #expect(restored.stateRoot == snapshot.stateRoot)
+        }
+    }
+
     /// The state root recomputed from every value, whether merged, unmerged or being merged, is
     /// the store's; a value changed behind the tree's back gives another, though the store opens.
     @Test func theRootRecomputedFromEveryValue() throws {
