@@ -37,8 +37,8 @@ struct ExecBench: ParsableCommand {
     var snapshotInterval = 0
 
     func validate() throws {
-        guard accounts >= 2, blocks >= 1, (1...8_192).contains(transfers) else {
-            throw ValidationError("need --accounts ≥ 2, --blocks ≥ 1 and 1 ≤ --transfers ≤ 8192")
+        guard (2...1_000_000_000).contains(accounts), (1...1_000_000).contains(blocks), (1...8_192).contains(transfers) else {
+            throw ValidationError("need 2 ≤ --accounts ≤ 1000000000, 1 ≤ --blocks ≤ 1000000 and 1 ≤ --transfers ≤ 8192")
         }
         guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync is full or normal") }
         guard ["sqlite", "rocksdb"].contains(engine) else { throw ValidationError("--engine is sqlite or rocksdb") }
@@ -211,7 +211,7 @@ struct ExecBench: ParsableCommand {
         let percentile = { (p: Double) in Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6 }
         let perSecond = transfersTotal / seconds(total)
         let ms = { (ns: UInt64) in Double(ns) / 1e6 / count }
-        print("accounts            \(accounts) " + (setupSeconds.map { "(\(setup == "import" ? "imported" : "created by blocks") in \(f($0)) s: \(Int(Double(accounts) / $0))/s)" } ?? "(already in the database)")
+        print("accounts            \(accounts) " + (setupSeconds.map { "(\(setup == "import" ? "imported" : "created by blocks") in \(f($0)) s: \(Int(Double(accounts) / max($0, 1e-9)))/s)" } ?? "(already in the database)")
               + "; \(Int(Double(setupDiskBytes) / Double(accounts))) bytes of disk per account")
         print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync); \(engine)")
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
@@ -231,7 +231,7 @@ struct ExecBench: ParsableCommand {
             "rejected": m.rejected, "merges": m.mergedBlocks,
         ]
         if let setupSeconds {
-            json["setup_accounts_per_s"] = Int(Double(accounts) / setupSeconds)
+            json["setup_accounts_per_s"] = Int(Double(accounts) / max(setupSeconds, 1e-9))
             json["setup_s"] = round3(setupSeconds)
         }
         json["setup"] = setup

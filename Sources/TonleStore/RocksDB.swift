@@ -188,15 +188,7 @@ final class RocksBatch {
     deinit { rocksdb_writebatch_destroy(handle) }
 
     func put(_ family: Int, _ key: [UInt8], _ value: [UInt8]) {
-        key.withUnsafeBufferPointer { key in
-            value.withUnsafeBufferPointer { value in
-                key.withMemoryRebound(to: CChar.self) { key in
-                    value.withMemoryRebound(to: CChar.self) { value in
-                        rocksdb_writebatch_put_cf(handle, families[family], key.baseAddress, key.count, value.baseAddress, value.count)
-                    }
-                }
-            }
-        }
+        Self.withBytes(key, value) { rocksdb_writebatch_put_cf(handle, families[family], $0, $1, $2, $3) }
     }
 
     func delete(_ family: Int, _ key: [UInt8]) {
@@ -207,12 +199,15 @@ final class RocksBatch {
 
     /// Deletes every key in `[start, end)`.
     func deleteRange(_ family: Int, _ start: [UInt8], _ end: [UInt8]) {
-        start.withUnsafeBufferPointer { start in
-            end.withUnsafeBufferPointer { end in
-                start.withMemoryRebound(to: CChar.self) { start in
-                    end.withMemoryRebound(to: CChar.self) { end in
-                        rocksdb_writebatch_delete_range_cf(handle, families[family], start.baseAddress, start.count, end.baseAddress, end.count)
-                    }
+        Self.withBytes(start, end) { rocksdb_writebatch_delete_range_cf(handle, families[family], $0, $1, $2, $3) }
+    }
+
+    /// `a` and `b` as the C API takes two byte strings: each a pointer and a length.
+    private static func withBytes(_ a: [UInt8], _ b: [UInt8], _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void) {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                a.withMemoryRebound(to: CChar.self) { a in
+                    b.withMemoryRebound(to: CChar.self) { b in body(a.baseAddress, a.count, b.baseAddress, b.count) }
                 }
             }
         }
