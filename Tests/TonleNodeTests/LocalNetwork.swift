@@ -136,10 +136,13 @@ final class LocalNetwork: @unchecked Sendable {
         for proxy in proxies where proxy.from == index || proxy.to == index { proxy.setCut(cut) }
     }
 
+    /// Kills what is left and removes the nodes' stores (RocksDB preallocates its write-ahead
+    /// logs: ~150 MB a node, which filled the disk over many runs); logs and configurations stay.
     func stop() {
         for index in Array(processes.keys) { kill(index) }
         for proxy in proxies { proxy.close() }
         try? group.syncShutdownGracefully()
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("data"))
     }
 
     // MARK: RPC
