@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "TonleMerkle", dependencies: ["TonleCrypto"], swiftSettings: strict),
         // Layer 3: deterministic execution.
         .target(name: "TonleLedger", dependencies: ["KHQR", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
-        .target(name: "TonleConsensus", dependencies: ["TonleTypes", "TonleCrypto"], swiftSettings: strict),
+        .target(name: "TonleConsensus", dependencies: ["TonleTypes", "TonleMerkle", "TonleCrypto"], swiftSettings: strict),
         // Layer 4: storage protocols and the in-memory store.
         .target(name: "TonleStorage", dependencies: ["TonleLedger", "TonleMerkle", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         // Layer 5: the deterministic driver (so far: block execution).
@@ -173,7 +173,7 @@ let package = Package(
             name: "TonleTestSupport", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
-            name: "TonleFuzzTargetsTests", dependencies: ["TonleFuzzTargets", "TonleConsensus", "TonleNetwork", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
+            name: "TonleFuzzTargetsTests", dependencies: ["TonleFuzzTargets", "TonleConsensus", "TonleMerkle", "TonleNetwork", "TonleStorage", "TonleWorkload", "TonleTypes", "TonleCrypto"],
             exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(name: "TonleCLITests", dependencies: ["TonleCLI", "TonleTypes", "TonleCrypto"], swiftSettings: strict),
         .testTarget(name: "DocTests", dependencies: ["TonleTypes", "TonleMerkle", "TonleLedger", "TonleCrypto"], swiftSettings: strict),

@@ -7,6 +7,7 @@ import TonleStore
 import TonleCrypto
 import TonleLedger
 import TonleMerkle
+import TonleNode
 import TonleWorkload
 
 /// `tonle bench exec`: execution and commit throughput of one node on its real store.
@@ -27,7 +28,7 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Database path (default: a new temporary file, deleted afterwards).") var database: String?
     @Option(help: "Sync mode: full (every commit is durable) or normal (durable at checkpoints).") var sync = "full"
     @Option(help: "Storage engine: rocksdb (the node's default) or sqlite (docs/storage.md, \"Choosing the engine\").") var engine = "rocksdb"
-    @Flag(name: .customLong("state-sync"), help: "After the blocks, time state sync's data path without the network: snapshot, top, every chunk read and verified, a store imported at that height.")
+    @Flag(name: .customLong("state-sync"), help: "After the blocks, time state sync over an encrypted link on 127.0.0.1: a snapshot served by the node's snapshot server, fetched, checked and imported into a new store.")
     var stateSync = false
     @Option(help: "Seed of the workload.") var seed: UInt64 = 1
     @Option(help: "How the accounts are made: import (written into the genesis state, streamed, as a bulk genesis import) or blocks (created by blocks of 5,000 through the ledger).")
@@ -74,7 +75,7 @@ struct ExecBench: ParsableCommand {
         measured.snapshotEnded.wait()   // the last snapshot written (and the semaphore back at its start value)
         measured.snapshotEnded.signal()
         if snapshotInterval > 0 { try? FileManager.default.removeItem(atPath: path + "-snapshot-\(blocks / snapshotInterval)") }
-        if stateSync, let rocks = store as? RocksStore { try timeStateSync(rocks) }
+        if stateSync, let rocks = store as? RocksStore { try timeStateSync(rocks, workload) }
         // Start-up: what a node restarting on this data directory waits for before it can serve
         // (the unmerged log replayed, its tree updates recomputed and checked).
         store = nil
@@ -86,39 +87,31 @@ struct ExecBench: ParsableCommand {
         report(measured, setupSeconds: setupSeconds, setupDiskBytes: diskBefore, diskBytes: diskAfter - diskBefore, startupSeconds: startupSeconds)
     }
 
-    /// State sync's data path on this machine, without the network (docs/benchmarks.md).
-    private func timeStateSync(_ store: RocksStore) throws {
-        let snapshotPath = store.path + "-sync-snapshot", restoredPath = store.path + "-sync-restored"
-        defer { [snapshotPath, restoredPath].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        var mark = now()
-        func lap() -> Double { defer { mark = now() }; return seconds(now() - mark) }
-        try store.snapshot(to: snapshotPath)
-        let snapshotted = lap()
-        let snapshot = try RocksStore(path: snapshotPath)
-        let opened = lap()
-        let height = snapshot.appliedHeight!
-        var depth = 0
-        while depth < StateChunks.depthMax, accounts >> (depth + 12) > 0 { depth += 1 }   // ~4,096 values a chunk
-        let top = StateChunks.top(snapshot, depth: depth)
-        guard StateChunks.root(of: top) == snapshot.stateRoot else { throw CLIError("the top does not give the state root") }
-        let topped = lap()
-        var writes: [StateWrite] = [], bytes = 0
-        for index in 0..<(1 << depth) {
-            let values = try snapshot.stateValues(inChunk: index, depth: depth)
-            try StateChunks.verifyChunk(values.map { (key: $0.key.raw, valueHash: SHA256.hash($0.value)) }, index: index, depth: depth, expected: top[index])
-            for (key, value) in values {
-                bytes += 32 + value.count
-                writes.append(StateWrite(key: key, value: value))
-            }
+    /// State sync on this machine over real links (docs/benchmarks.md): a snapshot of the store,
+    /// one more block, then `StateSyncLoopback` — offers, anchor blocks, top, every chunk over an
+    /// encrypted link on 127.0.0.1, each checked, and the import into a new store.
+    private func timeStateSync(_ store: RocksStore, _ workload: Workload) throws {
+        let data = store.path + "-sync-data", target = store.path + "-synced"
+        defer { [data, target].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let snapshotStart = now()
+        let snapshot = try Snapshots.take(store, genesis: "bench", into: Snapshots.directory(dataDirectory: data), keep: 1)
+        let snapshotSeconds = seconds(now() - snapshotStart)
+        let expected = store.stateRoot
+        try workload.applyNext(to: store, transfers: transfers)   // block H + 1 certifies the snapshot's state
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let source = store
+        nonisolated(unsafe) var result: Result<StateSyncLoopback.Figures, any Error>?
+        Task {
+            do {
+                result = .success(try await StateSyncLoopback.run(store: source, dataDirectory: data, chainID: workload.chainID, validators: workload.validators, into: target))
+            } catch { result = .failure(error) }
+            done.signal()
         }
-        let chunked = lap()
-        let start = RocksStore.StartingBlock(block: snapshot.block(at: height)!, results: snapshot.results(at: height)!, certificate: snapshot.certificate(at: height)!)
-        let sets = [(from: height, set: snapshot.validatorSet(signing: height)!), (from: height + 1, set: snapshot.validatorSet(signing: height + 1)!)]
-        let root = try RocksStore.importState(path: restoredPath, at: start, validators: sets, writes: writes)
-        guard root == snapshot.stateRoot, try RocksStore(path: restoredPath).stateRoot == root else { throw CLIError("the imported state has another root") }
-        let imported = lap()
-        let total = snapshotted + opened + topped + chunked + imported
-        print("state sync path     \(writes.count) values (\(bytes >> 20) MiB) in \(1 << depth) chunks: snapshot \(f(snapshotted)) s, open \(f(opened)) s, top \(f(topped)) s, chunks read and verified \(f(chunked)) s, import \(f(imported)) s; \(f(total)) s in all (no network)")
+        done.wait()
+        let figures = try result!.get()
+        guard figures.height == snapshot.height, try RocksStore(path: target).stateRoot == expected else { throw CLIError("the synced store has another state") }
+        print("state sync          \(figures.values) values (\(figures.bytes >> 20) MiB) at height \(figures.height) over an encrypted link on 127.0.0.1: \(f(figures.seconds)) s (offers, anchor, top, chunks checked, import); the snapshot took \(f(snapshotSeconds)) s; peak RSS \(Self.peakResidentBytes() >> 20) MiB")
     }
 
     private func open(_ path: String) throws -> any BenchStore {

@@ -1,4 +1,5 @@
 import TonleCrypto
+import TonleMerkle
 import TonleTypes
 
 /// Named limits of the peer protocol (docs/network.md).
@@ -48,6 +49,18 @@ public enum PeerMessage: Hashable, Sendable {
     case blocksRequest(from: UInt64, count: UInt32)
     /// Stored blocks with their commit certificates, in height order.
     case blocks([CertifiedBlock])
+    /// State sync (docs/network.md, "State sync"): which snapshots can you serve?
+    case snapshotsRequest
+    /// The snapshots the sender serves, newest first.
+    case snapshots([SnapshotOffer])
+    /// Asks for the 2^depth subtree summaries of the snapshot at `height`.
+    case snapshotTopRequest(height: UInt64)
+    /// The summaries in path order; none when the sender no longer holds that snapshot.
+    case snapshotTop(height: UInt64, summaries: [SubtreeSummary])
+    /// Asks for chunk `index` of the snapshot at `height`.
+    case chunkRequest(height: UInt64, index: UInt32)
+    /// The chunk's values in ascending key order; nil when the sender no longer holds that snapshot.
+    case chunk(height: UInt64, index: UInt32, entries: [StateEntry]?)
 
     /// The message's bytes: a tag byte, then the payload's canonical encoding.
     public var encoded: [UInt8] {
@@ -59,6 +72,12 @@ public enum PeerMessage: Hashable, Sendable {
         case .status(let height): w.u8(4); w.u64(height)
         case .blocksRequest(let from, let count): w.u8(5); w.u64(from); w.u32(count)
         case .blocks(let blocks): w.u8(6); w.list(blocks)
+        case .snapshotsRequest: w.u8(7)
+        case .snapshots(let offers): w.u8(8); w.list(offers)
+        case .snapshotTopRequest(let height): w.u8(9); w.u64(height)
+        case .snapshotTop(let height, let summaries): w.u8(10); w.u64(height); w.list(summaries) { $0.summary($1) }
+        case .chunkRequest(let height, let index): w.u8(11); w.u64(height); w.u32(index)
+        case .chunk(let height, let index, let entries): w.u8(12); w.u64(height); w.u32(index); w.optional(entries) { $0.list($1) }
         }
         return w.bytes
     }
@@ -74,6 +93,20 @@ public enum PeerMessage: Hashable, Sendable {
         case 4: self = .status(height: try r.u64("height"))
         case 5: self = .blocksRequest(from: try r.u64("from"), count: try r.u32("count"))
         case 6: self = .blocks(try r.list("blocks", of: CertifiedBlock.self, max: NetworkLimits.syncBlocksMax, elementBytesMin: 64))
+        case 7: self = .snapshotsRequest
+        case 8: self = .snapshots(try r.list("offers", of: SnapshotOffer.self, max: StateSyncLimits.offersMax, elementBytesMin: 41))
+        case 9: self = .snapshotTopRequest(height: try r.u64("height"))
+        case 10:
+            let height = try r.u64("height")
+            let summaries = try r.list("summaries", max: 1 << StateChunks.depthMax) { (r: inout CanonicalReader) throws(DecodeError) in try r.summary() }
+            self = .snapshotTop(height: height, summaries: summaries)
+        case 11: self = .chunkRequest(height: try r.u64("height"), index: try r.u32("index"))
+        case 12:
+            let height = try r.u64("height"), index = try r.u32("index")
+            let entries = try r.optional("entries") { (r: inout CanonicalReader) throws(DecodeError) in
+                try r.list("entries", of: StateEntry.self, max: StateSyncLimits.chunkValuesMax, elementBytesMin: 36)
+            }
+            self = .chunk(height: height, index: index, entries: entries)
         case let tag: throw .unknownTag(field: "peer message", tag: UInt64(tag))
         }
         try r.finish()

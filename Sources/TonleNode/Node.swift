@@ -29,6 +29,21 @@ public enum Node {
         logger[metadataKey: "node"] = "\(config.name)"
         let genesis = try GenesisFile.load(path: config.genesisFile)
         let key = try KeyFileIO.read(config.keyFile)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
+        if config.stateSyncEnabled {
+            if FileManager.default.fileExists(atPath: config.dataDirectory + "/" + config.storageEngine.fileName) {
+                logger.info("state sync skipped: the data directory holds a store")
+            } else {
+                do {
+                    if try await stateSync(config: config, genesis: genesis, key: key, group: group, logger: logger) == nil {
+                        logger.info("state sync found no snapshot: starting from genesis")
+                    }
+                } catch {
+                    try? await group.shutdownGracefully()
+                    throw error
+                }
+            }
+        }
         let store = try openDataDirectory(config, genesis: genesis, logger: logger)
         let consensusLog: FileConsensusLog, signState: FileSignState
         do {
@@ -50,7 +65,6 @@ public enum Node {
         } else if config.snapshotInterval > 0 {
             logger.warning("no snapshots: storage.snapshot_interval needs storage.engine = \"rocksdb\"")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let identity = LinkIdentity(key: key, networkID: genesis.hash, authorise: { loop.authorised.withLock { $0 }.contains($0) })
         let verifier = PeerVerifier(workers: config.verifyWorkers, capacity: PeerVerifier.queueCapacity, deliver: { event in
             // Gossiped transactions are bulk work; everything else from peers goes first.
@@ -61,8 +75,18 @@ public enum Node {
             }
         }, dropped: { metrics.peerMessagesUnverifiedDropped.increment(by: $0) })
         defer { verifier.stop() }
-        let network = PeerNetwork(group: group, identity: identity, config: config.network, logger: logger) { verifier.submit($0) }
+        let snapshotServer = config.storageEngine == .rocksdb ? SnapshotServer(root: Snapshots.directory(dataDirectory: config.dataDirectory), logger: logger) : nil
+        defer { snapshotServer?.stop() }
+        let network = PeerNetwork(group: group, identity: identity, config: config.network, logger: logger) { event in
+            // State sync's requests read snapshots on disk: the snapshot server's thread answers them.
+            if case .message(let message, let peer) = event, message.isStateSyncRequest {
+                snapshotServer?.submit(message, from: peer)
+            } else {
+                verifier.submit(event)
+            }
+        }
         loop.network = network
+        snapshotServer?.send = { network.send($0, to: $1) }
         let connections = RPCConnections()
         let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network, connections: connections)
         let rpc: any Service
@@ -290,7 +314,7 @@ struct NodeAPIImplementation: NodeAPI {
             stateRoot: snapshot.stateRoot.hex, latestBlockHash: snapshot.latestBlockHash.hex, latestBlockTimeMilliseconds: snapshot.latestBlockTime,
             validator: snapshot.replica.validator, peers: network.connectedPeers.map(\.hex),
             sync: !snapshot.replica.linkedQuorum ? "no_quorum" : snapshot.replica.syncing ? "syncing" : "caught_up",
-            mempoolTransactions: snapshot.replica.mempoolTransactions)
+            mempoolTransactions: snapshot.replica.mempoolTransactions, oldestBlockHeight: snapshot.oldestBlockHeight)
     }
 
     func metricsText() -> String {

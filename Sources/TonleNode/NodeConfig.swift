@@ -36,6 +36,14 @@ public struct NodeConfig: Sendable {
     public var snapshotInterval: UInt64 = 1_000
     /// Snapshots kept in `DATA_DIR/snapshots/`, newest first.
     public var snapshotsKeep = 2
+    /// Blocks kept below the latest (0: every block, an archive); older ones are pruned, never
+    /// those the kept snapshots need (docs/operations.md, "Retention").
+    public var retainBlocks: UInt64 = 0
+    /// A node whose data directory holds no store fetches the state of a peer's snapshot instead
+    /// of replaying every block from genesis (docs/network.md, "State sync").
+    public var stateSyncEnabled = false
+    /// How long state sync waits for peers' offers before starting from genesis instead.
+    public var stateSyncDiscoverySeconds = 15
     public var verifyWorkers = ProcessInfo.processInfo.activeProcessorCount
 
     /// What the replica (the node's deterministic core) is configured with.
@@ -69,7 +77,8 @@ public struct NodeConfig: Sendable {
         ("consensus.block_transactions_max", .number), ("consensus.block_bytes_max", .number),
         ("sync.batch_blocks", .number), ("sync.status_interval_ms", .number), ("sync.request_timeout_ms", .number),
         ("storage.synchronous_full", .flag), ("storage.engine", .text), ("storage.snapshot_interval", .number),
-        ("storage.snapshots_keep", .number), ("verify.workers", .number), ("log.level", .text),
+        ("storage.snapshots_keep", .number), ("storage.retain_blocks", .number), ("state_sync.enabled", .flag), ("state_sync.discovery_seconds", .number),
+        ("verify.workers", .number), ("log.level", .text),
     ]
 
     /// Every key the file may hold.
@@ -180,6 +189,12 @@ public struct NodeConfig: Sendable {
         c.storageEngine = storageEngine
         c.snapshotInterval = UInt64(try int("storage.snapshot_interval", Int(c.snapshotInterval), 0...Int(Limits.heightMax)))
         c.snapshotsKeep = try int("storage.snapshots_keep", c.snapshotsKeep, 1...100)
+        c.retainBlocks = UInt64(try int("storage.retain_blocks", 0, 0...Int(Limits.heightMax)))
+        guard c.retainBlocks == 0 || c.retainBlocks >= 10 else { throw .config("storage.retain_blocks is 0 (keep every block) or at least 10") }
+        guard c.retainBlocks == 0 || c.storageEngine == .rocksdb else { throw .config("storage.retain_blocks needs storage.engine = \"rocksdb\"") }
+        c.stateSyncEnabled = reader.bool(forKey: "state_sync.enabled", default: false)
+        c.stateSyncDiscoverySeconds = try int("state_sync.discovery_seconds", c.stateSyncDiscoverySeconds, 1...3_600)
+        guard !c.stateSyncEnabled || c.storageEngine == .rocksdb else { throw .config("state_sync.enabled needs storage.engine = \"rocksdb\"") }
         c.verifyWorkers = try int("verify.workers", c.verifyWorkers, 1...256)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {

@@ -28,6 +28,7 @@ struct LoopSnapshot: Sendable {
     var stateRoot = Digest.zero
     var latestBlockHash = Digest.zero
     var latestBlockTime: UInt64 = 0
+    var oldestBlockHeight: UInt64 = 1
     var fatal: String?
 }
 
@@ -191,11 +192,28 @@ final class NodeLoop: @unchecked Sendable {
         updateAuthorised()
         commits.publish(block.header.height)
         snapshots?.committed(logger: logger, metrics: metrics)
+        pruneBlocks(after: block.header.height)
         if !replica.status.syncing || block.header.height % 100 == 0 {
             logger.info("committed", metadata: [
                 "height": "\(block.header.height)", "txs": "\(count)", "hash": "\(block.hash.hex.prefix(16))",
                 "root": "\(root.hex.prefix(16))", "mempool": "\(replica.mempool.count)",
             ])
+        }
+    }
+
+    /// Every 10 heights with `storage.retain_blocks` set: blocks older than the retained ones
+    /// are deleted, but never block H or H + 1 of a kept snapshot (a peer state-syncing from it
+    /// fetches them). Peers further behind than what is kept sync from another node or state-sync.
+    private func pruneBlocks(after height: UInt64) {
+        guard config.retainBlocks > 0, height % 10 == 0, height > config.retainBlocks, let rocks = store as? RocksStore else { return }
+        var below = height - config.retainBlocks
+        if snapshots != nil, let oldest = Snapshots.list(Snapshots.directory(dataDirectory: config.dataDirectory)).last?.height { below = min(below, oldest) }
+        guard below > rocks.oldestBlockHeight else { return }
+        do {
+            try rocks.pruneBlocks(below: below)
+            logger.debug("pruned blocks", metadata: ["below": "\(below)"])
+        } catch {
+            logger.error("pruning blocks failed", metadata: ["below": "\(below)", "error": "\(error)"])
         }
     }
 
@@ -255,6 +273,8 @@ final class NodeLoop: @unchecked Sendable {
                 (next.latestBlockHash, next.latestBlockTime) = (header.hash, header.time.millisecondsSinceEpoch)
             }
         }
+        next.oldestBlockHeight = store.oldestBlockHeight
+        metrics.oldestBlock.record(Int64(clamping: next.oldestBlockHeight))
         metrics.round.record(Int64(status.round))
         metrics.mempoolSize.record(status.mempoolTransactions)
         metrics.syncing.record(status.syncing ? 1 : 0)

@@ -30,6 +30,8 @@ final class NodeMetrics: Sendable {
     let snapshotHeight: CoreMetrics.Gauge
     let snapshotSeconds: CoreMetrics.Timer
     let snapshotFailures: CoreMetrics.Counter
+    /// The oldest block kept (`storage.retain_blocks`, or the height a node state-synced to).
+    let oldestBlock: CoreMetrics.Gauge
     private let factory: PrometheusMetricsFactory
     private let settlementCounters = Mutex([String: CoreMetrics.Counter]())
 
@@ -56,6 +58,7 @@ final class NodeMetrics: Sendable {
         snapshotHeight = CoreMetrics.Gauge(label: "tonle_snapshot_height", factory: factory)
         snapshotSeconds = CoreMetrics.Timer(label: "tonle_snapshot_seconds", preferredDisplayUnit: .seconds, factory: factory)
         snapshotFailures = CoreMetrics.Counter(label: "tonle_snapshot_failures_total", factory: factory)
+        oldestBlock = CoreMetrics.Gauge(label: "tonle_oldest_block_height", factory: factory)
         self.factory = factory
     }
 

@@ -68,7 +68,7 @@ final class PeerVerifier: Sendable {
         case .transactions(let transactions):
             let valid = transactions.filter(\.hasValidSignatures)
             return valid.isEmpty ? nil : .message(.transactions(valid), from: peer)
-        case .status, .blocksRequest, .blocks:
+        case .status, .blocksRequest, .blocks, .snapshotsRequest, .snapshots, .snapshotTopRequest, .snapshotTop, .chunkRequest, .chunk:
             return event
         }
     }

@@ -73,7 +73,7 @@ public enum Snapshots {
 
     /// `start`, waiting for the snapshot to be complete.
     @discardableResult
-    static func take(_ store: RocksStore, genesis: String, into root: String, keep: Int) throws(NodeError) -> (height: UInt64, path: String) {
+    public static func take(_ store: RocksStore, genesis: String, into root: String, keep: Int) throws(NodeError) -> (height: UInt64, path: String) {
         let ended = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outcome: Result<(height: UInt64, path: String), NodeError>?
         try start(store, genesis: genesis, into: root, keep: keep) { result in

@@ -434,16 +434,20 @@ public struct StatusView: Codable, Sendable, Equatable {
     /// "caught_up" or "syncing".
     public var sync: String
     public var mempoolTransactions: Int
+    /// The lowest height whose block this node keeps (1 unless pruned, or state-synced).
+    public var oldestBlockHeight: UInt64
 
     public init(name: String, chainID: String, version: String, height: UInt64, round: UInt32, stateRoot: String, latestBlockHash: String,
-                latestBlockTimeMilliseconds: UInt64, validator: Bool, peers: [String], sync: String, mempoolTransactions: Int) {
+                latestBlockTimeMilliseconds: UInt64, validator: Bool, peers: [String], sync: String, mempoolTransactions: Int,
+                oldestBlockHeight: UInt64 = 1) {
         (self.name, self.chainID, self.version, self.height, self.round, self.stateRoot) = (name, chainID, version, height, round, stateRoot)
         (self.latestBlockHash, self.latestBlockTimeMilliseconds, self.validator, self.peers) = (latestBlockHash, latestBlockTimeMilliseconds, validator, peers)
-        (self.sync, self.mempoolTransactions) = (sync, mempoolTransactions)
+        (self.sync, self.mempoolTransactions, self.oldestBlockHeight) = (sync, mempoolTransactions, oldestBlockHeight)
     }
 
     enum CodingKeys: String, CodingKey {
         case name, chainID = "chain_id", version, height, round, stateRoot = "state_root", latestBlockHash = "latest_block_hash"
         case latestBlockTimeMilliseconds = "latest_block_time_ms", validator, peers, sync, mempoolTransactions = "mempool_transactions"
+        case oldestBlockHeight = "oldest_block_height"
     }
 }

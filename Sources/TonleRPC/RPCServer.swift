@@ -189,7 +189,10 @@ public enum RPCServer {
         }
         route(.get, "/v1/blocks/{height}") { _, context throws(APIError) in
             let height = try RequestInput.height(context.parameters.get("height"), "the height")
-            guard let block = await api.block(height) else { throw .notFound("no block \(height) is stored here (latest: \(api.status().height))") }
+            guard let block = await api.block(height) else {
+                let status = api.status()
+                throw .notFound("no block \(height) is stored here: this node keeps blocks \(status.oldestBlockHeight) to \(status.height) (older ones were pruned, or it state-synced; ask an archive node)")
+            }
             return json(block)
         }
         route(.get, "/v1/validators") { request, _ throws(APIError) in

@@ -273,6 +273,8 @@ public final class Replica {
             }
             try applySynced(from: peer)
             requestBlocks()
+        case .snapshotsRequest, .snapshots, .snapshotTopRequest, .snapshotTop, .chunkRequest, .chunk:
+            break   // state sync is the shell's: it reads snapshots on disk and runs before a replica exists
         }
     }
 

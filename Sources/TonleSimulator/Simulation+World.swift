@@ -130,6 +130,7 @@ extension Simulation {
         case .status(let height): "status h\(height)"
         case .blocksRequest(let from, let count): "blocks? h\(from)+\(count)"
         case .blocks(let blocks): "blocks h\(blocks.first?.block.header.height ?? 0)..\(blocks.last?.block.header.height ?? 0)"
+        case .snapshotsRequest, .snapshots, .snapshotTopRequest, .snapshotTop, .chunkRequest, .chunk: "state sync"
         }
     }
 

@@ -103,6 +103,13 @@ public protocol BlockStore: AnyObject {
     func hashes(at height: UInt64) -> (block: Digest, results: Digest)?
     /// The validator set that signs block `height` (from 1), as the chain scheduled it.
     func validatorSet(signing height: UInt64) -> ValidatorSet?
+    /// The lowest height whose block is kept: 1, unless older blocks were pruned
+    /// (`storage.retain_blocks`) or the store started after a block (state sync).
+    var oldestBlockHeight: UInt64 { get }
+}
+
+extension BlockStore {
+    public var oldestBlockHeight: UInt64 { 1 }
 }
 
 /// The current state: values by key (what the ledger reads), tree nodes by position (what the

@@ -16,8 +16,9 @@ final class RocksDatabase: @unchecked Sendable {
     let path: String
 
     /// Opens (creating if needed, unless `createIfMissing` is false) the database in directory `path` with column families
-    /// `families` (besides RocksDB's own `default`), and a block cache of `cacheBytes`.
-    init(path: String, families names: [String], cacheBytes: Int, createIfMissing: Bool = true) throws(StoreError) {
+    /// `families` (besides RocksDB's own `default`), and a block cache of `cacheBytes`. `readOnly`
+    /// opens an existing database without writing a byte into its directory (a snapshot being served).
+    init(path: String, families names: [String], cacheBytes: Int, createIfMissing: Bool = true, readOnly: Bool = false) throws(StoreError) {
         let options = rocksdb_options_create()!
         rocksdb_options_set_create_if_missing(options, createIfMissing ? 1 : 0)
         rocksdb_options_set_create_missing_column_families(options, createIfMissing ? 1 : 0)
@@ -41,7 +42,9 @@ final class RocksDatabase: @unchecked Sendable {
         defer { cNames.forEach { free($0) } }
         let namePointers = cNames.map { UnsafePointer($0) }
         let familyOptions = [OpaquePointer?](repeating: options, count: all.count)
-        let opened = rocksdb_open_column_families(options, path, Int32(all.count), namePointers, familyOptions, &handles, &error)
+        let opened = readOnly
+            ? rocksdb_open_for_read_only_column_families(options, path, Int32(all.count), namePointers, familyOptions, &handles, 0, &error)
+            : rocksdb_open_column_families(options, path, Int32(all.count), namePointers, familyOptions, &handles, &error)
         guard let opened, error == nil else {
             let message = Self.take(error) ?? "unknown error"
             rocksdb_block_based_options_destroy(tableOptions)

@@ -34,6 +34,9 @@ public final class RocksStore: LedgerStore {
         public var mergeEntriesMax = 2_000_000
         /// Called by a snapshot's thread between its two checkpoints (tests hold a snapshot there).
         public var betweenSnapshotCheckpoints: (@Sendable () -> Void)?
+        /// Opens an existing store for reading only, writing nothing into its directory (a
+        /// snapshot that a node serves to peers); commits then fail.
+        public var readOnly = false
 
         public init() {}
     }
@@ -68,6 +71,7 @@ public final class RocksStore: LedgerStore {
     private var latestValidators: (from: UInt64, set: ValidatorSet)?
     /// The last height whose changes are in the keyed families (nil: none yet).
     public private(set) var mergedHeight: UInt64?
+    public private(set) var oldestBlockHeight: UInt64 = 1
     /// Set while a snapshot is being written (by its thread): change rows are then kept.
     private let snapshotUnderWay = Flag()
 
@@ -76,11 +80,13 @@ public final class RocksStore: LedgerStore {
     public init(path: String, options: Options = Options()) throws(StoreError) {
         (self.path, self.options) = (path, options)
         caches = MergedCaches(nodesMax: options.nodeCacheEntriesMax, valuesMax: options.valueCacheEntriesMax)
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw .io("cannot create \(path): \(error)")
+        if !options.readOnly {
+            do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw .io("cannot create \(path): \(error)")
+            }
         }
-        log = try RocksDatabase(path: path + "/log", families: Log.names, cacheBytes: options.blockCacheBytes / 4)
-        keyed = try RocksDatabase(path: path + "/state", families: Keyed.names, cacheBytes: options.blockCacheBytes)
+        log = try RocksDatabase(path: path + "/log", families: Log.names, cacheBytes: options.blockCacheBytes / 4, readOnly: options.readOnly)
+        keyed = try RocksDatabase(path: path + "/state", families: Keyed.names, cacheBytes: options.blockCacheBytes, readOnly: options.readOnly)
         try loadMeta()
     }
 
@@ -95,6 +101,7 @@ public final class RocksStore: LedgerStore {
     private func loadMeta() throws(StoreError) {
         for database in [log, keyed] {
             guard let schema = try database.get(0, Array("schema".utf8)) else {
+                if options.readOnly { throw .corrupt("\(database.path) has no schema version: not a store") }
                 let batch = database.batch()
                 batch.put(0, Array("schema".utf8), Self.bigEndian(Self.schemaVersion))
                 try database.write(batch, sync: true)
@@ -109,6 +116,7 @@ public final class RocksStore: LedgerStore {
             throw .corrupt("applied height without a state root")
         }
         (appliedHeight, stateRoot) = (height, root)
+        oldestBlockHeight = try log.get(Log.meta.rawValue, Array("oldest_block".utf8)).flatMap { $0.count == 8 ? Self.u64($0) : nil } ?? 1
         mergedHeight = try keyed.get(Keyed.meta.rawValue, Array("merged_height".utf8)).flatMap { $0.count == 8 ? Self.u64($0) : nil }
         var replay: [(UInt64, [UInt8])] = []
         let first = mergedHeight.map { $0 &+ 1 } ?? 0
@@ -396,11 +404,19 @@ public final class RocksStore: LedgerStore {
     /// against its hash and results root, its certificate is the next block's last commit.
     public struct StartingBlock: Sendable {
         public let block: Block
-        public let results: [TransactionResult]
+        /// Nil after state sync, which fetches only the root of block H's results (certified in
+        /// block H + 1's header): the store then has no results for H, as for any block before it.
+        public let results: [TransactionResult]?
+        public let resultsRoot: Digest
         public let certificate: CommitCertificate
 
         public init(block: Block, results: [TransactionResult], certificate: CommitCertificate) {
             (self.block, self.results, self.certificate) = (block, results, certificate)
+            resultsRoot = results.count == block.transactions.count ? ResultsTree.root(block.transactions.map(\.id), results) : .zero
+        }
+
+        public init(block: Block, resultsRoot: Digest, certificate: CommitCertificate) {
+            (self.block, self.results, self.resultsRoot, self.certificate) = (block, nil, resultsRoot, certificate)
         }
     }
 
@@ -456,7 +472,7 @@ public final class RocksStore: LedgerStore {
         if let failure { throw failure }
         let heightNumber = start?.block.header.height ?? 0
         if let start {
-            guard start.block.header.height >= 1, start.results.count == start.block.transactions.count,
+            guard start.block.header.height >= 1, start.results.map({ $0.count == start.block.transactions.count }) ?? true,
                   start.certificate.height == heightNumber, start.certificate.blockHash == start.block.hash else {
                 throw .corrupt("the starting block, its results and its certificate do not belong together")
             }
@@ -468,18 +484,43 @@ public final class RocksStore: LedgerStore {
         try keyed.write(merged, sync: true)
         let applied = store.log.batch()
         if let start {
-            let resultsRoot = ResultsTree.root(start.block.transactions.map(\.id), start.results)
-            applied.put(Log.blocks.rawValue, height + [BlockPart.hashes.rawValue], start.block.hash.bytes + resultsRoot.bytes)
+            applied.put(Log.blocks.rawValue, height + [BlockPart.hashes.rawValue], start.block.hash.bytes + start.resultsRoot.bytes)
             applied.put(Log.blocks.rawValue, height + [BlockPart.block.rawValue], start.block.encoded)
-            applied.put(Log.blocks.rawValue, height + [BlockPart.results.rawValue], try! BlockResults(start.results).encoded)
+            if let results = start.results {
+                applied.put(Log.blocks.rawValue, height + [BlockPart.results.rawValue], try! BlockResults(results).encoded)
+            }
             applied.put(Log.blocks.rawValue, height + [BlockPart.certificate.rawValue], start.certificate.encoded)
         }
         applied.put(Log.blocks.rawValue, height + [BlockPart.stateRoot.rawValue], root.bytes)
         for (from, set) in validators { applied.put(Log.validatorSets.rawValue, bigEndian(from), set.encoded) }
         applied.put(Log.meta.rawValue, Array("state_root".utf8), root.bytes)
         applied.put(Log.meta.rawValue, Array("applied_height".utf8), height)
+        if start != nil { applied.put(Log.meta.rawValue, Array("oldest_block".utf8), height) }
         try store.log.write(applied, sync: true)
         return root
+    }
+
+    // MARK: Retention
+
+    /// Deletes every block below `height` — its transactions, results, certificate and hashes —
+    /// and records `height` as the oldest block kept. The state, the transaction index and account
+    /// histories stay (a pruned transaction is still known as committed at its height, and a retry
+    /// of it is still answered). The latest block is always kept: it anchors the next. The state
+    /// root after a block whose changes are not merged yet stays too: a restart checks the replay
+    /// of those changes against it (a later prune removes it once merged). A range delete below
+    /// the merged height, cheap at any size; the space returns as RocksDB compacts.
+    public func pruneBlocks(below height: UInt64) throws(StoreError) {
+        guard let applied = appliedHeight, height <= applied else { throw .io("cannot prune block \(height): the latest block (\(appliedHeight ?? 0)) is always kept") }
+        guard height > oldestBlockHeight else { return }
+        let batch = log.batch()
+        let whole = min(height, mergedHeight.map { $0 + 1 } ?? 0)
+        batch.deleteRange(Log.blocks.rawValue, Self.bigEndian(0), Self.bigEndian(whole))
+        for unmerged in max(whole, oldestBlockHeight)..<height {
+            for part in [BlockPart.hashes, .block, .results, .certificate] { batch.delete(Log.blocks.rawValue, Self.bigEndian(unmerged) + [part.rawValue]) }
+        }
+        batch.put(Log.meta.rawValue, Array("oldest_block".utf8), Self.bigEndian(height))
+        try log.write(batch, sync: true)
+        oldestBlockHeight = height
     }
 
     /// Starts writing a consistent copy of the store into the new directory `directory` (its

@@ -160,13 +160,15 @@ func mode(_ path: String) throws -> Int {
         #expect((json["sha256_64b_reused_c_per_s"] as? Int ?? 0) > 0)
     }
 
-    /// Both ways of making the accounts: imported into the genesis state (the default), and through blocks.
+    /// Both ways of making the accounts: imported into the genesis state (the default), and through
+    /// blocks; the first also state-syncs a copy over a link on 127.0.0.1.
     @Test(arguments: ["import", "blocks"])
     func execBenchRunsAShortWorkload(setup: String) throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try TonleProcess.run(
-            ["bench", "exec", "--accounts", "300", "--blocks", "4", "--transfers", "100", "--merge-entries-max", "1000", "--setup", setup, "--snapshot-interval", "2"],
+            ["bench", "exec", "--accounts", "300", "--blocks", "4", "--transfers", "100", "--merge-entries-max", "1000", "--setup", setup, "--snapshot-interval", "2"]
+                + (setup == "import" ? ["--state-sync"] : []),
             in: dir, timeoutSeconds: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
@@ -177,6 +179,9 @@ func mode(_ path: String) throws -> Int {
         #expect(json["setup"] as? String == setup && (json["disk_bytes_per_account"] as? Int ?? 0) > 0 && json["startup_s"] != nil)
         #expect(json["snapshots"] as? Int == 2)
         #expect(result.stderr.contains(setup == "import" ? "import: sorting 300 account keys" : "setup: 300 of 300 accounts"))
+        if setup == "import" {
+            #expect(result.stdout.contains("at height 4 over an encrypted link on 127.0.0.1"), "state sync fetched the snapshot after the 4 blocks: \(result.stdout)")
+        }
     }
 }
 

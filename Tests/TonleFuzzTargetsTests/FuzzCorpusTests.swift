@@ -3,6 +3,7 @@ import Testing
 import TonleConsensus
 import TonleCrypto
 import TonleFuzzTargets
+import TonleMerkle
 import TonleNetwork
 import TonleStorage
 import TonleTypes
@@ -79,6 +80,13 @@ enum Seeds {
             Seed(target: "peer-message", name: "vote", bytes: PeerMessage.consensus(.vote(Vote(body: vote, signature: key.sign(vote.encoded)))).encoded),
             Seed(target: "peer-message", name: "proposal", bytes: PeerMessage.consensus(.proposal(proposal, block)).encoded),
             Seed(target: "peer-message", name: "blocks", bytes: PeerMessage.blocks([CertifiedBlock(block: block, certificate: certificate)]).encoded),
+            Seed(target: "peer-message", name: "snapshots-request", bytes: PeerMessage.snapshotsRequest.encoded),
+            Seed(target: "peer-message", name: "snapshots", bytes: PeerMessage.snapshots([SnapshotOffer(height: 1_000, stateRoot: block.header.stateRoot, depth: 8)]).encoded),
+            Seed(target: "peer-message", name: "snapshot-top-request", bytes: PeerMessage.snapshotTopRequest(height: 1_000).encoded),
+            Seed(target: "peer-message", name: "snapshot-top", bytes: PeerMessage.snapshotTop(height: 1_000, summaries: [.empty, .leaf(block.hash), .branch(block.header.stateRoot), .empty]).encoded),
+            Seed(target: "peer-message", name: "chunk-request", bytes: PeerMessage.chunkRequest(height: 1_000, index: 3).encoded),
+            Seed(target: "peer-message", name: "chunk", bytes: PeerMessage.chunk(height: 1_000, index: 3, entries: [StateEntry(key: block.hash, value: transaction.encoded)]).encoded),
+            Seed(target: "peer-message", name: "chunk-gone", bytes: PeerMessage.chunk(height: 1_000, index: 3, entries: nil).encoded),
             Seed(target: "rpc-body", name: "single", bytes: Array("{\"transaction\":\"\(base64)\"}".utf8)),
             Seed(target: "rpc-body", name: "batch", bytes: Array("{\"transactions\":[\"\(base64)\",\"AA==\"]}".utf8)),
             Seed(target: "rpc-body", name: "repeated-key", bytes: Array("{\"transaction\":\"\(base64)\",\"transa\\u0063tion\":\"AA==\"}".utf8)),

@@ -200,12 +200,35 @@ struct SecureLinkTests {
 struct PeerMessageTests {
     @Test("every message kind round-trips; trailing bytes and unknown tags are refused")
     func roundTrip() throws {
-        let messages: [PeerMessage] = [.status(height: 7), .blocksRequest(from: 3, count: 64), .transactions([]), .blocks([])]
+        let root = SHA256.hash([1]), key = SHA256.hash([2])
+        let messages: [PeerMessage] = [
+            .status(height: 7), .blocksRequest(from: 3, count: 64), .transactions([]), .blocks([]),
+            .snapshotsRequest, .snapshots([SnapshotOffer(height: 1_000, stateRoot: root, depth: 8)]), .snapshotTopRequest(height: 1_000),
+            .snapshotTop(height: 1_000, summaries: [.empty, .leaf(root), .branch(key), .empty]), .snapshotTop(height: 5, summaries: []),
+            .chunkRequest(height: 1_000, index: 255), .chunk(height: 1_000, index: 255, entries: [StateEntry(key: key, value: [1, 2])]),
+            .chunk(height: 1_000, index: 1, entries: nil),
+        ]
         for message in messages {
             #expect(try PeerMessage(encoded: message.encoded) == message)
             #expect(throws: DecodeError.self) { try PeerMessage(encoded: message.encoded + [0]) }
         }
         #expect(throws: DecodeError.unknownTag(field: "peer message", tag: 99)) { try PeerMessage(encoded: [99]) }
+    }
+
+    @Test("state sync's messages refuse what is out of range: a chunk depth over 16, height 0, an unknown summary, a value over 1 MiB")
+    func stateSyncRanges() throws {
+        let root = SHA256.hash([1])
+        for (height, depth) in [(UInt64(1_000), UInt8(17)), (0, 8)] {
+            var bytes = PeerMessage.snapshots([SnapshotOffer(height: 1, stateRoot: root, depth: 1)]).encoded
+            bytes.replaceSubrange(5..<13, with: withUnsafeBytes(of: height.littleEndian) { Array($0) })
+            bytes[bytes.count - 1] = depth
+            #expect(throws: DecodeError.self) { try PeerMessage(encoded: bytes) }
+        }
+        var summary = PeerMessage.snapshotTop(height: 1, summaries: [.empty]).encoded
+        summary[summary.count - 1] = 3
+        #expect(throws: DecodeError.unknownTag(field: "summary", tag: 3)) { try PeerMessage(encoded: summary) }
+        let large = PeerMessage.chunk(height: 1, index: 0, entries: [StateEntry(key: root, value: [UInt8](repeating: 0, count: StateSyncLimits.valueBytesMax + 1))])
+        #expect(throws: DecodeError.self) { try PeerMessage(encoded: large.encoded) }
     }
 
     @Test("peer addresses parse as KEY@HOST:PORT and refuse anything else")

@@ -95,11 +95,12 @@ final class LocalNetwork: @unchecked Sendable {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
-    func start(_ index: Int) throws {
+    /// Starts node `index`; `extra` adds to (or overrides) the network's environment for this start only.
+    func start(_ index: Int, environment extra: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = Self.binaries.appendingPathComponent("tonle-node")
         process.arguments = ["start", "--config", directory.appendingPathComponent("nodes/\(names[index]).json").path]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(extra) { $1 }.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
         let log = directory.appendingPathComponent("\(names[index]).log")
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)

@@ -252,12 +252,56 @@ struct ProcessTests {
         }
     }
 
-    @Test("an observer links to the validators, syncs, follows new blocks and never votes")
+    @Test("a validator is wiped while the network is busy: it state-syncs from its peers' snapshots (which prune old blocks), catches up, and votes in a quorum that needs it")
+    func stateSyncAfterWipe() async throws {
+        try await withNetwork(environment: ["TONLE_STORAGE_SNAPSHOT_INTERVAL": "5", "TONLE_STORAGE_RETAIN_BLOCKS": "10"]) { network in
+            let load = Load()
+            let loadTask = Task { try await load.run(network, targets: { [0, 1, 2] }, tag: 9) }
+            defer { load.stop() }
+            #expect(await LocalNetwork.eventually(60) { (await network.height(3) ?? 0) >= 12 }, "blocks past two snapshots")
+
+            // The whole data directory is lost: store, snapshots, consensus WAL and sign-state.
+            network.kill(3)
+            let data = network.directory.appendingPathComponent("data/wing").path
+            try FileManager.default.removeItem(atPath: data)
+            let stopped = await heights(network, [0, 1, 2]).max()!
+            #expect(await LocalNetwork.eventually(60) { await heights(network, [0, 1, 2]).min()! >= stopped + 5 }, "the other three go on")
+
+            try network.start(3, environment: ["TONLE_STATE_SYNC_ENABLED": "true"])
+            #expect(await LocalNetwork.eventually(60) { network.log(3).contains("state sync: state imported") }, "the state is fetched from peers")
+            let imported = try #require(network.log(3).components(separatedBy: "\n").first { $0.contains("state sync: state imported") })
+            let height = try #require(imported.range(of: #"height=(\d+)"#, options: .regularExpression).flatMap { UInt64(imported[$0].dropFirst(7)) })
+            #expect(height >= stopped && height % 5 == 0, "a snapshot taken after the wipe: \(imported)")
+            let target = await heights(network, [0, 1, 2]).max()!
+            #expect(await LocalNetwork.eventually(120) { (await network.height(3) ?? 0) >= target }, "the synced node catches up")
+            #expect(await network.block(3, 1) == nil, "it never replayed from genesis: it holds no block before the snapshot")
+            let syncedOldest = (await network.status(3)?["oldest_block_height"] as? NSNumber)?.uint64Value ?? 0
+            #expect(syncedOldest >= height)
+            #expect(await network.agree(at: height + 1, among: [0, 1, 2, 3]))
+            // The others keep the last 10 blocks and those their snapshots need, no older.
+            let oldest = (await network.status(0)?["oldest_block_height"] as? NSNumber)?.uint64Value ?? 0
+            let below = await network.block(0, oldest - 1), at = await network.block(0, oldest)
+            #expect(oldest > 1 && below == nil && at != nil, "oldest kept: \(oldest)")
+            load.stop()
+            try await loadTask.value
+
+            // With node 0 gone, every block needs the votes of 1, 2 and the synced 3.
+            network.kill(0)
+            let without = await heights(network, [1, 2, 3]).max()!
+            #expect(await LocalNetwork.eventually(60) { await heights(network, [1, 2, 3]).min()! >= without + 3 }, "1, 2 and the synced 3 commit together")
+            let common = await heights(network, [1, 2, 3]).min()!
+            #expect(await network.agree(at: common, among: [1, 2, 3]))
+        }
+    }
+
+    @Test("an observer links to the validators, syncs from genesis when no peer offers a snapshot, follows new blocks and never votes")
     func observerFollows() async throws {
         try await withNetwork(observer: true) { network in
             #expect(await LocalNetwork.eventually(60) { (await network.height(0) ?? 0) >= 3 })
-            try network.start(4)
+            // State sync asked for, but the validators take no snapshots (every 1,000 blocks): from genesis.
+            try network.start(4, environment: ["TONLE_STATE_SYNC_ENABLED": "true", "TONLE_STATE_SYNC_DISCOVERY_SECONDS": "2"])
             #expect(await LocalNetwork.eventually(90) { (await network.status(4)?["peers"] as? [Any])?.count == 4 }, "links to all four validators")
+            #expect(network.log(4).contains("state sync found no snapshot: starting from genesis"))
             let transactions = try network.transfers(10, tag: 5)
             _ = await network.submit(4, transactions)   // an observer's RPC admits and gossips too
             let ids = transactions.map(\.id.digest.hex)

@@ -279,8 +279,46 @@ enum StoreKind: String, CaseIterable, Sendable {
             try workload.applyNext(to: synced, transfers: 60)
             #expect(synced.stateRoot == source.stateRoot && synced.hashes(at: synced.appliedHeight!)! == source.hashes(at: source.appliedHeight!)!)
         }
-        let wrong = RocksStore.StartingBlock(block: start.block, results: start.results, certificate: try #require(source.certificate(at: 11)))
+        let wrong = RocksStore.StartingBlock(block: start.block, results: try #require(start.results), certificate: try #require(source.certificate(at: 11)))
         #expect(throws: StoreError.self) { _ = try RocksStore.importState(path: temporaryRocksDatabase(), at: wrong, validators: validators, writes: values) }
+    }
+
+    /// Retention: blocks below a height go — their records, results, certificates and hashes —
+    /// while the state, the transaction index and the later blocks stay, across a reopen that
+    /// replays changes of pruned blocks not merged yet, and after a merge and another prune.
+    @Test func prunedBlocksAreGoneAndTheRestStays() throws {
+        let path = temporaryRocksDatabase(), workload = Workload(seed: 21, accounts: 200)
+        let root: Digest
+        do {
+            let store = try RocksStore(path: path)
+            try workload.initialise(store)
+            for _ in 0..<8 { try workload.applyNext(to: store, transfers: 30) }
+            let early = try #require(store.block(at: 2)?.transactions.first?.id)
+            try store.pruneBlocks(below: 6)
+            #expect(store.oldestBlockHeight == 6)
+            for height in 1...5 as ClosedRange<UInt64> {
+                #expect(store.block(at: height) == nil && store.certificate(at: height) == nil && store.results(at: height) == nil)
+                #expect(store.hashes(at: height) == nil && store.blockSummary(at: height) == nil)
+            }
+            for height in 6...8 as ClosedRange<UInt64> { #expect(store.block(at: height) != nil && store.certificate(at: height) != nil) }
+            #expect(store.transactionLocation(early)?.height == 2, "the index still knows where a pruned transaction was committed")
+            #expect(throws: StoreError.self) { try store.pruneBlocks(below: 9) }   // the latest block is always kept
+            try store.pruneBlocks(below: 3)
+            #expect(store.oldestBlockHeight == 6, "pruning never goes back")
+            try workload.applyNext(to: store, transfers: 30)
+            root = store.stateRoot
+        }
+        do {
+            let reopened = try RocksStore(path: path)
+            #expect(reopened.mergedHeight == nil, "the pruned blocks' changes were replayed from the log")
+            #expect(reopened.oldestBlockHeight == 6 && reopened.appliedHeight == 9 && reopened.stateRoot == root)
+            #expect(reopened.block(at: 5) == nil && reopened.block(at: 6) != nil)
+            try reopened.merge()
+            try reopened.pruneBlocks(below: 8)
+            #expect(reopened.stateRoot(at: 7) == nil && reopened.stateRoot(at: 8) != nil, "merged: the whole range goes")
+        }
+        let again = try RocksStore(path: path)
+        #expect(again.oldestBlockHeight == 8 && again.stateRoot == root && again.block(at: 8) != nil)
     }
 
     /// State sync's data path without the network: a snapshot of a store with unmerged changes,

@@ -1,7 +1,15 @@
 # Loaded by schemathesis (SCHEMATHESIS_HOOKS=hooks) for EdgeTests.schemathesis: generators for the
-# identifier formats the contract names, and long polls kept short.
+# identifier formats the contract names, long polls kept short, and one false failure dropped (an
+# unescaped `%` in a path parameter; filter_failure).
+import json
+import pathlib
+import re
+from urllib.parse import unquote
+
 import schemathesis
 from hypothesis import strategies as st
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.core.parameters import ParameterLocation
 
 
 def identifier(first, punctuation, lengths):
@@ -28,3 +36,48 @@ def before_call(ctx, case, kwargs):
         wait = int(wait)
     if isinstance(wait, int) and not isinstance(wait, bool) and 2 <= wait <= 60:
         case.query["wait"] = 1
+
+
+# The contract itself, for the patterns of path parameters (filter_failure below).
+_SPEC = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "openapi.json").read_text())
+
+
+def _path_patterns(path, method):
+    operation = _SPEC["paths"].get(path, {})
+    parameters = operation.get("parameters", []) + operation.get(method.lower(), {}).get("parameters", [])
+    patterns = {}
+    for parameter in map(_ref, parameters):
+        schema = _ref(parameter.get("schema", {}))
+        if parameter.get("in") == "path" and "pattern" in schema:
+            patterns[parameter["name"]] = schema["pattern"]
+    return patterns
+
+
+def _ref(node):
+    """One JSON reference of the contract followed (parameters and schemas use #/components/...)."""
+    while isinstance(node, dict) and "$ref" in node:
+        target = _SPEC
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+@schemathesis.hook
+def filter_failure(ctx, failure, case, response):
+    """schemathesis 4.32.5 puts a path parameter into the URL without escaping `%`: its negative value
+    `sokha%40aba` (a `%` violates the pattern) went out as `/v1/accounts/sokha%40aba`, which is
+    `sokha@aba` percent-encoded, and the node rightly answered 200 (GET /v1/accounts/{id}, seed
+    1723259184). Such a failure is dropped only when the path alone was generated negative and every
+    path parameter, percent-decoded as the node reads it, matches the pattern the contract declares:
+    the request the node received was valid. One that truly violates a pattern still fails the run."""
+    if not isinstance(failure, AcceptedNegativeData) or case.meta is None:
+        return True
+    negative = {location for location, component in case.meta.components.items() if component.mode.is_negative}
+    if negative != {ParameterLocation.PATH}:
+        return True
+    patterns = _path_patterns(case.operation.path, case.method)
+    values = case.path_parameters or {}
+    if not patterns or set(patterns) != set(values):
+        return True
+    return not all(isinstance(values[name], str) and re.search(pattern, unquote(values[name])) for name, pattern in patterns.items())
