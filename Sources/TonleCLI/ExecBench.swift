@@ -36,6 +36,8 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
     @Option(help: "Take a snapshot (a node's storage.snapshot_interval) after every this many measured blocks, timed with the block; rocksdb only (0: none).")
     var snapshotInterval = 0
+    @Option(help: "Keep this many blocks below the latest and prune older ones every 10 blocks, timed with the block (a node's storage.retain_blocks); rocksdb only (0: keep all).")
+    var retainBlocks = 0
 
     func validate() throws {
         guard (2...1_000_000_000).contains(accounts), (1...1_000_000).contains(blocks), (1...8_192).contains(transfers) else {
@@ -46,6 +48,7 @@ struct ExecBench: ParsableCommand {
         guard ["import", "blocks"].contains(setup) else { throw ValidationError("--setup is import or blocks") }
         guard snapshotInterval >= 0, snapshotInterval == 0 || engine == "rocksdb" else { throw ValidationError("--snapshot-interval ≥ 0, with --engine rocksdb") }
         guard !stateSync || engine == "rocksdb" else { throw ValidationError("--state-sync needs --engine rocksdb") }
+        guard retainBlocks >= 0, retainBlocks <= 1_000_000, retainBlocks == 0 || engine == "rocksdb" else { throw ValidationError("0 ≤ --retain-blocks ≤ 1000000, with --engine rocksdb") }
     }
 
     func run() throws {
@@ -166,6 +169,9 @@ struct ExecBench: ParsableCommand {
             if snapshotInterval > 0, index % snapshotInterval == 0, let rocks = store as? RocksStore {
                 measured.snapshotNanoseconds.append(try snapshot(rocks, number: index / snapshotInterval, &measured))
             }
+            if retainBlocks > 0, index % 10 == 0, let rocks = store as? RocksStore, let height = rocks.appliedHeight, height > UInt64(retainBlocks) {
+                try rocks.pruneBlocks(below: height - UInt64(retainBlocks))
+            }
             let elapsed = now() - start
             measured.blockNanoseconds.append(elapsed)
             measured.executeNanoseconds += applied.executeNanoseconds
@@ -210,7 +216,7 @@ struct ExecBench: ParsableCommand {
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
         print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
-        print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer")
+        print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer\(retainBlocks > 0 ? " (the last \(retainBlocks) blocks kept)" : "")")
         print("start-up            \(f(startupSeconds)) s to reopen the store (its unmerged blocks replayed); peak RSS \(peak / (1 << 20)) MiB")
         if let slowest = m.snapshotNanoseconds.max() {
             let written = m.snapshotWritten.values
@@ -228,6 +234,7 @@ struct ExecBench: ParsableCommand {
             json["setup_s"] = round3(setupSeconds)
         }
         json["setup"] = setup
+        json["retain_blocks"] = retainBlocks
         json["disk_bytes_per_account"] = Int(Double(setupDiskBytes) / Double(accounts))
         json["startup_s"] = round3(startupSeconds)
         json["peak_rss_mib"] = peak / (1 << 20)

@@ -64,7 +64,7 @@ struct StateSyncTests {
     func aLyingPeerIsLeftOut() throws {
         let (data, store, workload) = try Self.source(blocks: 4, snapshotAt: 3)
         let snapshot = try RocksStore(path: Snapshots.list(Snapshots.directory(dataDirectory: data))[0].path)
-        let liar = LockedBox<PeerID?>(nil)
+        let liar = NSLockedBox<PeerID?>(nil)
         let peers = Peers(count: 2, data: data, store: store) { peer, message in
             guard peer == liar.value, case .chunk(let height, let index, var entries?) = message, !entries.isEmpty else { return message }
             entries[0] = StateEntry(key: entries[0].key, value: entries[0].value + [1])
@@ -92,7 +92,7 @@ struct StateSyncTests {
     @Test("a peer whose anchor block carries a certificate that does not verify is not asked again")
     func aForgedAnchorIsRefused() throws {
         let (data, store, workload) = try Self.source(blocks: 4, snapshotAt: 3)
-        let forger = LockedBox<PeerID?>(nil)
+        let forger = NSLockedBox<PeerID?>(nil)
         let peers = Peers(count: 2, data: data, store: store) { peer, message in
             // Block 4 with block 3's certificate: the header is as certified, the signatures are not for it.
             guard peer == forger.value, case .blocks(let blocks) = message, blocks.count == 2 else { return message }
@@ -116,16 +116,5 @@ struct StateSyncTests {
         #expect(try client.run(storePath: target) == nil)
         #expect(client.refusedPeers == peers.keys)
         #expect(!FileManager.default.fileExists(atPath: target))
-    }
-}
-
-/// A value shared with a `@Sendable` closure.
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }
