@@ -36,6 +36,8 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Unmerged changes held in memory before a merge (SQLiteStore.Options.mergeEntriesMax).") var mergeEntriesMax = SQLiteStore.Options().mergeEntriesMax
     @Option(help: "Take a snapshot (a node's storage.snapshot_interval) after every this many measured blocks, timed with the block; rocksdb only (0: none).")
     var snapshotInterval = 0
+    @Option(help: "BFT time between blocks, in seconds: at 7200 a transfer's request record is forgotten two blocks later (two transaction lifetimes), so the disk figure is what stays, not what expires.")
+    var blockSeconds = 1
     @Option(help: "Keep this many blocks below the latest and prune older ones every 10 blocks, timed with the block (a node's storage.retain_blocks); rocksdb only (0: keep all).")
     var retainBlocks = 0
 
@@ -48,6 +50,7 @@ struct ExecBench: ParsableCommand {
         guard ["import", "blocks"].contains(setup) else { throw ValidationError("--setup is import or blocks") }
         guard snapshotInterval >= 0, snapshotInterval == 0 || engine == "rocksdb" else { throw ValidationError("--snapshot-interval ≥ 0, with --engine rocksdb") }
         guard !stateSync || engine == "rocksdb" else { throw ValidationError("--state-sync needs --engine rocksdb") }
+        guard (1...86_400).contains(blockSeconds) else { throw ValidationError("1 ≤ --block-seconds ≤ 86400") }
         guard retainBlocks >= 0, retainBlocks <= 1_000_000, retainBlocks == 0 || engine == "rocksdb" else { throw ValidationError("0 ≤ --retain-blocks ≤ 1000000, with --engine rocksdb") }
     }
 
@@ -57,7 +60,7 @@ struct ExecBench: ParsableCommand {
         if database == nil { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         defer { if database == nil { try? FileManager.default.removeItem(at: directory) } }
 
-        let workload = Workload(seed: seed, accounts: accounts, setup: setup == "import" ? .imported : .blocks)
+        let workload = Workload(seed: seed, accounts: accounts, setup: setup == "import" ? .imported : .blocks, blockMilliseconds: UInt64(blockSeconds) * 1_000)
         var setupSeconds: Double?   // nil: the database already had the accounts
         if engine == "rocksdb", workload.setup == .imported, !FileManager.default.fileExists(atPath: path + "/log") {
             let start = now()
@@ -73,7 +76,7 @@ struct ExecBench: ParsableCommand {
             setupSeconds = seconds(now() - start)
         }
         try store!.settle()
-        let diskBefore = store!.diskBytes
+        let diskBefore = store!.diskBytes, tablesBefore = (store as? RocksStore)?.tableBytes ?? []
         let measured = try measure(workload, store!)
         measured.snapshotEnded.wait()   // the last snapshot written (and the semaphore back at its start value)
         measured.snapshotEnded.signal()
@@ -87,6 +90,11 @@ struct ExecBench: ParsableCommand {
         let startupSeconds = seconds(now() - reopening)
         try store!.settle()
         let diskAfter = store!.diskBytes
+        if let rocks = store as? RocksStore {
+            let grown = zip(tablesBefore, rocks.tableBytes).map { ($0.table, Int64($1.bytes) - Int64($0.bytes)) }.filter { $0.1 != 0 }
+            let perTransfer = grown.map { "\($0.0) \(Int(Double($0.1) / Double(blocks * transfers)))" }.joined(separator: ", ")
+            print("disk by table       bytes per transfer: \(perTransfer)")
+        }
         report(measured, setupSeconds: setupSeconds, setupDiskBytes: diskBefore, diskBytes: diskAfter - diskBefore, startupSeconds: startupSeconds)
     }
 
@@ -235,6 +243,7 @@ struct ExecBench: ParsableCommand {
         }
         json["setup"] = setup
         json["retain_blocks"] = retainBlocks
+        json["block_seconds"] = blockSeconds
         json["disk_bytes_per_account"] = Int(Double(setupDiskBytes) / Double(accounts))
         json["startup_s"] = round3(startupSeconds)
         json["peak_rss_mib"] = peak / (1 << 20)

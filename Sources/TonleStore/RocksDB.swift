@@ -169,6 +169,13 @@ final class RocksDatabase: @unchecked Sendable {
         if let message = Self.take(error) { throw .io("checkpoint of \(path) to \(directory): \(message)") }
     }
 
+    /// Bytes of table files (SST) of column family `family` (RocksDB's estimate: memory tables and
+    /// the write-ahead log are not counted).
+    func fileBytes(_ family: Int) -> UInt64 {
+        var bytes: UInt64 = 0
+        return rocksdb_property_int_cf(handle, families[family], "rocksdb.total-sst-files-size", &bytes) == 0 ? bytes : 0
+    }
+
     /// Compacts every column family completely (old versions and deleted keys leave the files).
     func compact() {
         for family in families { rocksdb_compact_range_cf(handle, family, nil, 0, nil, 0) }

@@ -330,6 +330,12 @@ public final class RocksStore: LedgerStore {
         }
     }
 
+    /// Table-file bytes of each column family, named `log/…` or `state/…` (benchmarks: where the
+    /// disk goes; after `compact()` they add up to nearly `diskBytes`).
+    public var tableBytes: [(table: String, bytes: UInt64)] {
+        Log.names.indices.map { ("log/" + Log.names[$0], log.fileBytes($0)) } + Keyed.names.indices.map { ("state/" + Keyed.names[$0], keyed.fileBytes($0)) }
+    }
+
     /// Merges the unmerged changes, then writes RocksDB's memory tables to files.
     public func checkpoint() throws(StoreError) {
         try merge()

@@ -31,13 +31,17 @@ public struct Workload: Sendable {
         case imported
     }
     public let setup: Setup
+    /// BFT time between blocks: 1 s by default; hours make request records expire within a
+    /// benchmark (they are forgotten two transaction lifetimes after their block).
+    public let blockMilliseconds: UInt64
     /// Accounts created per setup block (two commands each).
     public let setupBlockAccounts = 5_000
     public static let openingBalance: Int64 = 1_000_000_000
 
-    public init(seed: UInt64, accounts: Int, signed: Bool = false, setup: Setup = .blocks) {
+    public init(seed: UInt64, accounts: Int, signed: Bool = false, setup: Setup = .blocks, blockMilliseconds: UInt64 = 1_000) {
         precondition(accounts >= 2 && accounts <= Int(UInt32.max), "transfers need two accounts; an import numbers them in 32 bits")
-        (self.seed, self.accounts, self.signed, self.setup) = (seed, accounts, signed, setup)
+        precondition((1...86_400_000).contains(blockMilliseconds), "a block every 1 ms to 1 day")
+        (self.seed, self.accounts, self.signed, self.setup, self.blockMilliseconds) = (seed, accounts, signed, setup, blockMilliseconds)
     }
 
     public var validators: ValidatorSet { try! ValidatorSet(validatorKeys.map { try Validator(publicKey: $0.publicKey, power: 1, name: "validator") }) }
@@ -63,7 +67,7 @@ public struct Workload: Sendable {
     public var setupBlocks: Int { setup == .imported ? 0 : (accounts + setupBlockAccounts - 1) / setupBlockAccounts }
 
     public func time(ofHeight height: UInt64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: genesisTime.millisecondsSinceEpoch + height * 1_000)
+        Timestamp(millisecondsSinceEpoch: genesisTime.millisecondsSinceEpoch + height * blockMilliseconds)
     }
 
     /// The transactions of block `height`: account setup first, then `transfers` random transfers.

@@ -161,14 +161,15 @@ func mode(_ path: String) throws -> Int {
     }
 
     /// Both ways of making the accounts: imported into the genesis state (the default), and through
-    /// blocks; the first also state-syncs a copy over a link on 127.0.0.1.
+    /// blocks; the first also state-syncs a copy over a link on 127.0.0.1, the second prunes old
+    /// blocks with two hours of BFT time between blocks.
     @Test(arguments: ["import", "blocks"])
     func execBenchRunsAShortWorkload(setup: String) throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try TonleProcess.run(
-            ["bench", "exec", "--accounts", "300", "--blocks", "4", "--transfers", "100", "--merge-entries-max", "1000", "--setup", setup, "--snapshot-interval", "2"]
-                + (setup == "import" ? ["--state-sync"] : []),
+            ["bench", "exec", "--accounts", "300", "--blocks", setup == "import" ? "4" : "10", "--transfers", "100", "--merge-entries-max", "1000", "--setup", setup,
+             "--snapshot-interval", "2"] + (setup == "import" ? ["--state-sync"] : ["--retain-blocks", "3", "--block-seconds", "7200"]),
             in: dir, timeoutSeconds: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
@@ -177,10 +178,14 @@ func mode(_ path: String) throws -> Int {
         #expect((json["transfers_per_s"] as? Int ?? 0) > 0 && json["rejected"] as? Int == 0)
         #expect((json["merges"] as? Int ?? 0) >= 1, "the store merged during the run")
         #expect(json["setup"] as? String == setup && (json["disk_bytes_per_account"] as? Int ?? 0) > 0 && json["startup_s"] != nil)
-        #expect(json["snapshots"] as? Int == 2)
+        #expect(json["snapshots"] as? Int == (setup == "import" ? 2 : 5))
+        #expect(result.stdout.contains("disk by table       bytes per transfer: "))
         #expect(result.stderr.contains(setup == "import" ? "import: sorting 300 account keys" : "setup: 300 of 300 accounts"))
         if setup == "import" {
             #expect(result.stdout.contains("at height 4 over an encrypted link on 127.0.0.1"), "state sync fetched the snapshot after the 4 blocks: \(result.stdout)")
+        } else {
+            #expect(json["retain_blocks"] as? Int == 3 && json["block_seconds"] as? Int == 7200)
+            #expect(result.stdout.contains("(the last 3 blocks kept)"))
         }
     }
 }
