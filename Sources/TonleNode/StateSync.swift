@@ -163,10 +163,12 @@ final class StateSyncClient {
                 "height": "\(offer.height)", "root": "\(offer.stateRoot.hex.prefix(16))", "chunks": "\(1 << Int(offer.depth))",
                 "peers": "\(sources.count)", "attempt": "\(attempt)",
             ])
+            let spool = ChunkSpool(directory: storePath + ".chunks")
+            defer { spool.remove() }
             guard let anchor = fetchAnchor(offer, sources: sources),
                   let top = fetchTop(offer, anchor: anchor, sources: sources),
-                  let chunks = fetchChunks(offer, top: top, sources: sources) else { continue }
-            let outcome = try importState(storePath, offer: offer, anchor: anchor, chunks: chunks, started: started)
+                  try fetchChunks(offer, top: top, sources: sources, into: spool) else { continue }
+            let outcome = try importState(storePath, offer: offer, anchor: anchor, spool: spool, chunks: top.count, started: started)
             logger.info("state sync: state imported", metadata: [
                 "height": "\(outcome.height)", "values": "\(outcome.values)", "mib": "\(outcome.bytes >> 20)",
                 "seconds": "\(String(format: "%.1f", outcome.seconds))",
@@ -269,16 +271,17 @@ final class StateSyncClient {
         return nil
     }
 
-    /// Every chunk, each checked against its summary, asked of the sources in turn.
-    private func fetchChunks(_ offer: SnapshotOffer, top: [SubtreeSummary], sources: [PeerID]) -> [[StateEntry]]? {
+    /// Every chunk, each checked against its summary and written to the spool, asked of the
+    /// sources in turn; false when no source is left.
+    private func fetchChunks(_ offer: SnapshotOffer, top: [SubtreeSummary], sources: [PeerID], into spool: ChunkSpool) throws(NodeError) -> Bool {
         let count = 1 << Int(offer.depth), depth = Int(offer.depth)
-        var chunks = [[StateEntry]?](repeating: nil, count: count)
+        try spool.create()
         var waiting = Array((0..<count).reversed()), done = 0
         var inflight: [Int: (peer: PeerID, deadline: UInt64)] = [:]
         var lastNote = Monotonic.nanoseconds
         while done < count {
             let usable = sources.filter { !refused.contains($0) && linked.contains($0) }
-            guard !usable.isEmpty else { return nil }
+            guard !usable.isEmpty else { return false }
             for peer in usable {
                 var load = inflight.values.filter { $0.peer == peer }.count
                 while load < Self.windowPerPeer, let index = waiting.popLast() {
@@ -293,15 +296,20 @@ final class StateSyncClient {
                 let index = Int(index32)
                 guard let asked = inflight[index], asked.peer == from else { continue }
                 inflight[index] = nil
+                guard let entries else {
+                    refuse(from, "no longer holds the snapshot")
+                    waiting.append(index)
+                    continue
+                }
                 do {
-                    guard let entries else { throw AnchorError(description: "no longer holds the snapshot") }
                     try StateChunks.verifyChunk(entries.map { (key: $0.key.raw, valueHash: SHA256.hash($0.value)) }, index: index, depth: depth, expected: top[index])
-                    chunks[index] = entries
-                    done += 1
                 } catch {
                     refuse(from, "\(error)")
                     waiting.append(index)
+                    continue
                 }
+                try spool.write(entries, index: index)
+                done += 1
             }
             let now = Monotonic.nanoseconds
             for (index, asked) in inflight where asked.deadline <= now || !linked.contains(asked.peer) {
@@ -314,16 +322,17 @@ final class StateSyncClient {
                 logger.info("state sync progress", metadata: ["chunks": "\(done)/\(count)"])
             }
         }
-        return chunks.map { $0! }
+        return true
     }
 
     /// Writes the state into a new store beside `storePath` and renames it into place.
-    private func importState(_ storePath: String, offer: SnapshotOffer, anchor: Anchor, chunks: [[StateEntry]], started: UInt64) throws(NodeError) -> Outcome {
+    private func importState(_ storePath: String, offer: SnapshotOffer, anchor: Anchor, spool: ChunkSpool, chunks: Int, started: UInt64) throws(NodeError) -> Outcome {
         let partial = storePath + ".partial"
         let files = FileManager.default
         try? files.removeItem(atPath: partial)
         let start = RocksStore.StartingBlock(block: anchor.block.block, resultsRoot: anchor.next.block.header.lastResultsRoot, certificate: anchor.block.certificate)
-        let writes = chunks.lazy.flatMap { $0 }.map { StateWrite(key: $0.key, value: $0.value) }
+        // One chunk in memory at a time; a chunk that does not read back gives another root, refused below.
+        let writes = (0..<chunks).lazy.flatMap { spool.read(index: $0) }.map { StateWrite(key: $0.key, value: $0.value) }
         let root: Digest
         do {
             root = try RocksStore.importState(path: partial, at: start, validators: [(offer.height, trusted)], writes: writes)
@@ -332,8 +341,7 @@ final class StateSyncClient {
         do { try files.moveItem(atPath: partial, toPath: storePath) } catch {
             throw .dataDirectory("state sync: cannot move \(partial) to \(storePath): \(error.localizedDescription)")
         }
-        let values = chunks.reduce(0) { $0 + $1.count }, bytes = chunks.reduce(0) { $0 + $1.reduce(0) { $0 + 32 + $1.value.count } }
-        return Outcome(height: offer.height, stateRoot: root, values: values, bytes: bytes, seconds: Double(Monotonic.nanoseconds - started) / 1e9)
+        return Outcome(height: offer.height, stateRoot: root, values: spool.values, bytes: spool.bytes, seconds: Double(Monotonic.nanoseconds - started) / 1e9)
     }
 
     // MARK: Events
@@ -354,6 +362,42 @@ final class StateSyncClient {
         guard refused.insert(peer).inserted else { return }
         logger.warning("state sync: not asking this peer again", metadata: ["peer": "\(peer.hex.prefix(8))", "reason": "\(reason)"])
     }
+}
+
+/// Checked chunks on disk until the import (`DATA_DIR/ledger.rocksdb.chunks/INDEX`, each the
+/// canonical list of its entries), so the client holds one chunk in memory, not the whole state.
+final class ChunkSpool {
+    let directory: String
+    private(set) var values = 0
+    private(set) var bytes = 0
+
+    init(directory: String) { self.directory = directory }
+
+    func create() throws(NodeError) {
+        remove()
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw .dataDirectory("state sync: cannot create \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    func write(_ entries: [StateEntry], index: Int) throws(NodeError) {
+        var writer = CanonicalWriter()
+        writer.list(entries)
+        guard FileManager.default.createFile(atPath: "\(directory)/\(index)", contents: Data(writer.bytes)) else {
+            throw .dataDirectory("state sync: cannot write chunk \(index) into \(directory)")
+        }
+        values += entries.count
+        bytes += entries.reduce(0) { $0 + 32 + $1.value.count }
+    }
+
+    /// The entries of chunk `index`; none if the file does not read back.
+    func read(index: Int) -> [StateEntry] {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(index)") else { return [] }
+        var reader = CanonicalReader(Array(data))
+        return (try? reader.list("entries", of: StateEntry.self, max: StateSyncLimits.chunkValuesMax, elementBytesMin: 36)) ?? []
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
 
 extension Node {

@@ -77,7 +77,7 @@ struct StateSyncTests {
         let outcome = try #require(try client.run(storePath: target))
         #expect(outcome.height == 3 && outcome.stateRoot == snapshot.stateRoot && outcome.values == snapshot.allStateValues().count)
         #expect(client.refusedPeers == [peers.keys[0]])
-        #expect(!FileManager.default.fileExists(atPath: target + ".partial"))
+        #expect(!FileManager.default.fileExists(atPath: target + ".partial") && !FileManager.default.fileExists(atPath: target + ".chunks"))
 
         let synced = try RocksStore(path: target)
         #expect(synced.appliedHeight == 3 && synced.stateRoot == snapshot.stateRoot && synced.allStateValues() == snapshot.allStateValues())
