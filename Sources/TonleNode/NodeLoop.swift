@@ -244,6 +244,11 @@ final class NodeLoop: @unchecked Sendable {
             logger.info("caught up", metadata: ["height": "\(height)", "blocks": "\(blocks)", "seconds": "\(String(format: "%.2f", Double(milliseconds) / 1_000))"])
         case .syncRequestTimedOut(let peer, let from):
             logger.info("sync request timed out", metadata: ["peer": "\(peer.hex.prefix(8))", "from": "\(from)"])
+        case .blocksNotKept(let peer, let from):
+            logger.warning("a peer does not keep the blocks this node needs; asking the others", metadata: [
+                "peer": "\(peer.hex.prefix(8))", "from": "\(from)",
+                "hint": "if no peer keeps them (storage.retain_blocks), move this node's store aside and restart it with state_sync.enabled (docs/operations.md)",
+            ])
         case .syncedBlockRefused(let peer, let height, let reason):
             logger.warning("synced block refused", metadata: ["peer": "\(peer.hex.prefix(8))", "height": "\(height)", "error": "\(reason)"])
         }

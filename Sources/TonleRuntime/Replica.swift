@@ -71,6 +71,9 @@ public enum ReplicaNote: Sendable {
     case caughtUp(height: UInt64, blocks: UInt64, milliseconds: UInt64)
     case syncRequestTimedOut(peer: PeerID, from: UInt64)
     case syncedBlockRefused(peer: PeerID, height: UInt64, reason: String)
+    /// A peer ahead answered a block request with no blocks: it does not keep block `from` (it
+    /// pruned it, or state-synced past it). It is not asked for blocks up to there again.
+    case blocksNotKept(peer: PeerID, from: UInt64)
 }
 
 /// What a step asks of the shell, in this order (docs/architecture.md, "The Replica"):
@@ -134,6 +137,9 @@ public final class Replica {
     /// Outstanding requests, by peer: the range and the status ticks left before giving up.
     private var inflight: [PeerID: (from: UInt64, count: UInt64, ticksLeft: UInt64)] = [:]
     private var syncBuffer: [UInt64: CertifiedBlock] = [:]
+    /// Peers that answered a request with no blocks, and the height they did not have: they keep
+    /// nothing at or below it (blocks are pruned from the bottom; state sync starts above).
+    private var lacking: [PeerID: UInt64] = [:]
     private var syncing = false
     private var syncStartedAt: (height: UInt64, milliseconds: UInt64)?
     private var lastProgressNote: UInt64 = 0
@@ -198,7 +204,7 @@ public final class Replica {
             offerWaiting(to: peer)
         case .linkDown(let peer):
             links.remove(peer)
-            (peerHeights[peer], inflight[peer]) = (nil, nil)
+            (peerHeights[peer], inflight[peer], lacking[peer]) = (nil, nil, nil)
         }
         absorbDriver()
         flushGossip()
@@ -266,7 +272,10 @@ public final class Replica {
         case .blocksRequest(let from, let count):
             serveBlocks(from: from, count: count, to: peer)
         case .blocks(let blocks):
-            inflight[peer] = nil
+            if let asked = inflight.removeValue(forKey: peer), blocks.isEmpty {
+                if lacking[peer] == nil { notes.append(.note(.blocksNotKept(peer: peer, from: asked.from))) }
+                lacking[peer] = max(lacking[peer] ?? 0, asked.from)
+            }
             let applied = appliedHeight
             for certified in blocks where certified.block.header.height > applied && certified.block.header.height <= applied + bufferBlocksMax {
                 syncBuffer[certified.block.header.height] = certified
@@ -401,7 +410,7 @@ public final class Replica {
         let applied = appliedHeight
         var next = max(applied + 1, inflight.values.map { $0.from + $0.count }.max() ?? 0)
         while syncBuffer[next] != nil { next += 1 }
-        let candidates = peerHeights.filter { $0.value >= next && inflight[$0.key] == nil && (eligible?.contains($0.key) ?? true) }
+        let candidates = peerHeights.filter { $0.value >= next && inflight[$0.key] == nil && (eligible?.contains($0.key) ?? true) && (lacking[$0.key] ?? 0) < next }
             .sorted { $0.key < $1.key }
         let interval = max(config.statusIntervalMilliseconds, 1)
         let ticks = max(1, (config.syncRequestTimeoutMilliseconds + interval - 1) / interval)

@@ -294,6 +294,35 @@ struct ProcessTests {
         }
     }
 
+    @Test("a validator down longer than its peers keep blocks is told so and cannot block-sync; its store moved aside, it state-syncs and votes again")
+    func behindWhatPeersKeep() async throws {
+        try await withNetwork(environment: ["TONLE_STORAGE_SNAPSHOT_INTERVAL": "5", "TONLE_STORAGE_RETAIN_BLOCKS": "10"]) { network in
+            #expect(await LocalNetwork.eventually(60) { (await network.height(3) ?? 0) >= 3 })
+            let stoppedAt = await network.height(3) ?? 0
+            network.kill(3)
+            #expect(await LocalNetwork.eventually(120) {
+                ((await network.status(0)?["oldest_block_height"] as? NSNumber)?.uint64Value ?? 0) > stoppedAt + 1
+            }, "the others prune past the height validator 3 stopped at")
+
+            try network.start(3)
+            #expect(await LocalNetwork.eventually(60) { network.log(3).contains("a peer does not keep the blocks this node needs") })
+            try await Task.sleep(for: .seconds(2))
+            #expect((await network.height(3) ?? 0) <= stoppedAt + 1, "no blocks to sync from")
+
+            // The remedy of docs/operations.md: the store moved aside, state sync on; WAL and sign-state kept.
+            #expect(network.terminate(3) == 0)
+            let data = network.directory.appendingPathComponent("data/wing").path
+            try FileManager.default.moveItem(atPath: data + "/ledger.rocksdb", toPath: data + "/ledger.rocksdb.old")
+            try network.start(3, environment: ["TONLE_STATE_SYNC_ENABLED": "true"])
+            let target = await heights(network, [0, 1, 2]).max()!
+            #expect(await LocalNetwork.eventually(90) { (await network.height(3) ?? 0) >= target }, "caught up after state sync")
+            network.kill(0)
+            let without = await heights(network, [1, 2, 3]).max()!
+            #expect(await LocalNetwork.eventually(60) { await heights(network, [1, 2, 3]).min()! >= without + 2 }, "1, 2 and 3 commit together")
+            try? FileManager.default.removeItem(atPath: data + "/ledger.rocksdb.old")
+        }
+    }
+
     @Test("an observer links to the validators, syncs from genesis when no peer offers a snapshot, follows new blocks and never votes")
     func observerFollows() async throws {
         try await withNetwork(observer: true) { network in
