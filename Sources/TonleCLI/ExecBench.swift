@@ -91,7 +91,7 @@ struct ExecBench: ParsableCommand {
         try store!.settle()
         let diskAfter = store!.diskBytes
         if let rocks = store as? RocksStore {
-            let grown = zip(tablesBefore, rocks.tableBytes).map { ($0.table, Int64($1.bytes) - Int64($0.bytes)) }.filter { $0.1 != 0 }
+            let grown = zip(tablesBefore, rocks.tableBytes).map { ($0.table, Int64(clamping: $1.bytes) - Int64(clamping: $0.bytes)) }.filter { $0.1 != 0 }
             let perTransfer = grown.map { "\($0.0) \(Int(Double($0.1) / Double(blocks * transfers)))" }.joined(separator: ", ")
             print("disk by table       bytes per transfer: \(perTransfer)")
         }

@@ -12,11 +12,14 @@ import TonleStore
 import TonleTypes
 
 /// Serves this node's snapshots to peers that state-sync (docs/network.md, "State sync"), on a
-/// thread of its own so that reading chunks never delays the node loop. Each snapshot directory
-/// is opened read-only when first asked for and closed once it is removed; a request the bounded
-/// queue cannot hold is dropped (the asker times out and asks another peer).
+/// thread of its own so that reading chunks never delays the node loop. Offers come from the
+/// snapshots' manifests; a snapshot is opened read-only when its top or a chunk is first asked
+/// for, and closed once it is removed or a minute passes without a request for it (an open
+/// snapshot holds its unmerged changes in memory); a request
+/// the bounded queue cannot hold is dropped (the asker times out and asks another peer).
 final class SnapshotServer: @unchecked Sendable {
     static let queueCapacity = 256
+    static let idleNanoseconds: UInt64 = 60_000_000_000
     private let root: String
     private let logger: Logger
     private let queue = Mailbox<(PeerMessage, PeerID)?>(capacity: queueCapacity)
@@ -29,13 +32,18 @@ final class SnapshotServer: @unchecked Sendable {
         let store: RocksStore
         let offer: SnapshotOffer
         var top: [SubtreeSummary]?
+        var lastUsed = Monotonic.nanoseconds
     }
 
     init(root: String, logger: Logger) {
         (self.root, self.logger) = (root, logger)
         let thread = Thread { [self] in
-            while let request = queue.take(deadline: nil), let (message, peer) = request {
-                if let answer = answer(message) { send?(answer, peer) }
+            while true {
+                let request = queue.take(deadline: Monotonic.nanoseconds + Self.idleNanoseconds / 2)
+                if case .some(.none) = request { break }   // stop
+                if case .some(.some(let (message, peer))) = request, let answer = answer(message) { send?(answer, peer) }
+                let now = Monotonic.nanoseconds
+                open = open.filter { now - $0.value.lastUsed < Self.idleNanoseconds }
             }
             open = [:]
         }
@@ -53,8 +61,7 @@ final class SnapshotServer: @unchecked Sendable {
     private func answer(_ message: PeerMessage) -> PeerMessage? {
         switch message {
         case .snapshotsRequest:
-            refresh()
-            return .snapshots(open.values.map(\.offer).sorted { $0.height > $1.height }.prefix(StateSyncLimits.offersMax).map { $0 })
+            return .snapshots(offers().map(\.offer).prefix(StateSyncLimits.offersMax).map { $0 })
         case .snapshotTopRequest(let height):
             guard var served = served(height) else { return .snapshotTop(height: height, summaries: []) }
             let top = served.top ?? StateChunks.top(served.store, depth: Int(served.offer.depth))
@@ -72,27 +79,38 @@ final class SnapshotServer: @unchecked Sendable {
         }
     }
 
-    private func served(_ height: UInt64) -> Served? {
-        if open[height] == nil { refresh() }
-        return open[height]
+    /// The complete snapshots on disk, newest first, from their manifests (nothing is opened).
+    private func offers() -> [(offer: SnapshotOffer, path: String)] {
+        Snapshots.list(root).compactMap { height, path in
+            guard height >= 1, let manifest = try? Snapshots.manifest(at: path), manifest.height == height,
+                  let stateRoot = Digest(hex: manifest.stateRoot) else { return nil }
+            return (SnapshotOffer(height: height, stateRoot: stateRoot, depth: Self.depth(stateDirectory: path + "/state")), path)
+        }
     }
 
-    /// Opens the snapshots on disk not open yet and closes those removed.
-    private func refresh() {
-        let present = Snapshots.list(root)
-        let heights = Set(present.map(\.height))
-        for height in open.keys where !heights.contains(height) { open[height] = nil }
-        for (height, path) in present where open[height] == nil {
+    /// The snapshot at `height`, opened read-only on first use and checked against its manifest;
+    /// snapshots no longer on disk are closed first.
+    private func served(_ height: UInt64) -> Served? {
+        if open[height] == nil {
+            let present = offers()
+            open = open.filter { served in present.contains { $0.offer.height == served.key } }
+            guard let (offer, path) = present.first(where: { $0.offer.height == height }) else { return nil }
             do {
                 var options = RocksStore.Options()
                 (options.readOnly, options.blockCacheBytes) = (true, 32 << 20)
                 let store = try RocksStore(path: path, options: options)
-                guard store.appliedHeight == height, height >= 1 else { continue }
-                open[height] = Served(store: store, offer: SnapshotOffer(height: height, stateRoot: store.stateRoot, depth: Self.depth(stateDirectory: path + "/state")))
+                guard store.appliedHeight == height, store.stateRoot == offer.stateRoot else {
+                    logger.warning("snapshot does not match its manifest: not served", metadata: ["path": "\(path)"])
+                    return nil
+                }
+                open[height] = Served(store: store, offer: offer)
             } catch {
                 logger.warning("cannot serve snapshot", metadata: ["path": "\(path)", "error": "\(error)"])
+                return nil
             }
         }
+        open[height]?.lastUsed = Monotonic.nanoseconds
+        return open[height]
     }
 
     /// The chunk depth of a snapshot: chunks of about `StateSyncLimits.chunkBytesTarget` of values,

@@ -89,14 +89,22 @@ struct StateSyncTests {
         #expect(synced.stateRoot == store.stateRoot)
     }
 
-    @Test("a peer whose anchor block carries a certificate that does not verify is not asked again")
-    func aForgedAnchorIsRefused() throws {
+    @Test("a peer whose anchor block carries a certificate that does not verify is not asked again", arguments: ["another block's", "signatures over other bytes"])
+    func aForgedAnchorIsRefused(forgery: String) throws {
         let (data, store, workload) = try Self.source(blocks: 4, snapshotAt: 3)
         let forger = NSLockedBox<PeerID?>(nil)
         let peers = Peers(count: 2, data: data, store: store) { peer, message in
-            // Block 4 with block 3's certificate: the header is as certified, the signatures are not for it.
             guard peer == forger.value, case .blocks(let blocks) = message, blocks.count == 2 else { return message }
-            return .blocks([blocks[0], CertifiedBlock(block: blocks[1].block, certificate: blocks[0].certificate)])
+            let real = blocks[1].certificate
+            let forged: CommitCertificate
+            if forgery == "another block's" {
+                forged = blocks[0].certificate   // block 3's: the header is as certified, the signatures are not for it
+            } else {   // block 4's height and hash, each validator's key, signatures over other bytes
+                forged = try! CommitCertificate(height: real.height, round: real.round, blockHash: real.blockHash, signatures: real.signatures.map { signature in
+                    KeySignature(publicKey: signature.publicKey, signature: workload.validatorKeys.first { $0.publicKey == signature.publicKey }!.sign([0]))
+                })
+            }
+            return .blocks([blocks[0], CertifiedBlock(block: blocks[1].block, certificate: forged)])
         }
         defer { peers.server.stop() }
         forger.value = peers.keys[0]   // sorted first: asked for the anchor first
