@@ -101,6 +101,9 @@ struct PeerNetworkTests {
         func node(_ key: Ed25519.SigningKey, port: Int, peer: PeerAddress) -> (PeerNetwork, Inbox) {
             var config = NetworkConfig()
             (config.port, config.peers, config.reconnectMinimumMilliseconds, config.reconnectMaximumMilliseconds) = (port, [peer], 10, 100)
+            // Nothing is sent on these links until the end: with the 10 s idle timeout, a run slowed
+            // by other suites closed the idle link and redialled inside the settle window (CI, 2026-12-07).
+            config.idleTimeoutMilliseconds = 600_000
             let allowed = Set(validators), inbox = Inbox()
             return (PeerNetwork(group: group, identity: LinkIdentity(key: key, networkID: Self.networkID, authorise: { allowed.contains($0) }),
                                 config: config, logger: Logger(label: "test"), onEvent: inbox.record), inbox)
