@@ -112,23 +112,29 @@ extension ChangeSet {
 struct MergedCaches {
     let nodesMax: Int
     let valuesMax: Int
+    /// Nodes above this depth are not kept (the store holds them elsewhere).
+    let nodesFromDepth: Int
     private var nodes: [NodePosition: MerkleNode] = [:]
     private var values: [Digest: [UInt8]?] = [:]
 
-    init(nodesMax: Int, valuesMax: Int) { (self.nodesMax, self.valuesMax) = (nodesMax, valuesMax) }
+    init(nodesMax: Int, valuesMax: Int, nodesFromDepth: Int = 0) {
+        (self.nodesMax, self.valuesMax, self.nodesFromDepth) = (nodesMax, valuesMax, nodesFromDepth)
+    }
 
     func node(_ position: NodePosition) -> MerkleNode? { nodes[position] }
     /// `.some(nil)`: known absent.
     func value(_ key: Digest) -> [UInt8]?? { values[key] }
 
-    mutating func keep(_ node: MerkleNode, at position: NodePosition) { if nodes.count < nodesMax { nodes[position] = node } }
+    mutating func keep(_ node: MerkleNode, at position: NodePosition) {
+        if nodes.count < nodesMax, position.depth >= nodesFromDepth { nodes[position] = node }
+    }
     mutating func keep(_ value: [UInt8]?, for key: Digest) { if values.count < valuesMax { values[key] = .some(value) } }
 
     /// Keeps what was just merged readable without a query, within the bounds. A merged key never
     /// keeps an older cached value: it is updated, or dropped when the table is full.
     mutating func warm(from merged: RecentChanges) {
         if nodes.count + merged.nodes.count > nodesMax { nodes.removeAll(keepingCapacity: true) }
-        for (position, node) in merged.nodes {
+        for (position, node) in merged.nodes where position.depth >= nodesFromDepth {
             if nodes.count < nodesMax, let node { nodes[position] = node } else { nodes[position] = nil }
         }
         if values.count + merged.state.count > valuesMax { values.removeAll(keepingCapacity: true) }
