@@ -702,21 +702,25 @@ private final class Merge: @unchecked Sendable {
     /// one before cheaply, and random order made the merge several times dearer.
     func run(_ keyed: RocksDatabase) {
         let writes = keyed.batch()
-        for (key, value) in changes.state {
-            if let value { writes.put(1, key.bytes, value) } else { writes.delete(1, key.bytes) }
+        for key in changes.state.keys.sorted() {
+            if let value = changes.state[key]! { writes.put(1, key.bytes, value) } else { writes.delete(1, key.bytes) }
         }
-        for (position, node) in changes.nodes {
-            if let node { writes.put(2, position.storageKey, node.encoded) } else { writes.delete(2, position.storageKey) }
+        for position in changes.nodes.keys.sorted() {
+            if let node = changes.nodes[position]! { writes.put(2, position.storageKey, node.encoded) } else { writes.delete(2, position.storageKey) }
         }
-        for (id, location) in changes.transactions {
+        for id in changes.transactions.keys.sorted(by: { $0.digest < $1.digest }) {
+            let location = changes.transactions[id]!
             var writer = CanonicalWriter(reservingCapacity: 24)
             writer.raw(RocksStore.bigEndian(location.height))
             writer.u32(location.index)
             location.result.encode(to: &writer)
             writes.put(3, id.digest.bytes, writer.bytes)
         }
-        for (account, entries) in changes.history {
-            for entry in entries { writes.put(4, RocksStore.historyKey(account, entry.cursor), entry.transaction.digest.bytes) }
+        let history = changes.history.flatMap { account, entries in
+            entries.map { (key: RocksStore.historyKey(account, $0.cursor), transaction: $0.transaction) }
+        }
+        for entry in history.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            writes.put(4, entry.key, entry.transaction.digest.bytes)
         }
         writes.put(0, Array("merged_height".utf8), RocksStore.bigEndian(height))
         var failure: StoreError?
