@@ -244,6 +244,9 @@ public struct ValidatorSchedule: Hashable, Sendable, CanonicalCodable {
 }
 
 /// Any value in the state map. The encoding is a one-byte record tag, then the record.
+///
+/// The two large records are boxed (`indirect`): a record is copied in and out of the execution
+/// overlay's tables for every read, and unboxed they made every record 265 bytes (an account is 56).
 public enum StateRecord: Hashable, Sendable {
     case account(AccountRecord)
     case participant(Participant)
@@ -254,8 +257,8 @@ public enum StateRecord: Hashable, Sendable {
     case meta(LedgerMeta)
     case validators(ValidatorSchedule)
     case gateway(GatewayConfig)
-    case settlement(SettlementRecord)
-    case position(PositionRecord)
+    indirect case settlement(SettlementRecord)
+    indirect case position(PositionRecord)
     case khqrPaid(KHQRPaidRecord)
 
     public var encoded: [UInt8] {
