@@ -61,7 +61,12 @@ public struct Bytes32: Hashable, Sendable, Comparable {
     /// uniform, so more words would cost time and add nothing. (Equality still compares all 32 bytes.)
     @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
 
-    public static func < (lhs: Bytes32, rhs: Bytes32) -> Bool {
-        lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.lexicographicallyPrecedes(r) } }
+    /// Byte order (the first byte most significant), compared a word at a time: the words hold
+    /// the bytes in memory order, so each is read as big-endian.
+    @inlinable public static func < (lhs: Bytes32, rhs: Bytes32) -> Bool {
+        if lhs.w0 != rhs.w0 { return UInt64(bigEndian: lhs.w0) < UInt64(bigEndian: rhs.w0) }
+        if lhs.w1 != rhs.w1 { return UInt64(bigEndian: lhs.w1) < UInt64(bigEndian: rhs.w1) }
+        if lhs.w2 != rhs.w2 { return UInt64(bigEndian: lhs.w2) < UInt64(bigEndian: rhs.w2) }
+        return UInt64(bigEndian: lhs.w3) < UInt64(bigEndian: rhs.w3)
     }
 }

@@ -55,4 +55,18 @@ import TonleCrypto
         let large = try #require(Digest([1] + Array(repeating: 0, count: 31)))
         #expect(small < large && !(large < small))
     }
+
+    /// `<` compares words; it must agree with byte order for keys that differ in any one byte.
+    @Test func orderIsByteOrder() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let a = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var b = a
+            let at = Int.random(in: 0..<32, using: &generator)
+            b[at] = UInt8.random(in: 0...255, using: &generator)
+            if Bool.random(using: &generator) { b[Int.random(in: at..<32, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            let (x, y) = (try #require(Digest(a)), try #require(Digest(b)))
+            #expect((x < y) == a.lexicographicallyPrecedes(b) && (y < x) == b.lexicographicallyPrecedes(a))
+        }
+    }
 }
