@@ -133,12 +133,46 @@ struct MergedCaches {
     /// Keeps what was just merged readable without a query, within the bounds. A merged key never
     /// keeps an older cached value: it is updated, or dropped when the table is full.
     mutating func warm(from merged: RecentChanges) {
-        if nodes.count + merged.nodes.count > nodesMax { nodes.removeAll(keepingCapacity: true) }
-        for (position, node) in merged.nodes where position.depth >= nodesFromDepth {
+        var warming = Warming(merged)
+        warm(&warming, budget: .max)
+    }
+
+    /// Merged changes on their way into the caches a slice at a time, so no single commit pays for
+    /// a whole merge's worth (`RocksStore`). Until `isDone`, a cached value of one of its keys may
+    /// be older than the merge: reads must look in `changes` before the caches.
+    struct Warming {
+        let changes: RecentChanges
+        fileprivate var started = false
+        fileprivate var node: Dictionary<NodePosition, MerkleNode?>.Index
+        fileprivate var value: Dictionary<Digest, [UInt8]?>.Index
+
+        init(_ changes: RecentChanges) {
+            (self.changes, node, value) = (changes, changes.nodes.startIndex, changes.state.startIndex)
+        }
+
+        var isDone: Bool { node == changes.nodes.endIndex && value == changes.state.endIndex }
+    }
+
+    /// Moves up to `budget` more of `warming`'s entries into the caches (as `warm(from:)` does).
+    mutating func warm(_ warming: inout Warming, budget: Int) {
+        if !warming.started {
+            warming.started = true
+            if nodes.count + warming.changes.nodes.count > nodesMax { nodes.removeAll(keepingCapacity: true) }
+            if values.count + warming.changes.state.count > valuesMax { values.removeAll(keepingCapacity: true) }
+        }
+        var budget = budget
+        let merged = warming.changes
+        while budget > 0, warming.node != merged.nodes.endIndex {
+            let (position, node) = merged.nodes[warming.node]
+            merged.nodes.formIndex(after: &warming.node)
+            budget -= 1
+            guard position.depth >= nodesFromDepth else { continue }
             if nodes.count < nodesMax, let node { nodes[position] = node } else { nodes[position] = nil }
         }
-        if values.count + merged.state.count > valuesMax { values.removeAll(keepingCapacity: true) }
-        for (key, value) in merged.state {
+        while budget > 0, warming.value != merged.state.endIndex {
+            let (key, value) = merged.state[warming.value]
+            merged.state.formIndex(after: &warming.value)
+            budget -= 1
             if values.count < valuesMax { values[key] = .some(value) } else { values[key] = nil }
         }
     }

@@ -25,7 +25,9 @@ enum StoreKind: String, CaseIterable, Sendable {
     /// In memory; SQLite and RocksDB with every change still in the log; each merging every few
     /// blocks, with tiny caches, so reads come from the tables, the log and the caches in turn
     /// (RocksDB's top levels held in arrays only down to depth 4, so reads cross that boundary).
-    case memory, sqlite, sqliteMerging, rocks, rocksMerging
+    /// `rocksWarming` merges as often with caches large enough never to be emptied, so a merge's
+    /// changes reach them a slice per commit while older cached values of the same keys remain.
+    case memory, sqlite, sqliteMerging, rocks, rocksMerging, rocksWarming
 
     func make() throws -> any LedgerStore {
         switch self {
@@ -40,6 +42,10 @@ enum StoreKind: String, CaseIterable, Sendable {
             var options = RocksStore.Options()
             (options.mergeEntriesMax, options.nodeCacheEntriesMax, options.valueCacheEntriesMax) = (3_000, 500, 200)
             options.topNodeDepth = 4
+            return try RocksStore(path: temporaryRocksDatabase(), options: options)
+        case .rocksWarming:
+            var options = RocksStore.Options()
+            (options.mergeEntriesMax, options.topNodeDepth) = (3_000, 4)
             return try RocksStore(path: temporaryRocksDatabase(), options: options)
         }
     }
