@@ -154,6 +154,8 @@ struct ExecBench: ParsableCommand {
     struct Measured {
         var blockNanoseconds: [UInt64] = []
         var mergedBlocks = 0
+        /// The slowest block: its number, phases (execute, state root, commit) and whether a merge ended in it.
+        var slowest: (index: Int, phases: (UInt64, UInt64, UInt64), merged: Bool)?
         var executeNanoseconds: UInt64 = 0
         var stateRootNanoseconds: UInt64 = 0
         var commitNanoseconds: UInt64 = 0
@@ -173,7 +175,8 @@ struct ExecBench: ParsableCommand {
             let start = now()
             let merged = store.mergedHeight
             let applied = try BlockExecutor.apply(block, certificate: certificate, to: store, clock: now)
-            if store.mergedHeight != merged { measured.mergedBlocks += 1 }
+            let mergeEnded = store.mergedHeight != merged
+            if mergeEnded { measured.mergedBlocks += 1 }
             if snapshotInterval > 0, index % snapshotInterval == 0, let rocks = store as? RocksStore {
                 measured.snapshotNanoseconds.append(try snapshot(rocks, number: index / snapshotInterval, &measured))
             }
@@ -181,6 +184,9 @@ struct ExecBench: ParsableCommand {
                 try rocks.pruneBlocks(below: height - UInt64(retainBlocks))
             }
             let elapsed = now() - start
+            if elapsed > measured.blockNanoseconds.max() ?? 0 {
+                measured.slowest = (index, (applied.executeNanoseconds, applied.stateRootNanoseconds, applied.commitNanoseconds), mergeEnded)
+            }
             measured.blockNanoseconds.append(elapsed)
             measured.executeNanoseconds += applied.executeNanoseconds
             measured.stateRootNanoseconds += applied.stateRootNanoseconds
@@ -224,6 +230,11 @@ struct ExecBench: ParsableCommand {
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
         print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
+        if let slowest = m.slowest {
+            let (execute, root, commit) = slowest.phases
+            let afterFirst = m.blockNanoseconds.dropFirst().max().map { "; the slowest after the first (caches cold after opening): \(f(Double($0) / 1e6)) ms" } ?? ""
+            print("slowest block       #\(slowest.index): execute \(f(Double(execute) / 1e6)) ms, state root \(f(Double(root) / 1e6)) ms, commit \(f(Double(commit) / 1e6)) ms\(slowest.merged ? ", a merge ended in it" : "")\(afterFirst)")
+        }
         print("disk                \(Int(Double(diskBytes) / transfersTotal)) bytes per transfer\(retainBlocks > 0 ? " (the last \(retainBlocks) blocks kept)" : "")")
         print("start-up            \(f(startupSeconds)) s to reopen the store (its unmerged blocks replayed); peak RSS \(peak / (1 << 20)) MiB")
         if let slowest = m.snapshotNanoseconds.max() {
@@ -233,6 +244,8 @@ struct ExecBench: ParsableCommand {
         var json: [String: Any] = [
             "bench": "exec", "engine": engine, "accounts": accounts, "blocks": blocks, "transfers_per_block": transfers, "sync": sync,
             "transfers_per_s": Int(perSecond), "block_commit_p50_ms": round3(percentile(0.50)), "block_commit_p99_ms": round3(percentile(0.99)),
+            "block_max_ms": round3(Double(sorted.last!) / 1e6),
+            "block_max_after_first_ms": round3(Double(m.blockNanoseconds.dropFirst().max() ?? sorted.last!) / 1e6),
             "execute_ms": round3(ms(m.executeNanoseconds)), "state_root_ms": round3(ms(m.stateRootNanoseconds)),
             "commit_ms": round3(ms(m.commitNanoseconds)), "disk_bytes_per_transfer": Int(Double(diskBytes) / transfersTotal),
             "rejected": m.rejected, "merges": m.mergedBlocks,

@@ -180,6 +180,9 @@ func mode(_ path: String) throws -> Int {
         #expect(json["setup"] as? String == setup && (json["disk_bytes_per_account"] as? Int ?? 0) > 0 && json["startup_s"] != nil)
         #expect(json["snapshots"] as? Int == (setup == "import" ? 2 : 5))
         #expect(result.stdout.contains("disk by table       bytes per transfer: "))
+        let (maxMs, afterFirstMs) = (try #require(json["block_max_ms"] as? Double), try #require(json["block_max_after_first_ms"] as? Double))
+        #expect(afterFirstMs > 0 && afterFirstMs <= maxMs)
+        #expect(result.stdout.contains("slowest block       #"))
         #expect(result.stderr.contains(setup == "import" ? "import: sorting 300 account keys" : "setup: 300 of 300 accounts"))
         if setup == "import" {
             #expect(result.stdout.contains("at height 4 over an encrypted link on 127.0.0.1"), "state sync fetched the snapshot after the 4 blocks: \(result.stdout)")
