@@ -27,8 +27,9 @@ public final class RocksStore: LedgerStore {
         /// RocksDB's block cache, in bytes.
         public var blockCacheBytes = 256 << 20
         /// Merged tree nodes kept decoded in memory; emptied when full. Nodes at or above
-        /// `topNodeDepth` are held apart (`TopNodes`) and do not count.
-        public var nodeCacheEntriesMax = 4_000_000
+        /// `topNodeDepth` are held apart (`TopNodes`) and do not count. The table is grown to this
+        /// bound at the first merge (3,000,000 fits a 4M-bucket table, ~470 MB).
+        public var nodeCacheEntriesMax = 3_000_000
         /// The tree's levels held in arrays, root to this depth (-1: none): 72 B per slot of every
         /// level reached, 151 MB at depth 20 (reached at about a million keys).
         public var topNodeDepth = 20
@@ -86,7 +87,8 @@ public final class RocksStore: LedgerStore {
     /// checks that the stored state root is the root of the stored tree.
     public init(path: String, options: Options = Options()) throws(StoreError) {
         (self.path, self.options) = (path, options)
-        caches = MergedCaches(nodesMax: options.nodeCacheEntriesMax, valuesMax: options.valueCacheEntriesMax, nodesFromDepth: options.topNodeDepth + 1)
+        caches = MergedCaches(nodesMax: options.nodeCacheEntriesMax, valuesMax: options.valueCacheEntriesMax, nodesFromDepth: options.topNodeDepth + 1,
+                              reserveAtFirstWarm: true)
         top = TopNodes(depthMax: options.topNodeDepth)
         if !options.readOnly {
             do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
@@ -177,7 +179,9 @@ public final class RocksStore: LedgerStore {
         recent.apply(changes)
         top.apply(changes.nodeWrites)
         if let merge = merging, merge.isDone { try finish(merge) }
-        if recent.entries > options.mergeEntriesMax { try startMerge() }
+        // Also before the next block's tree writes could outgrow the node table reserved for them
+        // (a rehash of ~1.5M entries in one commit).
+        if recent.entries > options.mergeEntriesMax || recent.nodes.capacity - recent.nodes.count < changes.nodeWrites.count { try startMerge() }
         if warming != nil {
             caches.warm(&warming!, budget: max(1, options.mergeEntriesMax / 16))
             if warming!.isDone { warming = nil }
