@@ -1,6 +1,19 @@
 # Shared by the deploy scripts: make sure this Debian machine can build Tonle.
 # Installs the C libraries when missing (as root, or through sudo) and finds Swift.
 
+# What the tests use beyond the build: Debian's Prometheus and promtool, which the monitoring test
+# (Tests/TonleNodeTests/MonitoringTests.swift) runs against deploy/monitoring. Without recommends:
+# no node exporter. On a machine booted with systemd the package also starts a prometheus service.
+tonle_ensure_test_tools() {
+    if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "tonle: installing prometheus (promtool) for the monitoring test"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    fi
+}
+
 tonle_ensure_dependencies() {
     local packages=(libsodium-dev libssl-dev libsqlite3-dev librocksdb-dev pkg-config python3 curl openssl) missing=() sudo=""
     for package in "${packages[@]}"; do

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh
 tonle_ensure_dependencies
+tonle_ensure_test_tools
 
 swift build --build-tests
 # Each fuzz target for a few seconds from its committed corpus, under AddressSanitizer (long runs:

@@ -57,7 +57,8 @@ public enum Node {
         ])
         let metrics = NodeMetrics()
         let loop = try NodeLoop(config: config, chainID: genesis.chainID, key: key, store: store, consensusLog: consensusLog,
-                                signState: signState, validators: genesis.validators, logger: logger, metrics: metrics)
+                                signState: signState, validators: genesis.validators,
+                                gateways: genesis.participants.filter { $0.role == .gateway }.map(\.id), logger: logger, metrics: metrics)
         if let rocks = store as? RocksStore, config.snapshotInterval > 0 {
             loop.snapshots = SnapshotSchedule(
                 store: rocks, genesis: genesis.hash.hex, root: Snapshots.directory(dataDirectory: config.dataDirectory),

@@ -59,10 +59,14 @@ final class NodeLoop: @unchecked Sendable {
     private var tickets: UInt64 = 0
     private var running = true
     private var heightStartedAt = Monotonic.nanoseconds
+    /// Gateways whose prefund balance the metrics show: genesis's, and those a block admits or
+    /// names (a settlement entry) since the node started. Sorted, a few tens at most.
+    private var gateways: [InstitutionID]
 
     init(config: NodeConfig, chainID: ChainID, key: Ed25519.SigningKey, store: any LedgerStore, consensusLog: FileConsensusLog,
-         signState: FileSignState, validators: ValidatorSet, logger: Logger, metrics: NodeMetrics) throws(NodeError) {
+         signState: FileSignState, validators: ValidatorSet, gateways: [InstitutionID], logger: Logger, metrics: NodeMetrics) throws(NodeError) {
         (self.config, self.key, self.store, self.logger, self.metrics) = (config, key, store, logger, metrics)
+        self.gateways = Array(Set(gateways)).sorted()
         views = StoreViews(store: store)
         commits = CommitNotifier(height: store.appliedHeight ?? 0)
         do {
@@ -72,6 +76,8 @@ final class NodeLoop: @unchecked Sendable {
                 verify: { [workers = config.verifyWorkers] in BatchVerifier.verify($0, workers: workers, forkJoin: Parallel.forkJoin) })
         } catch { throw .fatal("cannot start consensus: \(error)") }
         updateAuthorised()
+        metrics.mempoolCapacity.record(config.mempoolTransactionsMax)
+        recordPrefunds()
         publish()
     }
 
@@ -188,6 +194,8 @@ final class NodeLoop: @unchecked Sendable {
         for wait in waits { metrics.transactionSeconds.recordMilliseconds(min(wait, 1 << 40)) }
         metrics.transactionsCommitted.increment(by: Int64(count))
         countSettlementEntries(block)
+        noteGateways(block)
+        recordPrefunds()
         metrics.height.record(Int64(clamping: block.header.height))
         updateAuthorised()
         commits.publish(block.header.height)
@@ -214,6 +222,33 @@ final class NodeLoop: @unchecked Sendable {
             logger.debug("pruned blocks", metadata: ["below": "\(below)"])
         } catch {
             logger.error("pruning blocks failed", metadata: ["below": "\(below)", "error": "\(error)"])
+        }
+    }
+
+    /// Gateways a block admits, configures or names in a settlement entry join those the metrics show.
+    private func noteGateways(_ block: Block) {
+        for transaction in block.transactions {
+            for command in transaction.body.commands {
+                let named: InstitutionID
+                switch command {
+                case .settlement(let entry): named = entry.gateway
+                case .configureGateway(let config): named = config.gateway
+                case .createParticipant(let participant) where participant.role == .gateway: named = participant.id
+                default: continue
+                }
+                if !gateways.contains(named) { gateways.append(named); gateways.sort() }
+            }
+        }
+    }
+
+    /// Each known gateway's prefund balances (`tonle_gateway_prefund_minor_units`), read from the
+    /// committed state after every block.
+    private func recordPrefunds() {
+        for gateway in gateways {
+            guard case .account(let prefund)? = store.stateRecord(StateKey.account(GatewayAccounts.prefund(gateway))) else { continue }
+            for currency in Currency.allCases {
+                metrics.prefund(gateway: gateway.text, currency: currency.code, minorUnits: prefund.balance(currency).balance)
+            }
         }
     }
 
@@ -283,6 +318,8 @@ final class NodeLoop: @unchecked Sendable {
         metrics.round.record(Int64(status.round))
         metrics.mempoolSize.record(status.mempoolTransactions)
         metrics.syncing.record(status.syncing ? 1 : 0)
+        metrics.linkedQuorum.record(status.linkedQuorum ? 1 : 0)
+        metrics.peerHeightMax.record(Int64(clamping: status.peerHeightMax))
         snapshot.withLock { $0 = next }
     }
 }

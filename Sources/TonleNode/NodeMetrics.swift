@@ -12,6 +12,12 @@ final class NodeMetrics: Sendable {
     let peers: CoreMetrics.Gauge
     let syncing: CoreMetrics.Gauge
     let mempoolSize: CoreMetrics.Gauge
+    /// `mempool.transactions_max`, so an alert can compare the mempool with its bound.
+    let mempoolCapacity: CoreMetrics.Gauge
+    /// 1 while linked to validators that, with this node, hold a quorum of the voting power.
+    let linkedQuorum: CoreMetrics.Gauge
+    /// The highest height a linked peer has reported (the sync lag is this less `tonle_height`).
+    let peerHeightMax: CoreMetrics.Gauge
     let transactionsCommitted: CoreMetrics.Counter
     let mempoolFull: CoreMetrics.Counter
     let droppedPeerMessages: CoreMetrics.Gauge
@@ -34,6 +40,7 @@ final class NodeMetrics: Sendable {
     let oldestBlock: CoreMetrics.Gauge
     private let factory: PrometheusMetricsFactory
     private let settlementCounters = Mutex([String: CoreMetrics.Counter]())
+    private let prefundGauges = Mutex([String: CoreMetrics.Gauge]())
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -45,6 +52,9 @@ final class NodeMetrics: Sendable {
         peers = CoreMetrics.Gauge(label: "tonle_peers", factory: factory)
         syncing = CoreMetrics.Gauge(label: "tonle_syncing", factory: factory)
         mempoolSize = CoreMetrics.Gauge(label: "tonle_mempool_transactions", factory: factory)
+        mempoolCapacity = CoreMetrics.Gauge(label: "tonle_mempool_transactions_max", factory: factory)
+        linkedQuorum = CoreMetrics.Gauge(label: "tonle_linked_quorum", factory: factory)
+        peerHeightMax = CoreMetrics.Gauge(label: "tonle_peer_height_max", factory: factory)
         transactionsCommitted = CoreMetrics.Counter(label: "tonle_transactions_committed_total", factory: factory)
         mempoolFull = CoreMetrics.Counter(label: "tonle_mempool_full_total", factory: factory)
         droppedPeerMessages = CoreMetrics.Gauge(label: "tonle_peer_messages_dropped", factory: factory)
@@ -64,14 +74,29 @@ final class NodeMetrics: Sendable {
 
     /// Counts a committed settlement entry by kind and result (`applied` or the rejection code).
     func settlementEntry(kind: String, result: String) {
-        let counter = settlementCounters.withLock { counters in
-            let key = kind + "/" + result
-            if let existing = counters[key] { return existing }
-            let made = CoreMetrics.Counter(label: "tonle_settlement_entries_total", dimensions: [("kind", kind), ("result", result)], factory: factory)
-            counters[key] = made
-            return made
+        Self.labelled(settlementCounters, [("kind", kind), ("result", result)]) {
+            CoreMetrics.Counter(label: "tonle_settlement_entries_total", dimensions: $0, factory: factory)
+        }.increment()
+    }
+
+    /// A gateway's prefund balance in one currency, in minor units (riel, US cents).
+    func prefund(gateway: String, currency: String, minorUnits: Int64) {
+        Self.labelled(prefundGauges, [("gateway", gateway), ("currency", currency)]) {
+            CoreMetrics.Gauge(label: "tonle_gateway_prefund_minor_units", dimensions: $0, factory: factory)
+        }.record(minorUnits)
+    }
+
+    /// The metric of one combination of label values, made at its first use.
+    private static func labelled<Metric: Sendable>(
+        _ made: borrowing Mutex<[String: Metric]>, _ dimensions: [(String, String)], _ make: ([(String, String)]) -> Metric
+    ) -> Metric {
+        made.withLock { metrics in
+            let key = dimensions.map(\.1).joined(separator: "/")
+            if let existing = metrics[key] { return existing }
+            let metric = make(dimensions)
+            metrics[key] = metric
+            return metric
         }
-        counter.increment()
     }
 
     func text() -> String { registry.emitToString() }

@@ -102,6 +102,8 @@ public struct ReplicaStatus: Hashable, Sendable {
     public var linkedQuorum = false
     public var validator = false
     public var mempoolTransactions = 0
+    /// The highest height a linked peer has reported having (0: none reported).
+    public var peerHeightMax: UInt64 = 0
 
     public init() {}
 }
@@ -219,6 +221,7 @@ public final class Replica {
         status.validator = me.map { set.validator($0) != nil } ?? false
         let power = set.validators.reduce(UInt64(0)) { $0 + (links.contains($1.publicKey) || $1.publicKey == me ? $1.power : 0) }
         status.linkedQuorum = set.isQuorum(power)
+        status.peerHeightMax = peerHeights.values.max() ?? 0
         return status
     }
 
