@@ -2,15 +2,19 @@
 # Installs the C libraries when missing (as root, or through sudo) and finds Swift.
 
 # What the tests use beyond the build: Debian's Prometheus and promtool, which the monitoring test
-# (Tests/TonleNodeTests/MonitoringTests.swift) runs against deploy/monitoring. Without recommends:
-# no node exporter. On a machine booted with systemd the package also starts a prometheus service.
+# (Tests/TonleNodeTests/MonitoringTests.swift) runs against deploy/monitoring, and xmllint
+# (libxml2-utils), which validates camt.053 statements against the ISO 20022 schema
+# (StatementTests.swift). Without recommends: no node exporter. On a machine booted with systemd
+# the prometheus package also starts a prometheus service.
 tonle_ensure_test_tools() {
-    if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
-        local sudo=""
+    local missing=() sudo=""
+    command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+    command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+    if [ "${#missing[@]}" -gt 0 ]; then
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        echo "tonle: installing prometheus (promtool) for the monitoring test"
+        echo "tonle: installing ${missing[*]} for the tests"
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
 }
 

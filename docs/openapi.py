@@ -155,6 +155,15 @@ paths = {
                        query("before", "`HEIGHT:INDEX`, the `next` of the previous page: height 0 to 2^63-1, index 0 to 2^32-1",
                              {"type": "string", "pattern": f"^{HEIGHT}:{INDEX}$"})],
         "responses": {"200": response("A page", ref("AccountHistory")), "400": error("`MALFORMED_ACCOUNT`, `MALFORMED_QUERY` or `MALFORMED_CURSOR`"), "429": LIMITED}}},
+    "/v1/accounts/{id}/statement": {"get": {
+        "summary": "An account's ISO 20022 camt.053 statement for a business date (docs/api.md#statements)", "operationId": "accountStatement",
+        "parameters": [account_id, {**query("date", "business date: a day in ICT (UTC+7)", date), "required": True},
+                       query("format", "the statement's format", {"type": "string", "enum": ["camt053"], "default": "camt053"})],
+        "responses": {"200": response("A camt.053.001.08 document (BankToCustomerStatementV08): one statement per currency", string, media="application/xml"),
+                      "400": error("`MALFORMED_ACCOUNT`, `MALFORMED_DATE` or `MALFORMED_QUERY`"),
+                      "404": error("`NOT_FOUND`: no such account, or no block of that date yet"),
+                      "409": error("`STATEMENT_UNAVAILABLE` (the date's blocks are pruned here, or its history predates this node's balances) or `STATEMENT_TOO_LARGE` (over 10,000 movements)"),
+                      "429": LIMITED, "503": BUSY}}},
     "/v1/blocks": {"get": {
         "summary": "Block summaries from a height, oldest first (default: the latest `limit`)", "operationId": "blocks",
         "parameters": [query("from", "first height", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX}),
@@ -303,7 +312,8 @@ schemas = {
     "SettlementLookup": obj({"gateway": string, "reference": string, "entries": {"type": "array", "items": ref("SettlementEntry")}}),
     "Status": obj({"name": string, "chain_id": string, "version": string, "height": height, "round": u32, "state_root": hexdigest,
                    "latest_block_hash": hexdigest, "latest_block_time_ms": u64, "validator": boolean, "peers": {"type": "array", "items": hexdigest},
-                   "sync": {"enum": ["caught_up", "syncing", "no_quorum"]}, "mempool_transactions": count}),
+                   "sync": {"enum": ["caught_up", "syncing", "no_quorum"]}, "mempool_transactions": count,
+                   "oldest_block_height": {**height, "minimum": 1, "description": "the lowest height whose block this node keeps: 1, unless older blocks were pruned (storage.retain_blocks) or the node state-synced"}}),
 }
 
 document = {

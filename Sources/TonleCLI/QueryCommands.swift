@@ -60,6 +60,41 @@ struct AccountCommand: AsyncParsableCommand {
     }
 }
 
+/// `tonle statement ACCOUNT --date YYYY-MM-DD [--format camt053] [--out FILE]`.
+struct StatementCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statement", abstract: "Write an account's ISO 20022 camt.053 statement for a business date (ICT).",
+        discussion: """
+            One Stmt per currency: the opening and closing booked balances (OPBD, CLBD) as the ledger holds them, and one booked entry per
+            movement with its reference, counterparty and, for cross-border entries, the foreign amount and exchange rate
+            (docs/api.md#statements). Today's statement runs to the latest block. Every node writes the same bytes. Exits 2 if the
+            account does not exist. A CSV of an account's movements: 'tonle account ID --history --csv'.
+            """)
+
+    @Argument(help: "The account id, name@institution.") var account: String
+    @Option(help: "The business date, YYYY-MM-DD (a day in ICT, UTC+7).") var date: String
+    @Option(help: "The format: camt053.") var format = "camt053"
+    @Option(help: "Write the statement to this file instead of standard output.") var out: String?
+    @OptionGroup var node: NodeOptions
+
+    func validate() throws {
+        guard BusinessDate(date) != nil else { throw ValidationError("--date must be YYYY-MM-DD") }
+        guard format == "camt053" else { throw ValidationError("--format must be camt053 (CSV: tonle account ID --history --csv)") }
+    }
+
+    func run() async throws {
+        let id = try Parse.account(account, "ACCOUNT")
+        let escaped = id.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id.text
+        try await node.withClient { client in
+            let answer = try await client.call(.GET, "/v1/accounts/\(escaped)/statement?date=\(date)&format=\(format)", timeout: .seconds(60))
+            guard answer.isSuccess else { throw CLIError("the node answered \(answer.refusal)", exitCode: answer.status == 404 ? ExitCode.notFound : 1) }
+            guard let out else { return FileHandle.standardOutput.write(answer.data) }
+            do { try answer.data.write(to: URL(fileURLWithPath: out), options: .atomic) } catch { throw CLIError("cannot write \(out): \(error.localizedDescription)") }
+            FileHandle.standardError.write(Data("wrote \(out)\n".utf8))
+        }
+    }
+}
+
 /// `tonle account ID --history --csv`: the account's movements of money, one row each.
 enum AccountStatement {
     static let columns = ["height", "index", "transaction", "result", "command", "kind", "currency", "debit", "credit", "counterparty", "reference"]

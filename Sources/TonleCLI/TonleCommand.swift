@@ -12,7 +12,7 @@ public struct TonleCommand: AsyncParsableCommand {
             Exit codes: 0 success; 1 failure (invalid input, refused, INVALID); 2 not found; 3 node unreachable; 64 usage error.
             """,
         subcommands: [
-            Keygen.self, KeyCommand.self, GenesisCommand.self, TxCommand.self, AdminCommand.self, AccountCommand.self, BlockCommand.self,
+            Keygen.self, KeyCommand.self, GenesisCommand.self, TxCommand.self, AdminCommand.self, AccountCommand.self, StatementCommand.self, BlockCommand.self,
             BlocksCommand.self, ValidatorsCommand.self, StatusCommand.self, WatchCommand.self, VerifyCommand.self, KHQRCommand.self,
             SettleCommand.self, PositionsCommand.self, EntriesCommand.self, SettlementCommand.self, BackupCommand.self, RestoreCommand.self,
             BenchCommand.self,

@@ -19,6 +19,9 @@ public struct BlockOutcome: Sendable {
     public let results: [TransactionResult]
     public let writes: [StateWrite]
     public let validators: ValidatorSchedule
+    /// Per transaction, the accounts it wrote with their balances after it, sorted by account
+    /// (none for a rejected one): each account's running balance, for statements.
+    public let accountsWritten: [[AccountBalances]]
     /// What the block would break of the supply invariant (`LedgerInvariants.blockViolations`):
     /// empty unless the ledger has a bug.
     public let invariantViolations: [String]
@@ -42,10 +45,17 @@ public enum Ledger {
         execution.expireHolds()
         execution.forgetOldRequests()
         let ids = ids ?? transactions.map(\.id)
-        let results = zip(transactions, ids).map { execution.apply($0, id: $1) }
+        var written: [[AccountBalances]] = []
+        written.reserveCapacity(transactions.count)
+        let results = zip(transactions, ids).map { transaction, id in
+            let result = execution.apply(transaction, id: id)
+            written.append(execution.accountsWritten)
+            return result
+        }
         execution.listBlockRequests()
         let violations = LedgerInvariants.blockViolations(execution.overlay.accountChanges())
-        return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators(), invariantViolations: violations)
+        return BlockOutcome(results: results, writes: execution.overlay.writes(), validators: execution.overlay.validators(),
+                            accountsWritten: written, invariantViolations: violations)
     }
 
     /// The state a genesis document starts: participants, accounts with opening balances,
@@ -62,6 +72,14 @@ public enum Ledger {
         records.append((StateKey.meta, .meta(meta)))
         return records.map { StateWrite(key: $0.0, value: $0.1.encoded) }.sorted { $0.key < $1.key }
     }
+}
+
+/// An account's balances after a transaction that wrote it.
+public struct AccountBalances: Hashable, Sendable {
+    public let account: AccountID
+    public let balances: [Balance]
+
+    public init(account: AccountID, balances: [Balance]) { (self.account, self.balances) = (account, balances) }
 }
 
 /// A refusal: the code, the index of the command that caused it (nil: the transaction as a
@@ -85,6 +103,8 @@ struct Execution {
     var creator: AccountRecord?
     var command: UInt16?
     var transactionID: TransactionID?
+    /// The accounts the last applied transaction wrote, with their balances after it.
+    var accountsWritten: [AccountBalances] = []
 
     init(context: BlockContext, overlay: StateOverlay) { (self.context, self.overlay) = (context, overlay) }
 
@@ -93,6 +113,7 @@ struct Execution {
 
     /// Applies one transaction: all of its commands, or nothing but its replay-protection record.
     mutating func apply(_ transaction: Transaction, id: TransactionID) -> TransactionResult {
+        accountsWritten = []
         let body = transaction.body
         guard body.chainID == context.chainID else { return .rejected(.wrongChain, command: nil) }
         guard body.expiry >= context.time else { return .rejected(.expired, command: nil) }
@@ -110,6 +131,7 @@ struct Execution {
                 self.command = UInt16(index)
                 try run(command)
             }
+            accountsWritten = overlay.transactionAccounts().map { AccountBalances(account: $0.id, balances: $0.balances) }
             overlay.commitTransaction()
             result = .applied
         } catch {

@@ -55,6 +55,14 @@ struct StateOverlay {
 
     mutating func discardTransaction() { transaction.removeAll(keepingCapacity: true) }
 
+    /// The accounts the current transaction has written, sorted by id.
+    func transactionAccounts() -> [AccountRecord] {
+        transaction.values.compactMap { record in
+            if case .account(let account)? = record { return account }
+            return nil
+        }.sorted { $0.id < $1.id }
+    }
+
     /// The block's changes, encoded and sorted by key.
     func writes() -> [StateWrite] {
         precondition(transaction.isEmpty, "a transaction is still open")

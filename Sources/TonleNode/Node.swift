@@ -89,7 +89,8 @@ public enum Node {
         loop.network = network
         snapshotServer?.send = { network.send($0, to: $1) }
         let connections = RPCConnections()
-        let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, metrics: metrics, network: network, connections: connections)
+        let api = NodeAPIImplementation(loop: loop, config: config, chainID: genesis.chainID, genesisAccounts: genesis.accounts, metrics: metrics,
+                                        network: network, connections: connections)
         let rpc: any Service
         do { rpc = try RPCServer.application(api: api, config: config.rpc, logger: logger, connections: connections) } catch {
             throw NodeError.config("rpc: \(error.message)")
@@ -191,6 +192,8 @@ struct NodeAPIImplementation: NodeAPI {
     let loop: NodeLoop
     let config: NodeConfig
     let chainID: ChainID
+    /// Sorted by id (the genesis document's order): opening balances of accounts untouched since.
+    let genesisAccounts: [GenesisAccount]
     let metrics: NodeMetrics
     let network: PeerNetwork
     let connections: RPCConnections
@@ -281,6 +284,25 @@ struct NodeAPIImplementation: NodeAPI {
     func withCommittedState<T: Sendable>(_ body: @escaping @Sendable (CommittedState) -> Result<T, APIError>) async throws(APIError) -> T {
         guard let result = await query(Result<T, APIError>?.none, { .some(body($0.views.committedState(fallbackTime: WallClock.milliseconds))) }) else { throw Self.busy }
         return try result.get()
+    }
+
+    func accountStatement(_ id: AccountID, date: BusinessDate) async throws(APIError) -> AccountStatement {
+        let genesis = genesisAccounts
+        let answer = await query(Result<AccountStatement, APIError>?.none) { loop in
+            .some(Result { () throws(APIError) in
+                try AccountStatements.statement(loop.store, account: id, date: date) { account in
+                    var (low, high) = (0, genesis.count)
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if genesis[middle].id < account { low = middle + 1 } else { high = middle }
+                    }
+                    guard low < genesis.count, genesis[low].id == account else { return nil }
+                    return genesis[low].balances.map { Balance(currency: $0.currency, balance: $0.minorUnits) }
+                }
+            })
+        }
+        guard let answer else { throw Self.busy }
+        return try answer.get()
     }
 
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {

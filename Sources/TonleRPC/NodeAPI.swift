@@ -24,6 +24,8 @@ public protocol NodeAPI: Sendable {
     func account(_ id: AccountID, proof: Bool) async throws(APIError) -> AccountView
     /// An account's transactions, newest first, strictly before `before` (or from the newest).
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView
+    /// An account's booked movements and balances on a business date (`AccountStatements`).
+    func accountStatement(_ id: AccountID, date: BusinessDate) async throws(APIError) -> AccountStatement
     /// The validator set that signs block `height` (nil: the next block); 404 above the next block.
     func validators(signing height: UInt64?) async throws(APIError) -> ValidatorsView
     /// A committed transaction's receipt: its bytes and result, with Merkle proofs of both against

@@ -69,6 +69,7 @@ public enum RPCServer {
         RouteSpec(method: "GET", path: "/v1/transactions/{id}/receipt", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/accounts/{id}", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/accounts/{id}/transactions", statuses: [200, 400, 429]),
+        RouteSpec(method: "GET", path: "/v1/accounts/{id}/statement", statuses: [200, 400, 404, 409, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/blocks", statuses: [200, 400, 429]),
         RouteSpec(method: "GET", path: "/v1/blocks/{height}", statuses: [200, 400, 404, 429]),
         RouteSpec(method: "GET", path: "/v1/validators", statuses: [200, 400, 404, 429, 503]),
@@ -178,6 +179,15 @@ public enum RPCServer {
                 return position
             }
             return json(try await api.accountTransactions(account, before: before, limit: limit))
+        }
+        route(.get, "/v1/accounts/{id}/statement") { request, context throws(APIError) in
+            let account = try accountID(context.parameters.get("id"))
+            let query = request.uri.queryParameters
+            guard let date = try businessDate(query.get("date")) else { throw .malformed("DATE", "date is required: YYYY-MM-DD (a business date in ICT)") }
+            guard (query.get("format") ?? "camt053") == "camt053" else { throw .malformed("QUERY", "format must be camt053") }
+            let statement = try await api.accountStatement(account, date: date)
+            return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: Camt053.document(statement))))
         }
         route(.get, "/v1/blocks") { request, _ throws(APIError) in
             let query = request.uri.queryParameters

@@ -75,7 +75,7 @@ public enum BlockExecutor {
         let hashed = clock()
         let batch = CommitBatch(
             height: block.header.height, block: block, transactionIDs: ids, results: outcome.results, certificate: certificate,
-            stateWrites: outcome.writes, nodeWrites: tree.writes, stateRoot: tree.root, accountIndex: accountIndex(block.transactions),
+            stateWrites: outcome.writes, nodeWrites: tree.writes, stateRoot: tree.root, accountIndex: accountIndex(block.transactions, written: outcome.accountsWritten),
             validators: outcome.validators.current)
         do { try store.commit(batch) } catch { throw .store(error) }
         let committed = clock()
@@ -148,8 +148,27 @@ public enum BlockExecutor {
         writes.map { MerkleUpdate(key: $0.key.raw, valueHash: $0.value.map { SHA256.hash($0) }) }
     }
 
-    /// The accounts each transaction names (creator and the accounts in its commands), once each.
-    static func accountIndex(_ transactions: [Transaction]) -> [(AccountID, UInt32)] {
-        transactions.enumerated().flatMap { position, transaction in transaction.accountsNamed.map { ($0, UInt32(position)) } }
+    /// The accounts each transaction names (creator and the accounts in its commands) or wrote (a
+    /// hold's post names only the hold), once each, with the balances after it of those it wrote.
+    static func accountIndex(_ transactions: [Transaction], written: [[AccountBalances]]) -> [AccountIndexEntry] {
+        var entries: [AccountIndexEntry] = []
+        entries.reserveCapacity(transactions.count * 3)
+        for (position, (transaction, written)) in zip(transactions, written).enumerated() {
+            // Both sorted by account: merged in one pass.
+            let named = transaction.accountsNamed, index = UInt32(position)
+            var (n, w) = (0, 0)
+            while n < named.count || w < written.count {
+                if w == written.count || (n < named.count && named[n] < written[w].account) {
+                    entries.append(AccountIndexEntry(account: named[n], index: index))
+                    n += 1
+                } else {
+                    if n < named.count && named[n] == written[w].account { n += 1 }
+                    entries.append(AccountIndexEntry(account: written[w].account, index: index, balances: written[w].balances))
+                    w += 1
+                }
+            }
+        }
+        return entries
     }
+
 }

@@ -12,13 +12,19 @@ public struct TransactionLocation: Hashable, Sendable {
     public init(height: UInt64, index: UInt32, result: TransactionResult) { (self.height, self.index, self.result) = (height, index, result) }
 }
 
-/// One entry of an account's history: a transaction that named the account.
+/// One entry of an account's history: a transaction that named or wrote the account.
 public struct AccountHistoryEntry: Hashable, Sendable {
     public let height: UInt64
     public let index: UInt32
     public let transaction: TransactionID
+    /// The account's balances after the transaction, when it wrote the account (nil: it left them
+    /// as they were — rejected, or naming the account only). Kept from the store's
+    /// `historyBalancesFrom` on.
+    public let balances: [Balance]?
 
-    public init(height: UInt64, index: UInt32, transaction: TransactionID) { (self.height, self.index, self.transaction) = (height, index, transaction) }
+    public init(height: UInt64, index: UInt32, transaction: TransactionID, balances: [Balance]? = nil) {
+        (self.height, self.index, self.transaction, self.balances) = (height, index, transaction, balances)
+    }
 
     /// The position to continue from when paging backwards.
     public var cursor: HistoryCursor { HistoryCursor(height: height, index: index) }
@@ -32,6 +38,16 @@ public struct HistoryCursor: Hashable, Sendable, Comparable {
     public init(height: UInt64, index: UInt32) { (self.height, self.index) = (height, index) }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.height, lhs.index) < (rhs.height, rhs.index) }
+}
+
+/// An account's entry for one transaction of a batch.
+public struct AccountIndexEntry: Hashable, Sendable {
+    public let account: AccountID
+    public let index: UInt32
+    /// The account's balances after the transaction, when it wrote them.
+    public let balances: [Balance]?
+
+    public init(account: AccountID, index: UInt32, balances: [Balance]? = nil) { (self.account, self.index, self.balances) = (account, index, balances) }
 }
 
 /// Everything applying one block (or, at height 0, genesis) writes, in one atomic step.
@@ -49,14 +65,15 @@ public struct CommitBatch: Sendable {
     public let nodeWrites: [(NodePosition, MerkleNode?)]
     /// The state root after this batch.
     public let stateRoot: Digest
-    /// Accounts each transaction names (by transaction index), for account history.
-    public let accountIndex: [(AccountID, UInt32)]
+    /// Accounts each transaction names or writes (by transaction index), with the balances after
+    /// it of those it wrote: the account history.
+    public let accountIndex: [AccountIndexEntry]
     /// The validator set that signs block `height + 1` (kept by height: `validatorSet(signing:)`).
     public let validators: ValidatorSet
 
     public init(
         height: UInt64, block: Block?, transactionIDs: [TransactionID], results: [TransactionResult], certificate: CommitCertificate?,
-        stateWrites: [StateWrite], nodeWrites: [(NodePosition, MerkleNode?)], stateRoot: Digest, accountIndex: [(AccountID, UInt32)],
+        stateWrites: [StateWrite], nodeWrites: [(NodePosition, MerkleNode?)], stateRoot: Digest, accountIndex: [AccountIndexEntry],
         validators: ValidatorSet
     ) {
         precondition((block == nil) == (height == 0), "genesis has no block; every later batch has one")
@@ -125,6 +142,14 @@ public protocol IndexStore: AnyObject {
     func transactionLocation(_ id: TransactionID) -> TransactionLocation?
     /// An account's history, newest first: up to `limit` entries before `cursor` (or from the newest).
     func accountHistory(_ account: AccountID, before cursor: HistoryCursor?, limit: Int) -> [AccountHistoryEntry]
+    /// The first height from which the history is whole and its entries carry balances: 0 for a
+    /// store that kept them from genesis; the next height for a store made by an older version,
+    /// or the first block after the height a store started at (state sync).
+    var historyBalancesFrom: UInt64 { get }
+}
+
+extension IndexStore {
+    public var historyBalancesFrom: UInt64 { 0 }
 }
 
 /// A node's whole store. `commit` applies a batch atomically: after a crash the store is at the

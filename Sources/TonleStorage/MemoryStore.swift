@@ -28,8 +28,9 @@ public final class MemoryStore: LedgerStore {
             for (index, id) in batch.transactionIDs.enumerated() {
                 locations[id] = TransactionLocation(height: batch.height, index: UInt32(index), result: batch.results[index])
             }
-            for (account, index) in batch.accountIndex {
-                histories[account, default: []].append(AccountHistoryEntry(height: batch.height, index: index, transaction: batch.transactionIDs[Int(index)]))
+            for entry in batch.accountIndex {
+                histories[entry.account, default: []].append(
+                    AccountHistoryEntry(height: batch.height, index: entry.index, transaction: batch.transactionIDs[Int(entry.index)], balances: entry.balances))
             }
         }
         roots[batch.height] = batch.stateRoot

@@ -19,8 +19,9 @@ struct ChangeSet {
         transactions = batch.transactionIDs.enumerated().map { index, id in
             (id, TransactionLocation(height: batch.height, index: UInt32(index), result: batch.results[index]))
         }
-        history = batch.accountIndex.map { account, index in
-            (account, AccountHistoryEntry(height: batch.height, index: index, transaction: batch.transactionIDs[Int(index)]))
+        history = batch.accountIndex.map { entry in
+            (entry.account, AccountHistoryEntry(height: batch.height, index: entry.index, transaction: batch.transactionIDs[Int(entry.index)],
+                                                balances: entry.balances))
         }
     }
 
@@ -42,6 +43,9 @@ struct ChangeSet {
             w.u32(entry.1.index)
             w.bytes32(entry.1.transaction.digest.raw)
         }
+        // The balances after each history entry, in the same order: appended, so rows written
+        // before balances were kept still decode (without them).
+        w.list(history) { w, entry in w.optional(entry.1.balances) { w, balances in w.list(balances) } }
         return w.bytes
     }
 
@@ -62,6 +66,17 @@ struct ChangeSet {
             let account = try AccountID(from: &r)
             let (height, index) = (try r.u64("height"), try r.u32("index"))
             return (account, AccountHistoryEntry(height: height, index: index, transaction: TransactionID(Digest(try r.bytes32("id")))))
+        }
+        if r.remaining > 0 {
+            let balances = try r.list("history balances", max: many, elementBytesMin: 1) { (r: inout CanonicalReader) throws(DecodeError) in
+                try r.optional("balances") { (r: inout CanonicalReader) throws(DecodeError) in
+                    try r.list("balances", of: Balance.self, max: Currency.allCases.count, elementBytesMin: 18)
+                }
+            }
+            guard balances.count == history.count else { throw .invalidValue(field: "history balances", reason: "\(balances.count) for \(history.count) entries") }
+            history = zip(history, balances).map { entry, balances in
+                (entry.0, AccountHistoryEntry(height: entry.1.height, index: entry.1.index, transaction: entry.1.transaction, balances: balances))
+            }
         }
         try r.finish()
     }
@@ -181,5 +196,31 @@ struct MergedCaches {
             budget -= 1
             if values.count < valuesMax { values[key] = .some(value) } else { values[key] = nil }
         }
+    }
+}
+
+/// An account-history row's value in either engine (its key is the account, height and index).
+enum HistoryRow {
+    /// A history row's value: the transaction id, then the balances after it when it wrote them
+    /// (rows written before balances were kept hold the id only).
+    static func value(_ entry: AccountHistoryEntry) -> [UInt8] {
+        guard let balances = entry.balances else { return entry.transaction.digest.bytes }
+        var writer = CanonicalWriter(reservingCapacity: 32 + 4 + 18 * balances.count)
+        writer.raw(entry.transaction.digest.bytes)
+        writer.list(balances)
+        return writer.bytes
+    }
+
+    static func entry(height: UInt64, index: UInt32, value: [UInt8]) -> AccountHistoryEntry {
+        guard value.count >= 32, let id = Digest(value[..<32]) else { preconditionFailure("corrupt account history row at height \(height)") }
+        var balances: [Balance]?
+        if value.count > 32 {
+            var reader = CanonicalReader(Array(value[32...]))
+            do {
+                balances = try reader.list("balances", of: Balance.self, max: Currency.allCases.count, elementBytesMin: 18)
+                try reader.finish()
+            } catch { preconditionFailure("corrupt balances in an account history row at height \(height): \(error)") }
+        }
+        return AccountHistoryEntry(height: height, index: index, transaction: TransactionID(id), balances: balances)
     }
 }

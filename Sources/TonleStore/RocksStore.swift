@@ -80,6 +80,7 @@ public final class RocksStore: LedgerStore {
     /// The last height whose changes are in the keyed families (nil: none yet).
     public private(set) var mergedHeight: UInt64?
     public private(set) var oldestBlockHeight: UInt64 = 1
+    public private(set) var historyBalancesFrom: UInt64 = 0
     /// Set while a snapshot is being written (by its thread): change rows are then kept.
     private let snapshotUnderWay = Flag()
 
@@ -98,6 +99,7 @@ public final class RocksStore: LedgerStore {
         log = try RocksDatabase(path: path + "/log", families: Log.names, cacheBytes: options.blockCacheBytes / 4, readOnly: options.readOnly)
         keyed = try RocksDatabase(path: path + "/state", families: Keyed.names, cacheBytes: options.blockCacheBytes, readOnly: options.readOnly)
         try loadMeta()
+        try loadHistoryBalancesFrom()
     }
 
     deinit {
@@ -144,6 +146,21 @@ public final class RocksStore: LedgerStore {
         }
         let treeRoot = SparseMerkleTree.root(self)
         guard treeRoot == root else { throw .corrupt("stored root \(root) but the tree's root is \(treeRoot)") }
+    }
+
+    /// Recorded when the store is first opened by a version that keeps balances in the account
+    /// history: from the next height on (0 for a new store) the history is whole and carries them.
+    private func loadHistoryBalancesFrom() throws(StoreError) {
+        let key = Array("history_balances_from".utf8)
+        if let stored = try log.get(Log.meta.rawValue, key), stored.count == 8 {
+            historyBalancesFrom = Self.u64(stored)
+            return
+        }
+        historyBalancesFrom = appliedHeight.map { $0 + 1 } ?? 0
+        guard !options.readOnly else { return }
+        let batch = log.batch()
+        batch.put(Log.meta.rawValue, key, Self.bigEndian(historyBalancesFrom))
+        try log.write(batch, sync: true)
     }
 
     private func replayChanges(height: UInt64, _ bytes: [UInt8]) throws(StoreError) {
@@ -341,9 +358,8 @@ public final class RocksStore: LedgerStore {
         read { () throws(StoreError) in
             try keyed.scanBackwards(Keyed.history.rawValue, from: start) { key, value in
                 guard key.count == prefix.count + 12, key.starts(with: prefix) else { return false }
-                let entry = AccountHistoryEntry(
-                    height: Self.u64(key[prefix.count..<prefix.count + 8]), index: Self.u32(key[(prefix.count + 8)...]),
-                    transaction: TransactionID(Digest(Array(value))!))
+                let entry = HistoryRow.entry(
+                    height: Self.u64(key[prefix.count..<prefix.count + 8]), index: Self.u32(key[(prefix.count + 8)...]), value: Array(value))
                 if let bound = page.last?.cursor ?? cursor, entry.cursor >= bound { return true }
                 page.append(entry)
                 return page.count < limit
@@ -732,10 +748,10 @@ private final class Merge: @unchecked Sendable {
             writes.put(3, id.digest.bytes, writer.bytes)
         }
         let history = changes.history.flatMap { account, entries in
-            entries.map { (key: RocksStore.historyKey(account, $0.cursor), transaction: $0.transaction) }
+            entries.map { (key: RocksStore.historyKey(account, $0.cursor), value: HistoryRow.value($0)) }
         }
         for entry in history.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            writes.put(4, entry.key, entry.transaction.digest.bytes)
+            writes.put(4, entry.key, entry.value)
         }
         writes.put(0, Array("merged_height".utf8), RocksStore.bigEndian(height))
         var failure: StoreError?

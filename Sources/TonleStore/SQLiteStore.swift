@@ -47,6 +47,7 @@ public final class SQLiteStore: LedgerStore {
     private var latestValidators: (from: UInt64, set: ValidatorSet)?
     /// The last height whose changes are in the keyed tables (nil: none yet).
     public private(set) var mergedHeight: UInt64?
+    public private(set) var historyBalancesFrom: UInt64 = 0
     private let statements: Statements
 
     /// Opens (creating if needed) the database at `path`, and checks that the stored state root is
@@ -64,6 +65,14 @@ public final class SQLiteStore: LedgerStore {
         try Self.createSchema(connection)
         statements = try Statements(connection)
         try loadMeta()
+        // Recorded when first opened by a version that keeps balances in the account history.
+        if let stored = try statements.meta.bind(.text("history_balances_from")).first({ $0.int(0) }) {
+            guard let from = UInt64(exactly: stored) else { throw .corrupt("history_balances_from is \(stored)") }
+            historyBalancesFrom = from
+        } else {
+            historyBalancesFrom = appliedHeight.map { $0 + 1 } ?? 0
+            try statements.putMeta.bind(.text("history_balances_from"), .int(Int64(historyBalancesFrom))).run()
+        }
     }
 
     private static func createSchema(_ connection: SQLiteConnection) throws(StoreError) {
@@ -166,7 +175,7 @@ public final class SQLiteStore: LedgerStore {
             }
             for (account, entries) in recent.history.sorted(by: { $0.key < $1.key }) {
                 for entry in entries {
-                    try statements.putHistory.bind(.text(account.text), .int(Int64(entry.height)), .int(Int64(entry.index)), .blob(entry.transaction.digest.bytes)).run()
+                    try statements.putHistory.bind(.text(account.text), .int(Int64(entry.height)), .int(Int64(entry.index)), .blob(HistoryRow.value(entry))).run()
                 }
             }
             try statements.putMeta.bind(.text("merged_height"), .int(Int64(height))).run()
@@ -286,7 +295,7 @@ public final class SQLiteStore: LedgerStore {
         let (height, index) = (page.last?.cursor ?? cursor).map { (Int64(clamping: $0.height), Int64($0.index)) } ?? (Int64.max, Int64.max)
         page += read { () throws(StoreError) in
             try statements.getHistory.bind(.text(account.text), .int(height), .int(height), .int(index), .int(Int64(limit - page.count))).rows { row in
-                AccountHistoryEntry(height: UInt64(row.int(0)), index: UInt32(row.int(1)), transaction: TransactionID(Digest(row.blob(2))!))
+                HistoryRow.entry(height: UInt64(row.int(0)), index: UInt32(row.int(1)), value: row.blob(2))
             }
         }
         return page

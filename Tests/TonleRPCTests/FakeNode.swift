@@ -185,6 +185,18 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
         return AccountView(record: record, height: 3, proof: view)
     }
 
+    /// One credit of 250 KHR on 2026-12-08 for any account but `nobody@…`.
+    func accountStatement(_ id: AccountID, date: BusinessDate) async throws(APIError) -> AccountStatement {
+        guard !state.withLock({ $0.busy }) else { throw APIError("NODE_BUSY", "busy", .serviceUnavailable) }
+        guard !id.text.hasPrefix("nobody@") else { throw .notFound("no account \(id) exists, or existed on \(date)") }
+        guard !id.text.hasPrefix("pruned@") else { throw APIError("STATEMENT_UNAVAILABLE", "blocks of \(date) are pruned here", .conflict) }
+        let time = Timestamp(millisecondsSinceEpoch: UInt64(date.day) * 86_400_000 + 3_600_000)
+        let movement = AccountStatement.Movement(height: 3, index: 0, transaction: TransactionID(SHA256.hash([3])), time: time, amount: 250,
+                                                 kind: "TRANSFER", counterparty: try! AccountID("payer@aba"), reference: "R&D <1>")
+        return AccountStatement(account: id, date: date, from: time, to: time, height: 5, created: time,
+                                currencies: [.init(currency: .khr, opening: 1_000, closing: 1_250, movements: [movement])])
+    }
+
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {
         let all = (1...5).reversed().map { AccountHistoryView.Entry(id: String(repeating: "\($0)", count: 64), height: UInt64($0), index: 0) }
         let page = Array(all.filter { before == nil || $0.height < before!.height }.prefix(limit))

@@ -234,6 +234,19 @@ import TonleTypes
         #expect((second.json["transactions"] as? [[String: Any]])?.map { $0["height"] as? Int } == [3, 2])
         #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?before=yesterday").json["code"] as? String == "MALFORMED_CURSOR")
         #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/transactions?limit=0").json["code"] as? String == "MALFORMED_QUERY")
+
+        // A camt.053 statement, its text escaped; refusals by code.
+        let statement = try await rpc.request(.GET, "/v1/accounts/sokha@aba/statement?date=2026-12-08")
+        let xml = String(decoding: statement.body, as: UTF8.self)
+        #expect(statement.status == 200 && xml.hasPrefix("<?xml") && xml.contains("<Ustrd>R&amp;D &lt;1&gt;</Ustrd>") && xml.contains("<Amt Ccy=\"KHR\">1250</Amt>"), "\(xml)")
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/statement").json["code"] as? String == "MALFORMED_DATE")
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/statement?date=2026-02-30").json["code"] as? String == "MALFORMED_DATE")
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/statement?date=2026-12-08&format=csv").json["code"] as? String == "MALFORMED_QUERY")
+        #expect(try await rpc.request(.GET, "/v1/accounts/nobody@aba/statement?date=2026-12-08").status == 404)
+        #expect(try await rpc.request(.GET, "/v1/accounts/pruned@aba/statement?date=2026-12-08").json["code"] as? String == "STATEMENT_UNAVAILABLE")
+        node.state.withLock { $0.busy = true }
+        #expect(try await rpc.request(.GET, "/v1/accounts/sokha@aba/statement?date=2026-12-08").status == 503)
+        node.state.withLock { $0.busy = false }
     }
 
     func blocksAndValidators(_ rpc: RPCHarness, _ node: FakeNode) async throws {
