@@ -78,6 +78,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The explorer's files, compiled into the binary (no resource bundle to install beside it).
+            resources: [.embedInCode("Explorer/index.html"), .embedInCode("Explorer/app.js"), .embedInCode("Explorer/style.css")],
             swiftSettings: strict),
         // Layer 7: the node: configuration, genesis, the node loop, sync, services, logs, metrics.
         .target(

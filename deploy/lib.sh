@@ -2,19 +2,26 @@
 # Installs the C libraries when missing (as root, or through sudo) and finds Swift.
 
 # What the tests use beyond the build: Debian's Prometheus and promtool, which the monitoring test
-# (Tests/TonleNodeTests/MonitoringTests.swift) runs against deploy/monitoring, and xmllint
+# (Tests/TonleNodeTests/MonitoringTests.swift) runs against deploy/monitoring; xmllint
 # (libxml2-utils), which validates camt.053 statements against the ISO 20022 schema
-# (StatementTests.swift). Without recommends: no node exporter. On a machine booted with systemd
-# the prometheus package also starts a prometheus service.
+# (StatementTests.swift); chromium with chromium-driver and Selenium from PyPI, which drive the
+# explorer in a headless browser (ExplorerTests.swift). Without recommends: no node exporter, no
+# desktop. On a machine booted with systemd the prometheus package also starts a prometheus service.
 tonle_ensure_test_tools() {
     local missing=() sudo=""
     command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
     command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     if [ "${#missing[@]}" -gt 0 ]; then
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         echo "tonle: installing ${missing[*]} for the tests"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+        echo "tonle: installing the Python package selenium for the explorer test"
+        python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium
     fi
 }
 

@@ -164,6 +164,14 @@ paths = {
                       "404": error("`NOT_FOUND`: no such account, or no block of that date yet"),
                       "409": error("`STATEMENT_UNAVAILABLE` (the date's blocks are pruned here, or its history predates this node's balances) or `STATEMENT_TOO_LARGE` (over 10,000 movements)"),
                       "429": LIMITED, "503": BUSY}}},
+    "/explorer": {"get": {
+        "summary": "The block explorer's page (docs/operations.md#explorer); also at /explorer/", "operationId": "explorer",
+        "responses": {"200": response("The explorer's HTML", string, media="text/html"), "429": LIMITED}}},
+    "/explorer/{file}": {"get": {
+        "summary": "One of the explorer's files: index.html, app.js or style.css", "operationId": "explorerFile",
+        "parameters": [path("file", "the file's name", {"type": "string", "enum": ["index.html", "app.js", "style.css"]})],
+        "responses": {"200": {"description": "The file", "content": {"text/html": {"schema": string}, "text/javascript": {"schema": string}, "text/css": {"schema": string}}},
+                      "404": error("`NOT_FOUND`: no explorer file by that name"), "429": LIMITED}}},
     "/v1/blocks": {"get": {
         "summary": "Block summaries from a height, oldest first (default: the latest `limit`)", "operationId": "blocks",
         "parameters": [query("from", "first height", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX}),

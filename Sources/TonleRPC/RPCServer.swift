@@ -77,6 +77,8 @@ public enum RPCServer {
         RouteSpec(method: "GET", path: "/v1/gateways/{id}/positions", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/gateways/{id}/entries", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/settlements/{gateway}/{reference}", statuses: [200, 400, 404, 429, 503]),
+        RouteSpec(method: "GET", path: "/explorer", statuses: [200, 429]),
+        RouteSpec(method: "GET", path: "/explorer/{file}", statuses: [200, 404, 429]),
     ]
 
     /// The application serving `api`; run it as a service. `onListening` gets the bound port;
@@ -123,6 +125,13 @@ public enum RPCServer {
         }
 
         route(.get, "/health") { _, _ in json(["status": "ok"]) }
+        // The block explorer (docs/operations.md, "Explorer"): static files compiled into the binary;
+        // the page reads the API above from the same origin.
+        route(.get, "/explorer") { _, _ in Explorer.response("index.html")! }
+        route(.get, "/explorer/{file}") { _, context throws(APIError) in
+            guard let response = Explorer.response(context.parameters.get("file") ?? "") else { throw .notFound("no explorer file by that name") }
+            return response
+        }
         route(.get, "/ready") { _, _ in
             let status = api.status()
             return status.sync == "caught_up" ? json(["status": "ready"]) : json(["status": status.sync], status: .serviceUnavailable)

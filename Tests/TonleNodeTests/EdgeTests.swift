@@ -61,6 +61,8 @@ struct EdgeTests {
         add("GET /v1/accounts/{id}/statement", "date month") { get("/v1/accounts/sokha@aba/statement?date=2026-\(e($0))-01") }
         add("GET /v1/accounts/{id}/statement", "date day") { get("/v1/accounts/sokha@aba/statement?date=2026-01-\(e($0))") }
         add("GET /v1/accounts/{id}/statement", "format") { get("/v1/accounts/sokha@aba/statement?date=2026-01-01&format=\(e($0))") }
+        add("GET /explorer", "an unknown query parameter") { get("/explorer?height=\(e($0))") }
+        add("GET /explorer/{file}", "file") { get("/explorer/\(e($0))") }
         add("GET /v1/events", "from") { get("/v1/events?from=\(e($0))") }
         add("GET /v1/events", "Last-Event-ID") { get("/v1/events", headers: "Last-Event-ID: \($0)\r\n") }
         for (route, extra) in [("/v1/gateways/alipay/positions", ""), ("/v1/gateways/alipay/entries", "&currency=USD")] {

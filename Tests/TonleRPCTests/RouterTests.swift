@@ -63,6 +63,15 @@ import TonleTypes
         let status = try await rpc.request(.GET, "/v1/status")
         #expect(status.json["chain_id"] as? String == "tonle-test" && status.json["sync"] as? String == "caught_up")
         #expect(try await rpc.request(.GET, "/v1/nothing-here").json["code"] as? String == "NO_SUCH_ROUTE")
+
+        // The explorer's files, each with its type and the content security policy; no other name.
+        for (path, type) in [("/explorer", "text/html"), ("/explorer/", "text/html"), ("/explorer/index.html", "text/html"),
+                             ("/explorer/app.js", "text/javascript"), ("/explorer/style.css", "text/css")] {
+            let file = try await rpc.request(.GET, path)
+            #expect(file.status == 200 && file.header("Content-Type")?.hasPrefix(type) == true && file.header("Content-Security-Policy")?.contains("default-src 'none'") == true, "\(path)")
+        }
+        #expect(try await rpc.request(.GET, "/explorer/%2e%2e%2fmetrics").json["code"] as? String == "NOT_FOUND")
+        #expect(try await rpc.request(.GET, "/explorer/app.js.map").json["code"] as? String == "NOT_FOUND")
     }
 
     func submissions(_ rpc: RPCHarness, _ node: FakeNode) async throws {
@@ -337,7 +346,7 @@ import TonleTypes
             for route in RPCServer.routes where route.statuses.contains(429) {
                 let path = route.path.replacingOccurrences(of: "{id}", with: route.path.contains("accounts") ? "sokha@aba" : String(repeating: "0", count: 64))
                     .replacingOccurrences(of: "{height}", with: "1").replacingOccurrences(of: "{gateway}", with: "upi")
-                    .replacingOccurrences(of: "{reference}", with: "upi-1")
+                    .replacingOccurrences(of: "{reference}", with: "upi-1").replacingOccurrences(of: "{file}", with: "app.js")
                 let method: HTTPMethod = route.method == "POST" ? .POST : .GET
                 var answer = try await rpc.request(method, path, json: method == .POST ? ["transactions": []] : nil)
                 for _ in 0..<3 where answer.status != 429 { answer = try await rpc.request(method, path, json: method == .POST ? ["transactions": []] : nil) }
