@@ -286,11 +286,13 @@ struct NodeAPIImplementation: NodeAPI {
         return try result.get()
     }
 
+    /// Balances and movements in one turn of the loop, then each block's details in a turn of its
+    /// own: a statement of thousands of movements never holds up consensus for long.
     func accountStatement(_ id: AccountID, date: BusinessDate) async throws(APIError) -> AccountStatement {
         let genesis = genesisAccounts
-        let answer = await query(Result<AccountStatement, APIError>?.none) { loop in
+        let planned = await query(Result<AccountStatement, APIError>?.none) { loop in
             .some(Result { () throws(APIError) in
-                try AccountStatements.statement(loop.store, account: id, date: date) { account in
+                try AccountStatements.plan(loop.store, account: id, date: date) { account in
                     var (low, high) = (0, genesis.count)
                     while low < high {
                         let middle = (low + high) / 2
@@ -301,8 +303,14 @@ struct NodeAPIImplementation: NodeAPI {
                 }
             })
         }
-        guard let answer else { throw Self.busy }
-        return try answer.get()
+        guard let planned else { throw Self.busy }
+        var statement = try planned.get()
+        for height in statement.heights {
+            guard let block = await query(Block??.none, { .some($0.store.block(at: height)) }) else { throw Self.busy }
+            guard block != nil else { throw APIError("STATEMENT_UNAVAILABLE", "block \(height) was pruned while the statement was made; ask again", .conflict) }
+            AccountStatements.describe(&statement, height: height, block: block)
+        }
+        return statement
     }
 
     func accountTransactions(_ id: AccountID, before: HistoryPosition?, limit: Int) async throws(APIError) -> AccountHistoryView {

@@ -62,6 +62,9 @@ public struct AccountStatement: Sendable, Equatable {
     /// One per currency the account held or moved, KHR first.
     public var currencies: [InCurrency]
 
+    /// The heights of the blocks that hold the movements, ascending, each once.
+    public var heights: [UInt64] { Array(Set(currencies.flatMap { $0.movements.map(\.height) })).sorted() }
+
     public init(account: AccountID, date: BusinessDate, from: Timestamp, to: Timestamp, height: UInt64, created: Timestamp, currencies: [InCurrency]) {
         (self.account, self.date, self.from, self.to, self.height, self.created, self.currencies) = (account, date, from, to, height, created, currencies)
     }
@@ -73,9 +76,20 @@ public enum AccountStatements {
     /// Entries without balances (rejected transactions) passed over looking for the opening balance.
     static let lookBackMax = 10_000
 
-    /// The statement of `account` on `date`, from `store`; `genesisBalances` gives an account's
-    /// balances in the genesis document (used when the account has no earlier entry).
+    /// The statement of `account` on `date`, from `store`, in one go; `genesisBalances` gives an
+    /// account's balances in the genesis document (used when the account has no earlier entry).
     public static func statement(
+        _ store: any LedgerStore, account: AccountID, date: BusinessDate, genesisBalances: (AccountID) -> [Balance]?
+    ) throws(APIError) -> AccountStatement {
+        var statement = try plan(store, account: account, date: date, genesisBalances: genesisBalances)
+        for height in statement.heights { describe(&statement, height: height, block: store.block(at: height)) }
+        return statement
+    }
+
+    /// The statement with its balances and movements but without what the blocks tell of each
+    /// movement (time, kind, counterparty, references): `describe` adds that a block at a time,
+    /// so a node can read one block per turn of its loop rather than all of them in one.
+    public static func plan(
         _ store: any LedgerStore, account: AccountID, date: BusinessDate, genesisBalances: (AccountID) -> [Balance]?
     ) throws(APIError) -> AccountStatement {
         guard let applied = store.appliedHeight, applied >= 1, let latest = store.blockSummary(at: applied)?.header.time else {
@@ -141,7 +155,6 @@ public enum AccountStatements {
         var running = Dictionary(uniqueKeysWithValues: Currency.allCases.map { currency in (currency, (opening ?? []).first { $0.currency == currency }?.balance ?? 0) })
         let openingBalances = running
         var movements: [Currency: [AccountStatement.Movement]] = [:]
-        var blocks: (height: UInt64, block: Block?) = (0, nil)
         for entry in day.reversed() {
             guard let balances = entry.balances else { continue }
             for currency in Currency.allCases {
@@ -150,13 +163,9 @@ public enum AccountStatements {
                 guard !overflow, delta != .min else { throw APIError("INTERNAL", "a balance change in \(account)'s history does not fit", .internalServerError) }
                 running[currency] = after
                 guard delta != 0 else { continue }
-                if blocks.height != entry.height { blocks = (entry.height, store.block(at: entry.height)) }
-                let transaction = blocks.block.flatMap { Int(entry.index) < $0.transactions.count ? $0.transactions[Int(entry.index)] : nil }
-                var movement = AccountStatement.Movement(
-                    height: entry.height, index: entry.index, transaction: entry.transaction, time: blocks.block?.header.time ?? Timestamp(millisecondsSinceEpoch: 0),
-                    amount: delta, kind: "OTHER", reference: "")
-                if let transaction { describe(&movement, transaction, account: account, currency: currency) }
-                movements[currency, default: []].append(movement)
+                movements[currency, default: []].append(AccountStatement.Movement(
+                    height: entry.height, index: entry.index, transaction: entry.transaction, time: Timestamp(millisecondsSinceEpoch: 0),
+                    amount: delta, kind: "OTHER", reference: ""))
             }
         }
         let currencies = Currency.allCases.compactMap { currency -> AccountStatement.InCurrency? in
@@ -172,6 +181,20 @@ public enum AccountStatements {
     }
 
     static func unavailable(_ message: String) -> APIError { APIError("STATEMENT_UNAVAILABLE", message, .conflict) }
+
+    /// Fills in the movements of block `height` from the block: its time, and what each
+    /// transaction did (a movement whose block is missing keeps kind `OTHER` and time 0).
+    public static func describe(_ statement: inout AccountStatement, height: UInt64, block: Block?) {
+        guard let block else { return }
+        for part in statement.currencies.indices {
+            for index in statement.currencies[part].movements.indices where statement.currencies[part].movements[index].height == height {
+                let position = Int(statement.currencies[part].movements[index].index)
+                statement.currencies[part].movements[index].time = block.header.time
+                guard position < block.transactions.count else { continue }
+                describe(&statement.currencies[part].movements[index], block.transactions[position], account: statement.account, currency: statement.currencies[part].currency)
+            }
+        }
+    }
 
     /// What moved the account in `currency`: the first command of the transaction that does.
     static func describe(_ movement: inout AccountStatement.Movement, _ transaction: Transaction, account: AccountID, currency: Currency) {

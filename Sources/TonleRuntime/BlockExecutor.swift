@@ -170,5 +170,4 @@ public enum BlockExecutor {
         }
         return entries
     }
-
 }
