@@ -71,7 +71,8 @@ public final class SQLiteStore: LedgerStore {
             historyBalancesFrom = from
         } else {
             historyBalancesFrom = appliedHeight.map { $0 + 1 } ?? 0
-            try statements.putMeta.bind(.text("history_balances_from"), .int(Int64(historyBalancesFrom))).run()
+            // At most heightMax + 1, which is one past Int64's range: stored clamped (no height reaches it).
+            try statements.putMeta.bind(.text("history_balances_from"), .int(Int64(clamping: historyBalancesFrom))).run()
         }
     }
 
@@ -295,7 +296,10 @@ public final class SQLiteStore: LedgerStore {
         let (height, index) = (page.last?.cursor ?? cursor).map { (Int64(clamping: $0.height), Int64($0.index)) } ?? (Int64.max, Int64.max)
         page += read { () throws(StoreError) in
             try statements.getHistory.bind(.text(account.text), .int(height), .int(height), .int(index), .int(Int64(limit - page.count))).rows { row in
-                HistoryRow.entry(height: UInt64(row.int(0)), index: UInt32(row.int(1)), value: row.blob(2))
+                guard let height = UInt64(exactly: row.int(0)), let index = UInt32(exactly: row.int(1)) else {
+                    preconditionFailure("corrupt account history row of \(account) in \(path)")
+                }
+                return HistoryRow.entry(height: height, index: index, value: row.blob(2))
             }
         }
         return page
