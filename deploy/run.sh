@@ -103,7 +103,9 @@ cat <<DONE
 
 The network is running.
   status:   curl http://127.0.0.1:$rpc/v1/status        (validators on RPC ports $rpc-$((rpc + 3)))
-  metrics:  curl http://127.0.0.1:$rpc/metrics
+  metrics:  curl http://127.0.0.1:$rpc/metrics      (Prometheus and Grafana: deploy/monitoring, docs/operations.md)
+  explorer: http://127.0.0.1:$rpc/explorer/         (in a browser)
+  statement: $bin/tonle statement srey@wing --date $(TZ=Asia/Phnom_Penh date +%F) --node http://127.0.0.1:$rpc   (ISO 20022 camt.053)
   settle:   $bin/tonle entries upi --csv --node http://127.0.0.1:$rpc     (docs/settlement.md, docs/cli.md)
   send:     $bin/tonle tx transfer --key $dir/keys/aba.key --from sokha@aba --to chenda@acleda --amount 1000 --currency KHR --node http://127.0.0.1:$rpc --wait 10
   logs:     $dir/logs/        data: $dir/data/        keys and configs: $dir/keys, $dir/nodes
