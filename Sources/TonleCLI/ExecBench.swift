@@ -161,6 +161,8 @@ struct ExecBench: ParsableCommand {
         var commitNanoseconds: UInt64 = 0
         var applied = 0
         var rejected = 0
+        /// Reads that went to RocksDB's tables during the measured blocks (RocksStore only).
+        var engineReads = 0
         /// Time on the committing thread per snapshot; from start to written, on its own thread.
         var snapshotNanoseconds: [UInt64] = []
         let snapshotWritten = Durations()
@@ -169,6 +171,7 @@ struct ExecBench: ParsableCommand {
 
     private func measure(_ workload: Workload, _ store: any BenchStore) throws -> Measured {
         var measured = Measured()
+        let readsBefore = (store as? RocksStore)?.engineReads ?? 0
         for index in 1...blocks {
             let block = try workload.nextBlock(on: store, transfers: transfers)
             let certificate = workload.certificate(for: block)
@@ -198,6 +201,7 @@ struct ExecBench: ParsableCommand {
                 progress("block \(index)/\(blocks): \(String(format: "%.1f", Double(elapsed) / 1e6)) ms; \(rate(Double(index * transfers), total)) transfers/s so far")
             }
         }
+        measured.engineReads = ((store as? RocksStore)?.engineReads ?? 0) - readsBefore
         return measured
     }
 
@@ -229,6 +233,7 @@ struct ExecBench: ParsableCommand {
         print("blocks              \(blocks) × \(transfers) transfers (\(m.applied) applied, \(m.rejected) rejected); sync \(sync); \(engine)")
         print("throughput          \(Int(perSecond)) transfers/s executed and committed")
         print("per block (mean)    execute \(f(ms(m.executeNanoseconds))) ms, state root \(f(ms(m.stateRootNanoseconds))) ms, commit \(f(ms(m.commitNanoseconds))) ms")
+        if engine == "rocksdb" { print("reads from RocksDB  \(m.engineReads / blocks) a block (state values and tree nodes not in memory)") }
         print("block latency       p50 \(f(percentile(0.50))) ms, p99 \(f(percentile(0.99))) ms, max \(f(Double(sorted.last!) / 1e6)) ms (\(m.mergedBlocks) block(s) merged)")
         if let slowest = m.slowest {
             let (execute, root, commit) = slowest.phases
@@ -259,6 +264,7 @@ struct ExecBench: ParsableCommand {
         json["block_seconds"] = blockSeconds
         json["disk_bytes_per_account"] = Int(Double(setupDiskBytes) / Double(accounts))
         json["startup_s"] = round3(startupSeconds)
+        if engine == "rocksdb" { json["engine_reads_per_block"] = m.engineReads / blocks }
         json["peak_rss_mib"] = peak / (1 << 20)
         if let slowest = m.snapshotNanoseconds.max() { json["snapshots"] = m.snapshotNanoseconds.count; json["snapshot_max_ms"] = round3(Double(slowest) / 1e6) }
         printJSON(json)

@@ -124,6 +124,10 @@ extension ChangeSet {
 
 /// Merged tree nodes and state values kept decoded in memory, each table bounded: when a table
 /// would pass its bound it is emptied and refills from reads.
+///
+/// A table loaded with every merged entry (`RocksStore` at opening, when they fit) is *complete*:
+/// a key it lacks is known to be absent, with no read of the engine. It stays complete while every
+/// merged change reaches it; the first entry dropped for lack of room (or emptying it) ends that.
 struct MergedCaches {
     let nodesMax: Int
     let valuesMax: Int
@@ -133,19 +137,48 @@ struct MergedCaches {
     let reserveAtFirstWarm: Bool
     private var nodes: [NodePosition: MerkleNode] = [:]
     private var values: [Digest: [UInt8]?] = [:]
+    /// Every merged node (at or below `nodesFromDepth`; those above are held complete elsewhere) and
+    /// every merged state value is in its table.
+    private(set) var nodesComplete = false
+    private(set) var valuesComplete = false
 
     init(nodesMax: Int, valuesMax: Int, nodesFromDepth: Int = 0, reserveAtFirstWarm: Bool = false) {
         (self.nodesMax, self.valuesMax, self.nodesFromDepth, self.reserveAtFirstWarm) = (nodesMax, valuesMax, nodesFromDepth, reserveAtFirstWarm)
     }
 
-    func node(_ position: NodePosition) -> MerkleNode? { nodes[position] }
+    /// `.some(nil)`: known absent (the table is complete).
+    func node(_ position: NodePosition) -> MerkleNode?? {
+        if let node = nodes[position] { return node }
+        return nodesComplete ? .some(nil) : nil
+    }
     /// `.some(nil)`: known absent.
-    func value(_ key: Digest) -> [UInt8]?? { values[key] }
+    func value(_ key: Digest) -> [UInt8]?? {
+        if let value = values[key] { return value }
+        return valuesComplete ? .some(nil) : nil
+    }
 
     mutating func keep(_ node: MerkleNode, at position: NodePosition) {
         if nodes.count < nodesMax, position.depth >= nodesFromDepth { nodes[position] = node }
     }
     mutating func keep(_ value: [UInt8]?, for key: Digest) { if values.count < valuesMax { values[key] = .some(value) } }
+
+    /// A merged node read at opening (`RocksStore`): false when the table is full (then it is not
+    /// complete, and the reading may stop).
+    mutating func preload(_ node: MerkleNode, at position: NodePosition) -> Bool {
+        guard position.depth >= nodesFromDepth else { return true }
+        guard nodes.count < nodesMax else { return false }
+        nodes[position] = node
+        return true
+    }
+
+    mutating func preload(_ value: [UInt8], for key: Digest) -> Bool {
+        guard values.count < valuesMax else { return false }
+        values[key] = .some(value)
+        return true
+    }
+
+    /// After a preload that read every merged node (or value) of the engine into the table.
+    mutating func preloaded(allNodes: Bool, allValues: Bool) { (nodesComplete, valuesComplete) = (allNodes, allValues) }
 
     /// Keeps what was just merged readable without a query, within the bounds. A merged key never
     /// keeps an older cached value: it is updated, or dropped when the table is full.
@@ -178,8 +211,8 @@ struct MergedCaches {
             // in one commit (~0.7 s at 1.5M nodes, ~1.2 s at 3M).
             if reserveAtFirstWarm, nodes.capacity < nodesMax { nodes.reserveCapacity(nodesMax) }
             if reserveAtFirstWarm, values.capacity < valuesMax { values.reserveCapacity(valuesMax) }
-            if nodes.count + warming.changes.nodes.count > nodesMax { nodes.removeAll(keepingCapacity: true) }
-            if values.count + warming.changes.state.count > valuesMax { values.removeAll(keepingCapacity: true) }
+            if nodes.count + warming.changes.nodes.count > nodesMax { nodes.removeAll(keepingCapacity: true); nodesComplete = false }
+            if values.count + warming.changes.state.count > valuesMax { values.removeAll(keepingCapacity: true); valuesComplete = false }
         }
         var budget = budget
         let merged = warming.changes
@@ -188,13 +221,24 @@ struct MergedCaches {
             merged.nodes.formIndex(after: &warming.node)
             budget -= 1
             guard position.depth >= nodesFromDepth else { continue }
-            if nodes.count < nodesMax, let node { nodes[position] = node } else { nodes[position] = nil }
+            if let node {
+                if nodes.count < nodesMax { nodes[position] = node } else { nodes[position] = nil; nodesComplete = false }
+            } else {
+                nodes[position] = nil
+            }
         }
         while budget > 0, warming.value != merged.state.endIndex {
             let (key, value) = merged.state[warming.value]
             merged.state.formIndex(after: &warming.value)
             budget -= 1
-            if values.count < valuesMax { values[key] = .some(value) } else { values[key] = nil }
+            if valuesComplete, value == nil {
+                values[key] = nil  // complete: absent is known without an entry
+            } else if values.count < valuesMax {
+                values[key] = .some(value)
+            } else {
+                values[key] = nil
+                valuesComplete = false
+            }
         }
     }
 }

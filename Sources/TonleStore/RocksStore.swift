@@ -35,6 +35,11 @@ public final class RocksStore: LedgerStore {
         public var topNodeDepth = 20
         /// Merged state values kept in memory; emptied when full.
         public var valueCacheEntriesMax = 2_000_000
+        /// Read the merged tree and state into memory at opening (the top levels into `TopNodes`,
+        /// the rest into the caches, up to their bounds). When all of them fit, a key missing from
+        /// memory is known to be absent and reads never touch RocksDB while the caches stay whole
+        /// (docs/storage.md, "Reads from memory"); when they do not, the caches keep what fit.
+        public var preload = true
         /// Unmerged changes (state values, nodes, index rows) held in memory before a merge.
         public var mergeEntriesMax = 2_000_000
         /// Called by a snapshot's thread between its two checkpoints (tests hold a snapshot there).
@@ -81,6 +86,8 @@ public final class RocksStore: LedgerStore {
     public private(set) var mergedHeight: UInt64?
     public private(set) var oldestBlockHeight: UInt64 = 1
     public private(set) var historyBalancesFrom: UInt64 = 0
+    /// Reads that went to RocksDB's `state/` tables (state values and tree nodes) since opening.
+    public private(set) var engineReads = 0
     /// Set while a snapshot is being written (by its thread): change rows are then kept.
     private let snapshotUnderWay = Flag()
 
@@ -98,6 +105,7 @@ public final class RocksStore: LedgerStore {
         }
         log = try RocksDatabase(path: path + "/log", families: Log.names, cacheBytes: options.blockCacheBytes / 4, readOnly: options.readOnly)
         keyed = try RocksDatabase(path: path + "/state", families: Keyed.names, cacheBytes: options.blockCacheBytes, readOnly: options.readOnly)
+        if options.preload && !options.readOnly { try preload() }
         try loadMeta()
         try loadHistoryBalancesFrom()
     }
@@ -146,6 +154,29 @@ public final class RocksStore: LedgerStore {
         }
         let treeRoot = SparseMerkleTree.root(self)
         guard treeRoot == root else { throw .corrupt("stored root \(root) but the tree's root is \(treeRoot)") }
+    }
+
+    /// Reads `state/`'s tree nodes and values into `TopNodes` and the caches, in key order, until a
+    /// cache is full; a cache that took all of its kind is complete.
+    private func preload() throws(StoreError) {
+        var corrupt: String?
+        var allNodes = true, allValues = true
+        try keyed.scanForwards(Keyed.nodes.rawValue, from: nil) { key, value in
+            guard let position = NodePosition(storageKey: Array(key)), let node = MerkleNode(encoded: Array(value)) else {
+                corrupt = "a tree node row in \(path)"
+                return false
+            }
+            if position.depth <= options.topNodeDepth { top.fill(position, node); return true }
+            allNodes = caches.preload(node, at: position)
+            return allNodes
+        }
+        try keyed.scanForwards(Keyed.state.rawValue, from: nil) { key, value in
+            guard let digest = Digest(Array(key)) else { corrupt = "a state key in \(path)"; return false }
+            allValues = caches.preload(Array(value), for: digest)
+            return allValues
+        }
+        if let corrupt { throw .corrupt(corrupt) }
+        caches.preloaded(allNodes: allNodes, allValues: allValues)
     }
 
     /// Recorded when the store is first opened by a version that keeps balances in the account
@@ -252,6 +283,7 @@ public final class RocksStore: LedgerStore {
         if let value = merging?.changes.state[key] { return value }
         if let value = warming?.changes.state[key] { return value }
         if let value = caches.value(key) { return value }
+        engineReads += 1
         let value = read { () throws(StoreError) in try keyed.get(Keyed.state.rawValue, key.bytes) }
         caches.keep(value, for: key)
         return value
@@ -270,6 +302,7 @@ public final class RocksStore: LedgerStore {
         if let node = merging?.changes.nodes[position] { return node }
         if let node = warming?.changes.nodes[position] { return node }
         if let node = caches.node(position) { return node }
+        engineReads += 1
         let node = read { () throws(StoreError) in try keyed.get(Keyed.nodes.rawValue, position.storageKey) }.map { bytes in
             guard let node = MerkleNode(encoded: bytes) else { preconditionFailure("corrupt tree node at \(position) in \(path)") }
             return node

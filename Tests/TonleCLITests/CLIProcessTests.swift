@@ -183,6 +183,7 @@ func mode(_ path: String) throws -> Int {
         let (maxMs, afterFirstMs) = (try #require(json["block_max_ms"] as? Double), try #require(json["block_max_after_first_ms"] as? Double))
         #expect(afterFirstMs > 0 && afterFirstMs <= maxMs)
         #expect(result.stdout.contains("slowest block       #"))
+        #expect(json["engine_reads_per_block"] as? Int == 0, "300 accounts fit the caches: no read reaches RocksDB, merges or not")
         #expect(result.stderr.contains(setup == "import" ? "import: sorting 300 account keys" : "setup: 300 of 300 accounts"))
         if setup == "import" {
             #expect(result.stdout.contains("at height 4 over an encrypted link on 127.0.0.1"), "state sync fetched the snapshot after the 4 blocks: \(result.stdout)")
