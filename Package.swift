@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Layer 0: system libraries.
@@ -95,12 +96,22 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict),
+        // Layer 7: the SQL reporting sink: follows certified blocks from a node into PostgreSQL (docs/reporting.md).
+        .target(
+            name: "TonleIndexer",
+            dependencies: [
+                "TonleRPC", "TonleLedger", "TonleTypes", "TonleCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         // Layer 8: the command trees, and the executables that run them.
         .target(
             name: "TonleCLI",
             dependencies: [
                 "KHQR",
-                "TonleNode", "TonleRPC", "TonleLedger", "TonleMerkle", "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore",
+                "TonleNode", "TonleIndexer", "TonleRPC", "TonleLedger", "TonleMerkle", "TonleCrypto", "TonleTypes", "TonleRuntime", "TonleStorage", "TonleStore",
                 "TonleWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "TonleNodeTests",
             dependencies: [
-                "TonleNode", "TonleNetwork", "TonleRPC", "TonleConsensus", "TonleWorkload", "TonleTypes", "TonleCrypto", "TonleTestSupport",
+                "TonleNode", "TonleIndexer", "TonleNetwork", "TonleRPC", "TonleConsensus", "TonleWorkload", "TonleTypes", "TonleCrypto", "TonleTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -5,14 +5,18 @@
 # (Tests/TonleNodeTests/MonitoringTests.swift) runs against deploy/monitoring; xmllint
 # (libxml2-utils), which validates camt.053 statements against the ISO 20022 schema
 # (StatementTests.swift); chromium with chromium-driver and Selenium from PyPI, which drive the
-# explorer in a headless browser (ExplorerTests.swift). Without recommends: no node exporter, no
-# desktop. On a machine booted with systemd the prometheus package also starts a prometheus service.
+# explorer in a headless browser (ExplorerTests.swift); PostgreSQL, whose initdb and pg_ctl the SQL
+# sink's test (IndexerLiveTests.swift) runs in a temporary directory on a free port. Without
+# recommends: no node exporter, no desktop. On a machine booted with systemd the prometheus and
+# postgresql packages also start services of their own; the tests use neither.
 tonle_ensure_test_tools() {
     local missing=() sudo=""
     command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
     command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    # PostgreSQL for the SQL reporting sink's test (it runs its own server in a temporary directory).
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
     if [ "${#missing[@]}" -gt 0 ]; then
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         echo "tonle: installing ${missing[*]} for the tests"

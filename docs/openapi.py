@@ -180,7 +180,8 @@ paths = {
                       "400": error("`MALFORMED_QUERY`"), "429": LIMITED}}},
     "/v1/blocks/{height}": {"get": {
         "summary": "A block: header fields, transaction ids and results, canonical header and commit certificate", "operationId": "block",
-        "parameters": [path("height", "block height", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX})],
+        "parameters": [path("height", "block height", {"type": "integer", "minimum": 1, "maximum": HEIGHT_MAX}),
+                       flag("transactions", "include the signed transactions' canonical bytes, one per id (what `tonle index` reads)")],
         "responses": {"200": response("The block", ref("Block")), "400": error("`MALFORMED_HEIGHT`"),
                       "404": error("`NOT_FOUND`: not stored here (yet)"), "429": LIMITED}}},
     "/v1/transactions/{id}/receipt": {"get": {
@@ -263,7 +264,9 @@ schemas = {
                   "rejections": {"type": "array", "items": ref("Rejection"), "description": "the rejected transactions in full, by index"},
                   "header": {**hexbytes, "description": "canonical header"}, "certificate": {**hexbytes, "description": "canonical commit certificate"},
                   "next_header": {**hexbytes, "description": "block height+1's canonical header (it certifies this block's results and the state after it); absent until stored"},
-                  "next_certificate": {**hexbytes, "description": "its commit certificate"}},
+                  "next_certificate": {**hexbytes, "description": "its commit certificate"},
+                  "transaction_bytes": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"},
+                                        "description": "with transactions=true: each signed transaction's canonical bytes (base64), in block order"}},
                  ["height", "hash", "previous_hash", "time_ms", "proposer", "state_root", "transactions", "results", "rejections", "header", "certificate"]),
     "BlockSummary": obj({"height": height, "hash": hexdigest, "time_ms": u64, "proposer": hexdigest, "transactions": count}),
     "BlockEventMessage": obj({"event": {"const": "block"}, "id": {"type": "string", "pattern": f"^{HEIGHT}$", "description": "the block's height"},

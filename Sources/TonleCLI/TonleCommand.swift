@@ -15,7 +15,7 @@ public struct TonleCommand: AsyncParsableCommand {
             Keygen.self, KeyCommand.self, GenesisCommand.self, TxCommand.self, AdminCommand.self, AccountCommand.self, StatementCommand.self, BlockCommand.self,
             BlocksCommand.self, ValidatorsCommand.self, StatusCommand.self, WatchCommand.self, VerifyCommand.self, KHQRCommand.self,
             SettleCommand.self, PositionsCommand.self, EntriesCommand.self, SettlementCommand.self, BackupCommand.self, RestoreCommand.self,
-            BenchCommand.self,
+            IndexCommand.self, BenchCommand.self,
         ])
 
     public init() {}

@@ -183,6 +183,8 @@ public struct BlockView: Codable, Sendable, Equatable {
     /// Block `height + 1`'s header and certificate (hex), absent until it is stored.
     public var nextHeader: String?
     public var nextCertificate: String?
+    /// With `?transactions=true`: each signed transaction's canonical bytes (base64), in block order.
+    public var transactionBytes: [String]?
 
     public init(height: UInt64, hash: String, previousHash: String, timeMilliseconds: UInt64, proposer: String, stateRoot: String,
                 transactions: [String], results: [TransactionResult], header: String, certificate: String, nextHeader: String? = nil,
@@ -209,6 +211,7 @@ public struct BlockView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case height, hash, previousHash = "previous_hash", timeMilliseconds = "time_ms", proposer, stateRoot = "state_root", transactions, results
         case rejections, header, certificate, nextHeader = "next_header", nextCertificate = "next_certificate"
+        case transactionBytes = "transaction_bytes"
     }
 }
 

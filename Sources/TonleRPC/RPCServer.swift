@@ -206,11 +206,19 @@ public enum RPCServer {
             let from = try RequestInput.number(query.get("from"), default: defaultFrom, 1...Limits.heightMax, "from")
             return json(["blocks": await api.blocks(from: from, limit: limit)])
         }
-        route(.get, "/v1/blocks/{height}") { _, context throws(APIError) in
+        route(.get, "/v1/blocks/{height}") { request, context throws(APIError) in
             let height = try RequestInput.height(context.parameters.get("height"), "the height")
-            guard let block = await api.block(height) else {
+            let withTransactions = try RequestInput.flag(request.uri.queryParameters.get("transactions"), "transactions")
+            guard var block = await api.block(height) else {
                 let status = api.status()
                 throw .notFound("no block \(height) is stored here: this node keeps blocks \(status.oldestBlockHeight) to \(status.height) (older ones were pruned, or it state-synced; ask an archive node)")
+            }
+            if withTransactions {
+                // Pruning can remove the block between the two reads: then it is gone, as above.
+                guard let transactions = await api.blockTransactions(height), transactions.count == block.transactions.count else {
+                    throw .notFound("block \(height) was pruned while it was read; ask an archive node")
+                }
+                block.transactionBytes = transactions.map { Data($0.encoded).base64EncodedString() }
             }
             return json(block)
         }

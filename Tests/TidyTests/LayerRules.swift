@@ -12,7 +12,7 @@ enum LayerRules {
         "TonleStorage": 4,
         "TonleRuntime": 5,
         "TonleStore": 6, "TonleNetwork": 6, "TonleRPC": 6, "TonleSimulator": 6, "TonleWorkload": 6,
-        "TonleNode": 7, "TonleFuzzTargets": 7,
+        "TonleNode": 7, "TonleFuzzTargets": 7, "TonleIndexer": 7,
         "TonleCLI": 8,
         // Executables: a main.swift each, calling into their command library (docs/architecture.md);
         // tonle-fuzz is a C main that hands libFuzzer the targets of TonleFuzzTargets.
