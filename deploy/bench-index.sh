@@ -12,6 +12,7 @@ tonle_ensure_dependencies
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 dir="$(mktemp -d /tmp/tonle-bench-index.XXXXXX)"
+chmod 755 "$dir"  # the postgres user must reach its directory inside
 pgdir="$dir/postgres"
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 

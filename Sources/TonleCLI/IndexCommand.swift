@@ -57,7 +57,9 @@ struct IndexCommand: AsyncParsableCommand {
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         if json {
             printJSON(["first_height": summary.firstHeight, "last_height": summary.lastHeight, "blocks": summary.blocks, "transactions": summary.transactions,
-                       "postings": summary.postings, "settlement_entries": summary.entries, "seconds": seconds])
+                       "postings": summary.postings, "settlement_entries": summary.entries, "seconds": seconds,
+                       "fetch_seconds": summary.fetching / .seconds(1), "verify_seconds": summary.verifying / .seconds(1),
+                       "write_seconds": summary.writing / .seconds(1)])
         } else if summary.blocks == 0 {
             print("nothing to index: the database is at block \(summary.lastHeight)")
         } else {

@@ -39,6 +39,11 @@ public struct Indexer: Sendable {
         public var transactions: Int = 0
         public var postings: Int = 0
         public var entries: Int = 0
+        /// Where the time went: reading blocks and sets from the node, verifying them (signatures
+        /// included) and deriving their rows, writing them to PostgreSQL.
+        public var fetching: Duration = .zero
+        public var verifying: Duration = .zero
+        public var writing: Duration = .zero
     }
 
     /// A failure that retrying cannot mend: the node served something the certificates do not
@@ -107,15 +112,21 @@ public struct Indexer: Sendable {
         while options.untilHeight.map({ position.height < $0 }) ?? true {
             try Task.checkCancellation()
             let height = position.height + 1
+            let clock = ContinuousClock(), fetched = clock.now
             guard let view = try await source.block(height), view.nextHeader != nil else {
                 try await Task.sleep(for: options.poll)
                 continue
             }
             let nextValidators = try await validators(after: view, current: position.nextValidators)
+            let verified = clock.now
             let block = try VerifiedBlock.verify(view, chainID: genesis.chainID, previousHash: position.blockHash, validators: position.nextValidators,
                                                  nextValidators: nextValidators, verifySignatures: options.verifySignatures)
             let rows = try await rows(of: block, sink: sink)
+            let written = clock.now
             try await sink.write(block, rows, after: position)
+            (summary.fetching, summary.verifying, summary.writing) = (
+                summary.fetching + (verified - fetched), summary.verifying + (written - verified), summary.writing + (clock.now - written)
+            )
             position = IndexerPosition(height: height, blockHash: block.header.hash, nextValidators: nextValidators)
             summary.lastHeight = height
             summary.blocks += 1

@@ -41,7 +41,11 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             case "require": tls = .require(try NIOSSLContext(configuration: unverified))
             case "verify-full":
                 var verified = TLSConfiguration.makeClientConfiguration()
-                if let roots = query["sslrootcert"] { verified.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(roots)) }
+                if let roots = query["sslrootcert"] {
+                    do { verified.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(roots)) } catch {
+                        throw Invalid(description: "--postgres: sslrootcert \(roots) holds no PEM certificate that loads (\(error))")
+                    }
+                }
                 tls = .require(try NIOSSLContext(configuration: verified))
             case let mode: throw Invalid(description: "--postgres: sslmode '\(mode)' is not disable, prefer, require or verify-full")
             }

@@ -179,6 +179,16 @@ extension ProcessTests {
                 let wrong = try tonle(["verify", "block", file, "--validators", other, "--next-validators", newSet])
                 #expect(wrong.status == 1 && wrong.stderr.contains("pass the set of that height"), "block \(height): \(wrong.stdout)\(wrong.stderr)")
             }
+
+            // The SQL sink follows the chain across the change: trusting only genesis, it takes the
+            // set block c+1 announces, and checks block c+2 under it.
+            let postgres = try TestPostgres.start()
+            defer { postgres.stop() }
+            try postgres.createDatabase("reports")
+            let indexed = try tonle(["index", "--postgres", postgres.url("reports"), "--genesis", "\(dir)/genesis.json", "--until-height", "\(changed + 2)", "--json"]
+                                    + node, seconds: 120)
+            #expect(indexed.status == 0 && indexed.json["last_height"] as? Int == changed + 2, "\(indexed.stdout)\(indexed.stderr)")
+            try #expect(postgres.query("reports", "SELECT encode(next_validators, 'hex') FROM tonle.indexer") == [newJSON["encoded"] as? String ?? "?"])
         }
     }
 }
