@@ -122,11 +122,15 @@ struct AdminCommand: ParsableCommand {
 
     struct ConfigureGateway: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "configure-gateway", abstract: "Set a gateway's business-date cut-off and its limits (replacing earlier ones).",
+            commandName: "configure-gateway", abstract: "Set a gateway's business-date cut-off, limits and correction windows (replacing earlier ones).",
             discussion: "--limit CURRENCY:PER_TRANSACTION:DAILY_INWARD:DAILY_OUTWARD in major units, '-' for none; repeat per currency. Example: --limit KHR:4000000:400000000:200000000")
         @Option(help: "The gateway (institution id).") var gateway: String
         @Option(help: "When the business date rolls over, HH:MM or HH:MM:SS in ICT (00:00: midnight).") var cutoff = "00:00"
         @Option(help: "CURRENCY:PER_TRANSACTION:DAILY_INWARD:DAILY_OUTWARD; repeat per currency.") var limit: [String] = []
+        @Option(help: "Business days after an inward payment's own that a refund may come (0: the same date; default: no window).")
+        var refundWindowDays: UInt16?
+        @Option(help: "Business days after an outward payment's own that a reversal may come (0: the same date; default: no window).")
+        var reversalWindowDays: UInt16?
         @OptionGroup var signer: Signer
 
         func run() async throws {
@@ -148,7 +152,8 @@ struct AdminCommand: ParsableCommand {
             limits.sort { $0.currency < $1.currency }
             let id = try Parse.institution(gateway, "--gateway")
             let config = try cli("gateway configuration") { () throws(DecodeError) in
-                try GatewayConfig(gateway: id, cutoffMilliseconds: ((hours * 60 + minutes) * 60 + seconds) * 1_000, limits: limits)
+                try GatewayConfig(gateway: id, cutoffMilliseconds: ((hours * 60 + minutes) * 60 + seconds) * 1_000, limits: limits,
+                                  refundWindowDays: refundWindowDays, reversalWindowDays: reversalWindowDays)
             }
             try await signer.run(.configureGateway(config))
         }

@@ -35,7 +35,7 @@ extension Execution {
         case .inwardQRPayment:
             khqrPaidKey = try checkKHQR(entry)
         case .refund, .reversal:
-            original = try checkOriginal(entry)
+            original = try checkOriginal(entry, config: config, today: date)
         case .netSettlement:
             try closeCycle(entry, today: date)
         case .outwardQRPayment, .inwardRemittance, .outwardRemittance, .prefundTopUp:
@@ -139,14 +139,19 @@ extension Execution {
     }
 
     /// A refund returns an inward payment, a reversal an outward one: the original is this
-    /// gateway's, of the matching direction, in the same currency and account, and the refunds or
+    /// gateway's, of the matching direction, in the same currency and account; it comes within the
+    /// gateway's window for its kind (in business dates from the original's); and the refunds or
     /// reversals against it never exceed it.
-    private mutating func checkOriginal(_ entry: SettlementEntry) throws(Rejection) -> (Digest, SettlementRecord) {
+    private mutating func checkOriginal(_ entry: SettlementEntry, config: GatewayConfig?, today: BusinessDate) throws(Rejection) -> (Digest, SettlementRecord) {
         let key = StateKey.settlement(entry.gateway, .payment, entry.original!)
         guard let original = overlay.settlementRecord(key) else { throw reject(.originalNotFound) }
         let direction = entry.kind == .refund ? original.kind.isInward : original.kind.isOutward
         guard direction, original.account == entry.account, original.amount.currency == entry.amount.currency else {
             throw reject(.entryInvalid, .entryOriginalMismatch)
+        }
+        let window = entry.kind == .refund ? config?.refundWindowDays : config?.reversalWindowDays
+        if let window, UInt64(today.day) > UInt64(original.businessDate.day) + UInt64(window) {
+            throw reject(entry.kind == .refund ? .refundWindowClosed : .reversalWindowClosed)
         }
         let (total, overflow) = original.returned.addingReportingOverflow(entry.amount.minorUnits)
         guard !overflow, total <= original.amount.minorUnits else { throw reject(.refundExceedsOriginal) }

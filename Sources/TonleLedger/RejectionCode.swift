@@ -63,6 +63,9 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
     case cycleClosed = 85
     case cycleOpen = 86
     case currencyNotAllowed = 87
+    /// A refund or reversal after its gateway's window (`GatewayConfig`) from the original's business date.
+    case refundWindowClosed = 88
+    case reversalWindowClosed = 89
 
     /// The stable name: `INSUFFICIENT_FUNDS`.
     public var name: String {
@@ -127,6 +130,8 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
         case .cycleClosed: "cycleClosed"
         case .cycleOpen: "cycleOpen"
         case .currencyNotAllowed: "currencyNotAllowed"
+        case .refundWindowClosed: "refundWindowClosed"
+        case .reversalWindowClosed: "reversalWindowClosed"
         }
     }
 

@@ -27,20 +27,32 @@ public struct GatewayLimit: Hashable, Sendable, CanonicalCodable {
 }
 
 /// The central bank's settings for one gateway: when its business date rolls over (milliseconds
-/// after midnight ICT; 0 is midnight) and its limits per currency (sorted by currency).
+/// after midnight ICT; 0 is midnight), its limits per currency (sorted by currency), and how many
+/// business days after a payment's own a refund (of an inward one) or a reversal (of an outward
+/// one) may still come (nil: no window; 0: the same business date only).
 public struct GatewayConfig: Hashable, Sendable, CanonicalCodable {
     public let gateway: InstitutionID
     public let cutoffMilliseconds: UInt32
     public let limits: [GatewayLimit]
+    public let refundWindowDays: UInt16?
+    public let reversalWindowDays: UInt16?
 
-    public init(gateway: InstitutionID, cutoffMilliseconds: UInt32 = 0, limits: [GatewayLimit] = []) throws(DecodeError) {
+    /// The longest window: ten years of business dates.
+    public static let windowDaysMax: UInt16 = 3_660
+
+    public init(gateway: InstitutionID, cutoffMilliseconds: UInt32 = 0, limits: [GatewayLimit] = [], refundWindowDays: UInt16? = nil,
+                reversalWindowDays: UInt16? = nil) throws(DecodeError) {
         guard UInt64(cutoffMilliseconds) < BusinessCalendar.dayMilliseconds else {
             throw .invalidValue(field: "cut-off", reason: "must be less than one day (86400000 ms)")
         }
         guard zip(limits, limits.dropFirst()).allSatisfy({ $0.currency < $1.currency }) else {
             throw .invalidValue(field: "gateway limits", reason: "one per currency, sorted by currency")
         }
+        for (field, days) in [("refund window", refundWindowDays), ("reversal window", reversalWindowDays)] where (days ?? 0) > Self.windowDaysMax {
+            throw .invalidValue(field: field, reason: "must be at most \(Self.windowDaysMax) days")
+        }
         (self.gateway, self.cutoffMilliseconds, self.limits) = (gateway, cutoffMilliseconds, limits)
+        (self.refundWindowDays, self.reversalWindowDays) = (refundWindowDays, reversalWindowDays)
     }
 
     public func limit(_ currency: Currency) -> GatewayLimit? { limits.first { $0.currency == currency } }
@@ -49,11 +61,15 @@ public struct GatewayConfig: Hashable, Sendable, CanonicalCodable {
         gateway.encode(to: &writer)
         writer.u32(cutoffMilliseconds)
         writer.list(limits)
+        writer.optional(refundWindowDays) { w, days in w.u16(days) }
+        writer.optional(reversalWindowDays) { w, days in w.u16(days) }
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
-        try self.init(
-            gateway: InstitutionID(from: &reader), cutoffMilliseconds: reader.u32("cut-off"),
-            limits: reader.list("gateway limits", of: GatewayLimit.self, max: Currency.allCases.count))
+        let gateway = try InstitutionID(from: &reader), cutoff = try reader.u32("cut-off")
+        let limits = try reader.list("gateway limits", of: GatewayLimit.self, max: Currency.allCases.count)
+        let refund = try reader.optional("refund window") { (r: inout CanonicalReader) throws(DecodeError) in try r.u16("refund window") }
+        let reversal = try reader.optional("reversal window") { (r: inout CanonicalReader) throws(DecodeError) in try r.u16("reversal window") }
+        try self.init(gateway: gateway, cutoffMilliseconds: cutoff, limits: limits, refundWindowDays: refund, reversalWindowDays: reversal)
     }
 }

@@ -254,6 +254,35 @@ struct SettlementFixture {
         #expect(f.gateway(wrongKind, extra: [H.sokhaKey]) == rejected(.entryInvalid, detail: .entryOriginalMismatch))
     }
 
+    /// Refunds and reversals come within the gateway's windows, counted in its business dates from
+    /// the original's; no window is no limit; a configuration replaces the windows too.
+    @Test(arguments: LedgerStoreKind.allCases)
+    func correctionsComeWithinTheGatewaysWindows(_ kind: LedgerStoreKind) {
+        var f = SettlementFixture(kind)
+        let day: UInt64 = 86_400_000
+        #expect(f.inwardQR("w-pay-1", Amount(10_000, .khr)) == .applied)
+        #expect(f.gateway(f.entry(.outwardQRPayment, "w-out-1", Amount(5_000, .khr), "sokha@aclb"), extra: [H.sokhaKey]) == .applied)
+        let config = try! GatewayConfig(gateway: SettlementFixture.upi, refundWindowDays: 2, reversalWindowDays: 0)
+        #expect(f.h.run("admin@nbc", [.configureGateway(config)], signers: [H.admin]) == .applied)
+        func refund(_ ref: String, _ units: Int64) -> SettlementEntry {
+            f.entry(.refund, ref, Amount(units, .khr), "shop@wing", original: "w-pay-1", foreign: false)
+        }
+        func reversal(_ ref: String) -> SettlementEntry { f.entry(.reversal, ref, Amount(1_000, .khr), "sokha@aclb", original: "w-out-1", foreign: false) }
+        #expect(f.gateway(reversal("w-rev-1")) == .applied, "a reversal on the payment's own business date")
+        f.h.block([], advance: day)
+        #expect(f.gateway(reversal("w-rev-2")) == rejected(.reversalWindowClosed), "a window of 0 days closes at the next date")
+        #expect(f.gateway(refund("w-rf-1", 1_000), extra: [SettlementFixture.shopKey]) == .applied, "one day after")
+        f.h.block([], advance: day)
+        #expect(f.gateway(refund("w-rf-2", 1_000), extra: [SettlementFixture.shopKey]) == .applied, "two days after: the last day of the window")
+        f.h.block([], advance: day)
+        #expect(f.gateway(refund("w-rf-3", 1_000), extra: [SettlementFixture.shopKey]) == rejected(.refundWindowClosed))
+        #expect(f.record(.payment, "w-pay-1")?.returned == 2_000, "a late refund returns nothing")
+        // Without windows the same refund goes through.
+        #expect(f.h.run("admin@nbc", [.configureGateway(try! GatewayConfig(gateway: SettlementFixture.upi))], signers: [H.admin]) == .applied)
+        #expect(f.gateway(refund("w-rf-3", 1_000), extra: [SettlementFixture.shopKey]) == .applied)
+        #expect(throws: DecodeError.self) { try GatewayConfig(gateway: SettlementFixture.upi, refundWindowDays: GatewayConfig.windowDaysMax + 1) }
+    }
+
     @Test func gatewayLimitsPerTransactionAndDailyGross() {
         var f = SettlementFixture()
         let limit = GatewayLimit(currency: .khr, perTransactionMax: 50_000, dailyInwardMax: 80_000, dailyOutwardMax: 30_000)

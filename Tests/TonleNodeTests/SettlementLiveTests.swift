@@ -93,12 +93,17 @@ extension ProcessTests {
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let parts = calendar.dateComponents([.hour, .minute, .second], from: ict)
             let cutoff = String(format: "%02d:%02d:%02d", parts.hour!, parts.minute!, parts.second!)
-            let configured = try tonle(["admin", "configure-gateway", "--gateway", "upi", "--cutoff", cutoff, "--creator", "admin@nbc"] + key("nbc") + ["--wait", "30"] + node)
+            let configured = try tonle(["admin", "configure-gateway", "--gateway", "upi", "--cutoff", cutoff, "--reversal-window-days", "0", "--creator", "admin@nbc"]
+                                       + key("nbc") + ["--wait", "30"] + node)
             #expect(configured.status == 0, "\(configured.stdout)\(configured.stderr)")
             #expect(await LocalNetwork.eventually(30) {
                 let now = try? tonle(["positions", "upi", "--json"] + node)
                 return (now?.json["business_date"] as? String).map { $0 != date } ?? false
             }, "the business date rolls over at the cut-off")
+            // The reversal window (0 days: the payment's own date) closed with the date.
+            let late = try tonle(["settle", "reversal", "--gateway", "upi", "--reference", "UPI-REV-LATE", "--original", "UPI-OUT-1", "--account", "sokha@aba",
+                                  "--amount", "100", "--currency", "KHR"] + key("upi") + ["--wait", "30"] + node)
+            #expect(late.status == 1 && late.stderr.contains("REVERSAL_WINDOW_CLOSED"), "\(late.stdout)\(late.stderr)")
             let net = ["settle", "net", "--gateway", "upi", "--currency", "KHR", "--date", date]
             let oneSignature = try tonle(net + ["--reference", "NET-1"] + key("nbc") + ["--wait", "30"] + node)
             #expect(oneSignature.status == 1 && oneSignature.stderr.contains("QUORUM_NOT_MET"), "\(oneSignature.stdout)\(oneSignature.stderr)")

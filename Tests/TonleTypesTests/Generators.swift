@@ -95,7 +95,9 @@ enum Gen {
             GatewayLimit(currency: currency, perTransactionMax: optional(&r) { Int64(bitPattern: $0.next()) },
                          dailyInwardMax: optional(&r) { Int64(bitPattern: $0.next()) }, dailyOutwardMax: optional(&r) { Int64(bitPattern: $0.next()) })
         }
-        return try! GatewayConfig(gateway: institution(&r), cutoffMilliseconds: UInt32(r.int(0...86_399_999)), limits: limits)
+        let window = { (r: inout SeededRandom) in UInt16(r.int(0...Int(GatewayConfig.windowDaysMax))) }
+        return try! GatewayConfig(gateway: institution(&r), cutoffMilliseconds: UInt32(r.int(0...86_399_999)), limits: limits,
+                                  refundWindowDays: optional(&r, window), reversalWindowDays: optional(&r, window))
     }
 
     static func validator(_ r: inout SeededRandom, key: Ed25519.PublicKey) -> Validator {
