@@ -25,6 +25,7 @@ struct SettleCommand: ParsableCommand {
         @Option(help: "Foreign party: a masked wallet id or name.") var counterparty: String?
         @Option(help: "Foreign party's country, ISO 3166 (CN, TH, ...).") var country: String?
         @Option(help: "ISO 20022 purpose code (MP2B, GP2P, ...).") var purpose: String?
+        @Option(help: "ISO 20022 UETR, a version 4 UUID (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx); unique on the ledger.") var uetr: String?
 
         func gatewayID() throws(CLIError) -> InstitutionID { try Parse.institution(gateway, "--gateway") }
 
@@ -37,11 +38,15 @@ struct SettleCommand: ParsableCommand {
             khqr: String? = nil, cycle: CycleStatement? = nil, purposeDefault: String? = nil
         ) throws(CLIError) -> Command {
             let gatewayID = try gatewayID()
+            let uetr = try uetr.map { text throws(CLIError) in
+                guard let value = UETR(text) else { throw CLIError("--uetr: '\(text)' is not a version 4 UUID (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)") }
+                return value
+            }
             return .settlement(try cli("entry") { () throws(DecodeError) in
                 try SettlementEntry(
                     kind: kind, gateway: gatewayID, externalReference: reference, amount: amount, account: account, original: original,
                     foreignAmount: leg?.0, fx: leg?.1, counterparty: counterparty, counterpartyCountry: country, khqrPayload: khqr,
-                    purposeCode: purpose ?? purposeDefault, cycle: cycle)
+                    purposeCode: purpose ?? purposeDefault, cycle: cycle, uetr: uetr)
             })
         }
     }

@@ -54,6 +54,7 @@ public struct BlockRows: Sendable {
         public var counterparty: String?
         public var counterpartyCountry: String?
         public var purpose: String?
+        public var uetr: String?
         public var transaction: String
         public var entryDigest: String
     }
@@ -128,7 +129,8 @@ public struct BlockRows: Sendable {
                         transactionIndex: index, command: commandNumber, businessDate: date, account: entry.account.text, currency: entry.amount.currency.code,
                         amount: entry.amount.minorUnits, foreignCurrency: entry.foreignAmount?.currency, foreignAmount: entry.foreignAmount?.minorUnits,
                         fxRate: entry.fx?.rate, quoteID: entry.fx?.quoteID, original: entry.original, counterparty: entry.counterparty,
-                        counterpartyCountry: entry.counterpartyCountry, purpose: entry.purposeCode, transaction: transaction.id.digest.hex,
+                        counterpartyCountry: entry.counterpartyCountry, purpose: entry.purposeCode, uetr: entry.uetr?.description,
+                        transaction: transaction.id.digest.hex,
                         entryDigest: entry.digest.hex))
                     if let original = entry.original, entry.kind == .refund || entry.kind == .reversal {
                         returns.append((entry.gateway.text, original, entry.amount.minorUnits))

@@ -68,7 +68,7 @@ public final class PostgresSink: Sendable {
             tx_index integer NOT NULL, command integer NOT NULL, time timestamptz NOT NULL, business_date date NOT NULL,
             account text NOT NULL, currency text NOT NULL, amount_minor bigint NOT NULL, foreign_currency text,
             foreign_amount_minor bigint, fx_rate numeric, quote_id text, original text, counterparty text, counterparty_country text,
-            purpose text, returned_minor bigint NOT NULL DEFAULT 0, transaction_id text NOT NULL, entry_digest text NOT NULL,
+            purpose text, returned_minor bigint NOT NULL DEFAULT 0, transaction_id text NOT NULL, entry_digest text NOT NULL, uetr uuid UNIQUE,
             PRIMARY KEY (gateway, reference_class, reference))
         """,
         "CREATE INDEX IF NOT EXISTS settlement_entries_day ON tonle.settlement_entries (gateway, business_date, currency)",
@@ -247,14 +247,14 @@ public final class PostgresSink: Sendable {
         try await connection.query("""
             INSERT INTO tonle.settlement_entries SELECT g, rc, r, k, h, i, c, to_timestamp(\(time)::double precision / 1000), bd::date, a, cur, amt,
                 NULLIF(fc, ''), NULLIF(fa, -1), NULLIF(fx, '')::numeric, NULLIF(q, ''), NULLIF(o, ''), NULLIF(cp, ''), NULLIF(cc, ''), NULLIF(pu, ''),
-                0, t, dg
+                0, t, dg, NULLIF(ue, '')::uuid
             FROM unnest(\(e.map(\.gateway))::text[], \(e.map(\.referenceClass))::text[], \(e.map(\.reference))::text[], \(e.map(\.kind))::text[],
                 \(height)::bigint[], \(e.map(\.transactionIndex))::integer[], \(e.map(\.command))::integer[], \(e.map(\.businessDate.description))::text[],
                 \(e.map(\.account))::text[], \(e.map(\.currency))::text[], \(e.map(\.amount))::bigint[], \(e.map { $0.foreignCurrency ?? "" })::text[],
                 \(e.map { $0.foreignAmount ?? -1 })::bigint[], \(e.map { $0.fxRate ?? "" })::text[], \(e.map { $0.quoteID ?? "" })::text[],
                 \(e.map { $0.original ?? "" })::text[], \(e.map { $0.counterparty ?? "" })::text[], \(e.map { $0.counterpartyCountry ?? "" })::text[],
-                \(e.map { $0.purpose ?? "" })::text[], \(e.map(\.transaction))::text[], \(e.map(\.entryDigest))::text[])
-            AS u(g, rc, r, k, h, i, c, bd, a, cur, amt, fc, fa, fx, q, o, cp, cc, pu, t, dg) ON CONFLICT DO NOTHING
+                \(e.map { $0.purpose ?? "" })::text[], \(e.map(\.transaction))::text[], \(e.map(\.entryDigest))::text[], \(e.map { $0.uetr ?? "" })::text[])
+            AS u(g, rc, r, k, h, i, c, bd, a, cur, amt, fc, fa, fx, q, o, cp, cc, pu, t, dg, ue) ON CONFLICT DO NOTHING
             """, logger: logger)
     }
 

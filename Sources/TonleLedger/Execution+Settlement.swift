@@ -24,6 +24,7 @@ extension Execution {
         if let existing = overlay.settlementRecord(key) {
             throw reject(existing.entryDigest == digest ? .duplicateReference : .duplicateReferenceMismatch)
         }
+        if let uetr = entry.uetr, overlay.record(StateKey.uetr(uetr)) != nil { throw reject(.duplicateUETR) }
         try checkForeignLeg(entry)
         let config = overlay.gatewayConfig(entry.gateway)
         let date = BusinessCalendar.date(of: context.time, cutoffMilliseconds: config?.cutoffMilliseconds ?? 0)
@@ -51,8 +52,11 @@ extension Execution {
             kind: entry.kind, gateway: entry.gateway, externalReference: entry.externalReference, account: entry.account,
             amount: entry.amount, foreignAmount: entry.foreignAmount, fxRate: entry.fx?.rate, original: entry.original, entryDigest: digest,
             transaction: transactionID, height: context.height, command: command ?? 0, time: context.time, businessDate: date,
-            returned: 0, previous: position.last)
+            returned: 0, previous: position.last, uetr: entry.uetr)
         overlay.set(key, .settlement(record))
+        if let uetr = entry.uetr {
+            overlay.set(StateKey.uetr(uetr), .uetr(UETRRecord(gateway: entry.gateway, referenceClass: entry.kind.referenceClass, externalReference: entry.externalReference)))
+        }
         try add(entry, digest: digest, key: key, to: &position)
         overlay.set(StateKey.position(entry.gateway, entry.amount.currency, date), .position(position))
         if let original {

@@ -66,6 +66,8 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
     /// A refund or reversal after its gateway's window (`GatewayConfig`) from the original's business date.
     case refundWindowClosed = 88
     case reversalWindowClosed = 89
+    /// The entry's UETR is already another entry's.
+    case duplicateUETR = 90
 
     /// The stable name: `INSUFFICIENT_FUNDS`.
     public var name: String {
@@ -132,6 +134,7 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
         case .currencyNotAllowed: "currencyNotAllowed"
         case .refundWindowClosed: "refundWindowClosed"
         case .reversalWindowClosed: "reversalWindowClosed"
+        case .duplicateUETR: "duplicateUetr"
         }
     }
 

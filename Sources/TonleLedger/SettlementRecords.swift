@@ -24,16 +24,17 @@ public struct SettlementRecord: Hashable, Sendable, CanonicalCodable {
     public var returned: Int64
     /// The state key of the gateway's previous entry in the same currency and business date.
     public let previous: Digest?
+    public let uetr: UETR?
 
     public init(
         kind: SettlementKind, gateway: InstitutionID, externalReference: String, account: AccountID, amount: Amount,
         foreignAmount: ForeignAmount?, fxRate: String?, original: String?, entryDigest: Digest, transaction: TransactionID, height: UInt64,
-        command: UInt16, time: Timestamp, businessDate: BusinessDate, returned: Int64, previous: Digest?
+        command: UInt16, time: Timestamp, businessDate: BusinessDate, returned: Int64, previous: Digest?, uetr: UETR? = nil
     ) {
         (self.kind, self.gateway, self.externalReference, self.account, self.amount) = (kind, gateway, externalReference, account, amount)
         (self.foreignAmount, self.fxRate, self.original, self.entryDigest) = (foreignAmount, fxRate, original, entryDigest)
         (self.transaction, self.height, self.command, self.time) = (transaction, height, command, time)
-        (self.businessDate, self.returned, self.previous) = (businessDate, returned, previous)
+        (self.businessDate, self.returned, self.previous, self.uetr) = (businessDate, returned, previous, uetr)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
@@ -53,6 +54,7 @@ public struct SettlementRecord: Hashable, Sendable, CanonicalCodable {
         businessDate.encode(to: &writer)
         writer.i64(returned)
         writer.optional(previous) { w, v in w.bytes32(v.raw) }
+        writer.optional(uetr) { w, v in v.encode(to: &w) }
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
@@ -69,6 +71,7 @@ public struct SettlementRecord: Hashable, Sendable, CanonicalCodable {
         (height, command, time) = (try reader.u64("height"), try reader.u16("command"), try Timestamp(from: &reader))
         (businessDate, returned) = (try BusinessDate(from: &reader), try reader.i64("returned"))
         previous = try reader.optional("previous") { (r: inout CanonicalReader) throws(DecodeError) in Digest(try r.bytes32("previous")) }
+        uetr = try reader.optional("uetr") { (r: inout CanonicalReader) throws(DecodeError) in try UETR(from: &r) }
     }
 }
 
@@ -133,6 +136,29 @@ public struct PositionRecord: Hashable, Sendable, CanonicalCodable {
 }
 
 /// A dynamic KHQR that has been paid: by which gateway, under which reference.
+/// The entry that used a UETR (under `StateKey.uetr`): its gateway, class and reference.
+public struct UETRRecord: Hashable, Sendable, CanonicalCodable {
+    public let gateway: InstitutionID
+    public let referenceClass: SettlementReferenceClass
+    public let externalReference: String
+
+    public init(gateway: InstitutionID, referenceClass: SettlementReferenceClass, externalReference: String) {
+        (self.gateway, self.referenceClass, self.externalReference) = (gateway, referenceClass, externalReference)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        gateway.encode(to: &writer)
+        referenceClass.encode(to: &writer)
+        writer.string(externalReference)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        gateway = try InstitutionID(from: &reader)
+        referenceClass = try SettlementReferenceClass(from: &reader)
+        externalReference = try reader.string("external reference", max: Limits.externalReferenceBytesMax)
+    }
+}
+
 public struct KHQRPaidRecord: Hashable, Sendable, CanonicalCodable {
     public let gateway: InstitutionID
     public let externalReference: String

@@ -260,6 +260,7 @@ public enum StateRecord: Hashable, Sendable {
     indirect case settlement(SettlementRecord)
     indirect case position(PositionRecord)
     case khqrPaid(KHQRPaidRecord)
+    case uetr(UETRRecord)
 
     public var encoded: [UInt8] {
         var writer = CanonicalWriter()
@@ -276,6 +277,7 @@ public enum StateRecord: Hashable, Sendable {
         case .settlement(let r): writer.u8(10); r.encode(to: &writer)
         case .position(let r): writer.u8(11); r.encode(to: &writer)
         case .khqrPaid(let r): writer.u8(12); r.encode(to: &writer)
+        case .uetr(let r): writer.u8(13); r.encode(to: &writer)
         }
         return writer.bytes
     }
@@ -295,6 +297,7 @@ public enum StateRecord: Hashable, Sendable {
         case 10: self = .settlement(try SettlementRecord(from: &reader))
         case 11: self = .position(try PositionRecord(from: &reader))
         case 12: self = .khqrPaid(try KHQRPaidRecord(from: &reader))
+        case 13: self = .uetr(try UETRRecord(from: &reader))
         case let tag: throw .unknownTag(field: "record", tag: UInt64(tag))
         }
         try reader.finish()

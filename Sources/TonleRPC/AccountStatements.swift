@@ -29,6 +29,7 @@ public struct AccountStatement: Sendable, Equatable {
         public var fx: FXQuote?
         public var counterpartyName: String?
         public var purpose: String?
+        public var uetr: UETR?
 
         public init(height: UInt64, index: UInt32, transaction: TransactionID, time: Timestamp, amount: Int64, kind: String,
                     counterparty: AccountID? = nil, reference: String, foreignAmount: ForeignAmount? = nil, fx: FXQuote? = nil,
@@ -215,6 +216,7 @@ public enum AccountStatements {
                 guard let counterparty = other(debit, credit) else { continue }
                 (movement.kind, movement.counterparty, movement.reference) = (e.kind.name, counterparty, e.externalReference)
                 (movement.foreignAmount, movement.fx, movement.counterpartyName, movement.purpose) = (e.foreignAmount, e.fx, e.counterparty, e.purposeCode)
+                movement.uetr = e.uetr
             case .postHold(let post):
                 (movement.kind, movement.reference) = ("HOLD_POSTED", "hold \(post.id)")
             default:

@@ -82,6 +82,7 @@ public enum Camt053 {
         xml.open("TxDtls")
         xml.open("Refs")
         if (1...35).contains(movement.reference.count) { xml.element("EndToEndId", movement.reference) }
+        if let uetr = movement.uetr { xml.element("UETR", uetr.description) }
         xml.element("TxId", "\(movement.height):\(movement.index)")
         xml.close("Refs")
         amount(&xml, "Amt", movement.amount, currency)

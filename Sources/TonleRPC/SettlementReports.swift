@@ -141,6 +141,8 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
     public var amountMinor: Int64
     public var foreignAmountMinor: Int64?
     public var returnedMinor: Int64
+    /// ISO 20022 end-to-end reference (a UUID), when the entry carries one.
+    public var uetr: String?
     /// With `?proof=true` (`GET /v1/settlements/{gateway}/{reference}`): the entry record's proof.
     public var proof: StateProofView?
 
@@ -148,7 +150,7 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
         case gateway, reference, referenceClass = "class", kind, amount, currency, account, foreignAmount = "foreign_amount"
         case foreignCurrency = "foreign_currency", fxRate = "fx_rate", original, returned, businessDate = "business_date", height
         case timeMilliseconds = "time_ms", transaction, command, entryDigest = "entry_digest", amountMinor = "amount_minor"
-        case foreignAmountMinor = "foreign_amount_minor", returnedMinor = "returned_minor", proof
+        case foreignAmountMinor = "foreign_amount_minor", returnedMinor = "returned_minor", uetr, proof
     }
 
     public init(_ record: SettlementRecord, proof: StateProofView? = nil) {
@@ -173,6 +175,7 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
         amountMinor = record.amount.minorUnits
         foreignAmountMinor = record.foreignAmount?.minorUnits
         returnedMinor = record.returned
+        uetr = record.uetr?.description
         self.proof = proof
     }
 }

@@ -283,6 +283,9 @@ public struct SettlementEntry: Hashable, Sendable, CanonicalCodable {
     public var khqrPayload: String?
     /// ISO 20022 category purpose: MP2B for QR purchases, GP2P for remittances, ...
     public var purposeCode: String?
+    /// ISO 20022's end-to-end reference across every system the payment crosses; unique on the
+    /// ledger when present.
+    public var uetr: UETR?
     /// Net settlements: the cycle closed, as the central bank and the gateway agreed it.
     public var cycle: CycleStatement?
 
@@ -291,7 +294,8 @@ public struct SettlementEntry: Hashable, Sendable, CanonicalCodable {
     public init(
         kind: SettlementKind, gateway: InstitutionID, externalReference: String, amount: Amount, account: AccountID,
         original: String? = nil, foreignAmount: ForeignAmount? = nil, fx: FXQuote? = nil, counterparty: String? = nil,
-        counterpartyCountry: String? = nil, khqrPayload: String? = nil, purposeCode: String? = nil, cycle: CycleStatement? = nil
+        counterpartyCountry: String? = nil, khqrPayload: String? = nil, purposeCode: String? = nil, cycle: CycleStatement? = nil,
+        uetr: UETR? = nil
     ) throws(DecodeError) {
         try Self.checkReference(externalReference, field: "external reference")
         if let original { try Self.checkReference(original, field: "original reference") }
@@ -304,6 +308,7 @@ public struct SettlementEntry: Hashable, Sendable, CanonicalCodable {
         (self.kind, self.gateway, self.externalReference, self.amount, self.account) = (kind, gateway, externalReference, amount, account)
         (self.original, self.foreignAmount, self.fx, self.counterparty) = (original, foreignAmount, fx, counterparty)
         (self.counterpartyCountry, self.khqrPayload, self.purposeCode, self.cycle) = (counterpartyCountry, khqrPayload, purposeCode, cycle)
+        self.uetr = uetr
     }
 
     /// 1–64 of `A-Z a-z 0-9 . _ : -`.
@@ -340,6 +345,7 @@ public struct SettlementEntry: Hashable, Sendable, CanonicalCodable {
         writer.optional(khqrPayload) { w, text in w.string(text) }
         writer.optional(purposeCode) { w, text in w.string(text) }
         writer.optional(cycle) { w, value in value.encode(to: &w) }
+        writer.optional(uetr) { w, value in value.encode(to: &w) }
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
@@ -357,11 +363,45 @@ public struct SettlementEntry: Hashable, Sendable, CanonicalCodable {
         let khqr = try text("khqr payload", Limits.khqrPayloadBytesMax, &reader)
         let purpose = try text("purpose code", Limits.purposeCodeBytesMax, &reader)
         let cycle = try reader.optional("cycle") { (r: inout CanonicalReader) throws(DecodeError) in try CycleStatement(from: &r) }
+        let uetr = try reader.optional("uetr") { (r: inout CanonicalReader) throws(DecodeError) in try UETR(from: &r) }
         try self.init(
             kind: kind, gateway: gateway, externalReference: reference, amount: amount, account: account, original: original,
             foreignAmount: foreign, fx: fx, counterparty: counterparty, counterpartyCountry: country, khqrPayload: khqr,
-            purposeCode: purpose, cycle: cycle)
+            purposeCode: purpose, cycle: cycle, uetr: uetr)
     }
+}
+
+/// ISO 20022's Unique End-to-end Transaction Reference: a version 4 UUID (RFC 4122 variant),
+/// written as 8-4-4-4-12 lower-case hexadecimal digits. Sixteen bytes in the encoding.
+public struct UETR: Hashable, Comparable, Sendable, CustomStringConvertible, CanonicalCodable {
+    public let id: ID128
+
+    /// The version and variant bits of a version 4 UUID, or a decode error.
+    public init(_ id: ID128) throws(DecodeError) {
+        let bytes = id.bytes
+        guard bytes[6] >> 4 == 4, bytes[8] & 0xC0 == 0x80 else {
+            throw .invalidValue(field: "uetr", reason: "must be a version 4 UUID (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)")
+        }
+        self.id = id
+    }
+
+    /// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`, upper or lower case.
+    public init?(_ text: String) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36, [8, 13, 18, 23].allSatisfy({ utf8[$0] == UInt8(ascii: "-") }),
+              let id = ID128(hex: String(decoding: utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self).lowercased()), let uetr = try? UETR(id)
+        else { return nil }
+        self = uetr
+    }
+
+    public var description: String {
+        let hex = Array(id.description)
+        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.id < rhs.id }
+    public func encode(to writer: inout CanonicalWriter) { id.encode(to: &writer) }
+    public init(from reader: inout CanonicalReader) throws(DecodeError) { try self.init(try ID128(from: &reader)) }
 }
 
 /// A business date: days since 1970-01-01, written `YYYY-MM-DD`. Which date an instant belongs to

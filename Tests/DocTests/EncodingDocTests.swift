@@ -118,13 +118,15 @@ import TonleTypes
         }
         let namespaces: [UInt8] = [StateKey.accountNamespace, StateKey.participantNamespace, StateKey.holdNamespace, StateKey.requestNamespace,
                                    StateKey.blockRequestsNamespace, StateKey.holdExpiryNamespace, StateKey.metaNamespace, StateKey.validatorsNamespace,
-                                   StateKey.gatewayNamespace, StateKey.settlementNamespace, StateKey.positionNamespace, StateKey.khqrPaidNamespace]
+                                   StateKey.gatewayNamespace, StateKey.settlementNamespace, StateKey.positionNamespace, StateKey.khqrPaidNamespace,
+                                   StateKey.uetrNamespace]
         #expect(numbers("State keys") == namespaces)
         #expect(numbers("State records") == namespaces)
         // Each record's first byte is its namespace.
         let records: [(UInt8, StateRecord)] = [
             (StateKey.metaNamespace, .meta(LedgerMeta(holdExpirySecondProcessed: 0, oldestRememberedHeight: 0))),
             (StateKey.holdExpiryNamespace, .holdExpiry(HoldExpiryRecord(holds: []))),
+            (StateKey.uetrNamespace, .uetr(UETRRecord(gateway: try InstitutionID("upi"), referenceClass: .payment, externalReference: "wu-77"))),
         ]
         for (namespace, record) in records { #expect(record.encoded.first == namespace) }
     }

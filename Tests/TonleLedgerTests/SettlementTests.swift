@@ -283,6 +283,32 @@ struct SettlementFixture {
         #expect(throws: DecodeError.self) { try GatewayConfig(gateway: SettlementFixture.upi, refundWindowDays: GatewayConfig.windowDaysMax + 1) }
     }
 
+    /// A UETR is unique across every gateway's entries; a replay of the same entry is still a
+    /// duplicate reference; only version 4 UUIDs decode.
+    @Test(arguments: LedgerStoreKind.allCases)
+    func uetrIsUniqueWhenPresent(_ kind: LedgerStoreKind) throws {
+        var f = SettlementFixture(kind)
+        let uetr = try #require(UETR("eb6305c9-1f7f-49de-aed0-16487c27b42d"))
+        #expect(uetr.description == "eb6305c9-1f7f-49de-aed0-16487c27b42d" && UETR("EB6305C9-1F7F-49DE-AED0-16487C27B42D") == uetr)
+        var first = f.entry(.inwardRemittance, "u-1", Amount(1_000, .khr), "sokha@aclb")
+        first.uetr = uetr
+        #expect(f.gateway(first) == .applied)
+        #expect(f.record(.payment, "u-1")?.uetr == uetr)
+        #expect(f.gateway(first) == rejected(.duplicateReference), "the same entry again is a replay, whatever its UETR")
+        var second = f.entry(.inwardRemittance, "u-2", Amount(1_000, .khr), "sokha@aclb")
+        second.uetr = uetr
+        #expect(f.gateway(second) == rejected(.duplicateUETR))
+        second.uetr = UETR("eb6305c9-1f7f-49de-aed0-16487c27b42e")
+        #expect(f.gateway(second) == .applied)
+        #expect(f.gateway(f.entry(.inwardRemittance, "u-3", Amount(1_000, .khr), "sokha@aclb")) == .applied, "a UETR is optional")
+        #expect(f.h.balance("sokha@aclb", .khr).balance == 1_003_000, "the refused entry moved nothing")
+        // Not a version 4 UUID: the version nibble, the variant bits, the shape.
+        for text in ["eb6305c9-1f7f-39de-aed0-16487c27b42d", "eb6305c9-1f7f-49de-ced0-16487c27b42d", "eb6305c91f7f49deaed016487c27b42d", "not-a-uuid"] {
+            #expect(UETR(text) == nil, "\(text)")
+        }
+        #expect(throws: DecodeError.self) { try UETR(ID128(high: 0, low: 0)) }
+    }
+
     @Test func gatewayLimitsPerTransactionAndDailyGross() {
         var f = SettlementFixture()
         let limit = GatewayLimit(currency: .khr, perTransactionMax: 50_000, dailyInwardMax: 80_000, dailyOutwardMax: 30_000)

@@ -29,6 +29,9 @@ extension ProcessTests {
             #expect(payment["result"] as? String == "applied" && (summary["transfer"] as? [String: Any])?["result"] as? String == "applied")
             #expect(replay["status_code"] as? Int == 200 && replay["original"] as? String == payment["id"] as? String, "the node answers a replay with the original")
             #expect(payment["recorded"] as? String == "99.99", "56325 riel at 0.0017753 CNY per riel, half-even")
+            // The payment's UETR is recorded; a remittance reusing it is refused in its block.
+            let uetr = summary["uetr"] as? [String: Any] ?? [:]
+            #expect(uetr["recorded"] as? String == uetr["value"] as? String && uetr["value"] != nil && uetr["reused"] as? String == "DUPLICATE_UETR", "\(uetr)")
             // The transfer rebuilt after a "lost" answer (same client id, a new expiry and id): answered
             // with the original while it waited and once committed; the money moved once.
             let retry = summary["retry"] as? [String: Any] ?? [:], transferID = (summary["transfer"] as? [String: Any])?["id"] as? String

@@ -55,7 +55,8 @@ extension ProcessTests {
             // transfer out with a reference that XML must escape, and a hold of sokha's posted to
             // it (the post names only the hold, yet moves srey's money).
             let remit = try tonle(["settle", "remit", "--gateway", "upi", "--reference", "WU-STMT-1", "--to", "srey@wing", "--currency", "USD",
-                                   "--foreign", "200000", "--foreign-currency", "KRW", "--rate", "0.00068"] + key("upi") + ["--wait", "30"] + node)
+                                   "--foreign", "200000", "--foreign-currency", "KRW", "--rate", "0.00068", "--uetr", "3f2c0b8e-5d1a-4c6e-9b7f-2a1d4e8c6b90"]
+                                  + key("upi") + ["--wait", "30"] + node)
             #expect(remit.status == 0, "\(remit.stdout)\(remit.stderr)")
             let transfer = try tonle(["tx", "transfer", "--from", "srey@wing", "--to", "dara@aba", "--amount", "25.50", "--currency", "USD",
                                       "--reference", "Rent & <Dec>"] + key("wing") + ["--wait", "30"] + node)
@@ -80,6 +81,7 @@ extension ProcessTests {
             #expect(written.status == 0, "\(written.stdout)\(written.stderr)")
             let valid = try run(xmllint, ["--noout", "--schema", schema, file], seconds: 60)
             #expect(valid.status == 0 && valid.stderr.contains("validates"), "\(valid.stdout)\(valid.stderr)")
+            #expect(try String(contentsOfFile: file, encoding: .utf8).contains("<UETR>3f2c0b8e-5d1a-4c6e-9b7f-2a1d4e8c6b90</UETR>"), "the remittance's UETR, where the schema puts it")
 
             let parsed = try run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", Self.camtSummary, file], seconds: 60)
             let summary = (try? JSONSerialization.jsonObject(with: Data(parsed.stdout.utf8)) as? [String: [String: Any]]) ?? [:]

@@ -87,7 +87,11 @@ enum Gen {
             fx: r.chance(50) ? quote : nil, counterparty: optional(&r) { text(&$0, max: SettlementEntry.counterpartyBytesMax) },
             counterpartyCountry: optional(&r) { r in r.pick(["CN", "TH", "KR"]) },
             khqrPayload: optional(&r) { text(&$0, max: Limits.khqrPayloadBytesMax) },
-            purposeCode: optional(&r) { text(&$0, max: Limits.purposeCodeBytesMax) }, cycle: r.chance(30) ? cycle : nil)
+            purposeCode: optional(&r) { text(&$0, max: Limits.purposeCodeBytesMax) }, cycle: r.chance(30) ? cycle : nil,
+            uetr: optional(&r) { r in
+                // A version 4 UUID: version nibble 4, variant bits 10.
+                try! UETR(ID128(high: r.next() & ~0xF000 | 0x4000, low: r.next() & ~(0xC << 60) | (0x8 << 60)))
+            })
     }
 
     static func gatewayConfig(_ r: inout SeededRandom) -> GatewayConfig {

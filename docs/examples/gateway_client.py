@@ -4,8 +4,9 @@ docs/settlement.md and docs/khqr.md only (no Tonle code).
 
 It plays Alipay+ settling a tourist's payment: it makes the Cambodian merchant's dynamic KHQR (as
 the merchant's terminal would), builds and signs an INWARD_QR_PAYMENT settlement entry with the
-CNY leg and an exact FX quote, submits it, waits for its block, submits the same entry again (the
-node answers with the original), then builds, signs and submits an ordinary transfer, rebuilds
+CNY leg, an exact FX quote and the payment's ISO 20022 UETR, submits it, waits for its block,
+submits the same entry again (the node answers with the original), sends a remittance that reuses
+the UETR (its block refuses it with DUPLICATE_UETR), then builds, signs and submits an ordinary transfer, rebuilds
 it as a client does after a lost answer (same client id, a new expiry) and submits that twice (both
 answers name the original, and the money moves once), and prints the gateway's position for the day.
 
@@ -17,7 +18,8 @@ HTTP only.
         --amount-khr 56325 --rate 0.0017753 \\
         --payer-key .tonle-local/keys/aba.key --transfer-from sokha@aba --transfer-to chenda@acleda --transfer-khr 1000
 
-The last line printed is a JSON summary; the exit status is 0 only if both were applied.
+The last line printed is a JSON summary; the exit status is 0 only if the payment and the transfer
+were applied, the replays answered with the originals, and the reused UETR was refused.
 """
 import argparse
 import base64
@@ -27,6 +29,7 @@ import os
 import struct
 import sys
 import time
+import uuid
 import urllib.error
 import urllib.request
 
@@ -53,7 +56,7 @@ def transfer_command(source, target, minor, currency, reference):
 
 
 def settlement_command(kind, gateway, reference, minor, currency, account, foreign=None, quote=None,
-                       country=None, khqr=None, purpose=None):
+                       country=None, khqr=None, purpose=None, uetr=None):
     """Command 5 (docs/encoding.md, "Settlement entry"). foreign = (letters, minor);
     quote = (id, unit, quoted, rate text, rounding, quoted_at_ms, expires_at_ms)."""
     out = u8(5) + u8(kind) + string(gateway) + string(reference) + amount(minor, currency) + string(account)
@@ -65,6 +68,7 @@ def settlement_command(kind, gateway, reference, minor, currency, account, forei
     out += optional(khqr, string)
     out += optional(purpose, string)
     out += optional(None, bytes)                                         # cycle statement: only net settlements
+    out += optional(uetr, lambda u: u.bytes)                             # UETR: a version 4 UUID's 16 bytes
     return out
 
 
@@ -193,8 +197,9 @@ def main():
     # 2. The settlement entry: riel fixed by the KHQR, CNY = riel x rate (half-even, exponents 0 -> 2).
     cny_fen = convert_half_even(args.amount_khr, args.rate, 0, 2)
     quote = (f"Q-{reference}", "KHR", "CNY", args.rate, 1, now - 60_000, now + 600_000)
+    payment_uetr = uuid.uuid4()
     entry = settlement_command(1, args.gateway, reference, args.amount_khr, KHR, args.merchant, foreign=("CNY", cny_fen),
-                               quote=quote, country="CN", khqr=khqr, purpose="MP2B")
+                               quote=quote, country="CN", khqr=khqr, purpose="MP2B", uetr=payment_uetr)
     log(f"entry {args.amount_khr} KHR for {cny_fen // 100}.{cny_fen % 100:02d} CNY at {args.rate} CNY/KHR, reference {reference}")
 
     def payment_transaction():
@@ -214,6 +219,18 @@ def main():
     replay_id, replay = payment_transaction()
     replay_code, replayed = node.submit(replay)
     log(f"resubmitted as {replay_id} -> {replay_code}: original {replayed.get('id')} {replayed.get('result')}")
+
+    # 4b. A remittance under another reference that reuses the payment's UETR: the node admits it
+    # (the UETR is checked in the block), and its block refuses it with DUPLICATE_UETR.
+    remit_khr = 1000
+    remit_quote = (f"Q-{reference}-R", "KHR", "CNY", args.rate, 1, now - 60_000, now + 600_000)
+    remittance = settlement_command(3, args.gateway, f"{reference}-R", remit_khr, KHR, args.merchant,
+                                    foreign=("CNY", convert_half_even(remit_khr, args.rate, 0, 2)), quote=remit_quote,
+                                    country="CN", purpose="GP2P", uetr=payment_uetr)
+    remit_body = transaction_body(chain, f"prefund@{args.gateway}", os.urandom(16), now + 600_000, [remittance])
+    remit_code, remit_answer = node.submit(signed_transaction(remit_body, [gateway_key]))
+    duplicate = node.wait(hashlib.sha256(remit_body).hexdigest()) if remit_code in (200, 202) else {"result": remit_answer.get("code")}
+    log(f"remittance reusing UETR {payment_uetr} -> {remit_code}: {duplicate.get('result')}")
 
     # 5. An ordinary transfer, signed by the payer's bank key, under a client id the bank keeps.
     def khr_balance(account):
@@ -255,6 +272,7 @@ def main():
         "payment": {"id": payment_id, "status": payment.get("status"), "result": payment.get("result"), "reference": reference,
                     "foreign_fen": cny_fen, "recorded": recorded.get("entries", [{}])[0].get("foreign_amount")},
         "replay": {"status_code": replay_code, "original": replayed.get("id")},
+        "uetr": {"value": str(payment_uetr), "recorded": recorded.get("entries", [{}])[0].get("uetr"), "reused": duplicate.get("result")},
         "transfer": {"id": transfer_id, "status": transfer.get("status"), "result": transfer.get("result")},
         "retry": {"id": retry_id, "waiting": [retry_code, retried.get("status"), retried.get("id")],
                   "committed": [late_code, late.get("status"), late.get("id")], "moved_khr": moved},
@@ -262,6 +280,7 @@ def main():
     }
     print(json.dumps(summary, sort_keys=True))
     ok = (payment.get("result") == "applied" and transfer.get("result") == "applied" and replayed.get("id") == payment_id
+          and duplicate.get("result") == "DUPLICATE_UETR" and recorded.get("entries", [{}])[0].get("uetr") == str(payment_uetr)
           and retried.get("id") == transfer_id and late.get("id") == transfer_id and moved == args.transfer_khr)
     sys.exit(0 if ok else 1)
 
