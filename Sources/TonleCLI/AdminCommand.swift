@@ -131,6 +131,8 @@ struct AdminCommand: ParsableCommand {
         var refundWindowDays: UInt16?
         @Option(help: "Business days after an outward payment's own that a reversal may come (0: the same date; default: no window).")
         var reversalWindowDays: UInt16?
+        @Option(help: "CURRENCY:AMOUNT (major units): nodes alert when the gateway's prefund falls below it; repeat per currency.")
+        var prefundAlert: [String] = []
         @OptionGroup var signer: Signer
 
         func run() async throws {
@@ -150,10 +152,19 @@ struct AdminCommand: ParsableCommand {
                                            dailyInwardMax: try value(fields[2], "--limit daily inward"), dailyOutwardMax: try value(fields[3], "--limit daily outward")))
             }
             limits.sort { $0.currency < $1.currency }
+            var alerts: [Amount] = []
+            for text in prefundAlert {
+                let fields = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                guard fields.count == 2 else { throw CLIError("--prefund-alert: CURRENCY:AMOUNT, e.g. USD:10000.00") }
+                let threshold = try Parse.amount(fields[1], fields[0], "--prefund-alert")
+                guard threshold.minorUnits > 0 else { throw CLIError("--prefund-alert: the threshold must be positive") }
+                alerts.append(threshold)
+            }
+            alerts.sort { $0.currency < $1.currency }
             let id = try Parse.institution(gateway, "--gateway")
             let config = try cli("gateway configuration") { () throws(DecodeError) in
                 try GatewayConfig(gateway: id, cutoffMilliseconds: ((hours * 60 + minutes) * 60 + seconds) * 1_000, limits: limits,
-                                  refundWindowDays: refundWindowDays, reversalWindowDays: reversalWindowDays)
+                                  refundWindowDays: refundWindowDays, reversalWindowDays: reversalWindowDays, prefundAlerts: alerts)
             }
             try await signer.run(.configureGateway(config))
         }

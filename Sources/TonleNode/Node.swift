@@ -242,6 +242,8 @@ struct NodeAPIImplementation: NodeAPI {
 
     func block(_ height: UInt64) async -> BlockView? { await query(nil) { $0.views.blockView(height) } }
 
+    func prefundAlerts(at height: UInt64) async -> [PrefundAlertView] { await query([]) { $0.prefundAlerts[height] ?? [] } }
+
     func blockTransactions(_ height: UInt64) async -> [Transaction]? { await query(nil) { $0.views.store.block(at: height)?.transactions } }
 
     func blocks(from: UInt64, limit: Int) async -> [BlockSummaryView] { await query([]) { $0.views.blockSummaries(from: from, limit: limit) } }

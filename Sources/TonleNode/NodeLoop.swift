@@ -62,6 +62,10 @@ final class NodeLoop: @unchecked Sendable {
     /// Gateways whose prefund balance the metrics show: genesis's, and those a block admits or
     /// names (a settlement entry) since the node started. Sorted, a few tens at most.
     private var gateways: [InstitutionID]
+    /// `gateway/currency` pairs whose prefund is below its alert threshold now.
+    private var lowPrefunds: Set<String> = []
+    /// Low-prefund alerts by the height of the block that caused them (bounded; `recordPrefunds`).
+    private(set) var prefundAlerts: [UInt64: [PrefundAlertView]] = [:]
 
     init(config: NodeConfig, chainID: ChainID, key: Ed25519.SigningKey, store: any LedgerStore, consensusLog: FileConsensusLog,
          signState: FileSignState, validators: ValidatorSet, gateways: [InstitutionID], logger: Logger, metrics: NodeMetrics) throws(NodeError) {
@@ -77,7 +81,7 @@ final class NodeLoop: @unchecked Sendable {
         } catch { throw .fatal("cannot start consensus: \(error)") }
         updateAuthorised()
         metrics.mempoolCapacity.record(config.mempoolTransactionsMax)
-        recordPrefunds()
+        recordPrefunds(height: store.appliedHeight ?? 0)
         publish()
     }
 
@@ -195,7 +199,7 @@ final class NodeLoop: @unchecked Sendable {
         metrics.transactionsCommitted.increment(by: Int64(count))
         countSettlementEntries(block)
         noteGateways(block)
-        recordPrefunds()
+        recordPrefunds(height: block.header.height)
         metrics.height.record(Int64(clamping: block.header.height))
         updateAuthorised()
         commits.publish(block.header.height)
@@ -242,14 +246,36 @@ final class NodeLoop: @unchecked Sendable {
     }
 
     /// Each known gateway's prefund balances (`tonle_gateway_prefund_minor_units`), read from the
-    /// committed state after every block.
-    private func recordPrefunds() {
+    /// committed state after every block, against the low-prefund threshold its configuration
+    /// sets: a prefund that falls below it is logged, counted and kept for the event stream as an
+    /// alert of block `height` (docs/settlement.md, "Low-prefund alerts").
+    private func recordPrefunds(height: UInt64) {
+        var alerts: [PrefundAlertView] = []
         for gateway in gateways {
             guard case .account(let prefund)? = store.stateRecord(StateKey.account(GatewayAccounts.prefund(gateway))) else { continue }
+            var config: GatewayConfig?
+            if case .gateway(let stored)? = store.stateRecord(StateKey.gateway(gateway)) { config = stored }
             for currency in Currency.allCases {
-                metrics.prefund(gateway: gateway.text, currency: currency.code, minorUnits: prefund.balance(currency).balance)
+                let balance = prefund.balance(currency).balance
+                metrics.prefund(gateway: gateway.text, currency: currency.code, minorUnits: balance)
+                let threshold = config?.prefundAlert(currency)
+                let key = "\(gateway.text)/\(currency.code)"
+                let low = threshold.map { balance < $0 } ?? false
+                let fell = low && !lowPrefunds.contains(key)
+                if low { lowPrefunds.insert(key) } else { lowPrefunds.remove(key) }
+                metrics.prefundAlert(gateway: gateway.text, currency: currency.code, thresholdMinorUnits: threshold ?? 0, low: low, fell: fell)
+                guard fell, let threshold else { continue }
+                let alert = PrefundAlertView(gateway: gateway, currency: currency, height: height, balanceMinor: balance, thresholdMinor: threshold)
+                logger.warning("gateway prefund below its alert threshold", metadata: [
+                    "gateway": "\(gateway)", "currency": "\(currency.code)", "balance": "\(alert.balance)", "threshold": "\(alert.threshold)", "height": "\(height)",
+                ])
+                alerts.append(alert)
             }
         }
+        guard !alerts.isEmpty else { return }
+        prefundAlerts[height] = alerts
+        // Bounded: the alerts of the latest 1,024 blocks that had any (older ones stay in the log and the counter).
+        if prefundAlerts.count > 1_024, let oldest = prefundAlerts.keys.min() { prefundAlerts[oldest] = nil }
     }
 
     private func countSettlementEntries(_ block: Block) {

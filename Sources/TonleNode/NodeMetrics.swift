@@ -41,6 +41,9 @@ final class NodeMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let settlementCounters = Mutex([String: CoreMetrics.Counter]())
     private let prefundGauges = Mutex([String: CoreMetrics.Gauge]())
+    private let prefundAlertGauges = Mutex([String: CoreMetrics.Gauge]())
+    private let prefundLowGauges = Mutex([String: CoreMetrics.Gauge]())
+    private let prefundLowCounters = Mutex([String: CoreMetrics.Counter]())
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -84,6 +87,20 @@ final class NodeMetrics: Sendable {
         Self.labelled(prefundGauges, [("gateway", gateway), ("currency", currency)]) {
             CoreMetrics.Gauge(label: "tonle_gateway_prefund_minor_units", dimensions: $0, factory: factory)
         }.record(minorUnits)
+    }
+
+    /// A gateway's low-prefund state in one currency: its threshold (0: none set), whether the
+    /// prefund is below it (1) or not (0), and, when it has just fallen below, one more alert counted.
+    func prefundAlert(gateway: String, currency: String, thresholdMinorUnits: Int64, low: Bool, fell: Bool) {
+        let dimensions = [("gateway", gateway), ("currency", currency)]
+        Self.labelled(prefundAlertGauges, dimensions) {
+            CoreMetrics.Gauge(label: "tonle_gateway_prefund_alert_minor_units", dimensions: $0, factory: factory)
+        }.record(thresholdMinorUnits)
+        Self.labelled(prefundLowGauges, dimensions) { CoreMetrics.Gauge(label: "tonle_gateway_prefund_low", dimensions: $0, factory: factory) }.record(low ? 1 : 0)
+        let counter = Self.labelled(prefundLowCounters, dimensions) {
+            CoreMetrics.Counter(label: "tonle_gateway_prefund_low_total", dimensions: $0, factory: factory)
+        }
+        if fell { counter.increment() }
     }
 
     /// The metric of one combination of label values, made at its first use.

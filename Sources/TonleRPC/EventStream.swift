@@ -30,6 +30,14 @@ enum EventStream {
         static let all = Filter()
         var isAll: Bool { account == nil && gateway == nil }
 
+        /// An alert concerns its gateway, and the account that is the gateway's prefund.
+        func matches(_ alert: PrefundAlertView) -> Bool {
+            if isAll { return true }
+            if let gateway, gateway.text == alert.gateway { return true }
+            if let account, account.text == "prefund@\(alert.gateway)" { return true }
+            return false
+        }
+
         func matches(_ transaction: Transaction) -> Bool {
             if isAll { return true }
             if let account, transaction.accountsNamed.contains(account) { return true }
@@ -69,10 +77,15 @@ enum EventStream {
         while !Task.isCancelled, !Task.isShuttingDownGracefully, !api.commits.isClosed {
             while next <= api.commits.height, let block = await api.block(next) {
                 next += 1
-                guard let event = await event(block, filter: filter, api: api) else { continue }
-                var text = "id: \(block.height)\nevent: block\ndata: "
-                text += String(decoding: try encoder.encode(event), as: UTF8.self)
-                text += "\n\n"
+                var text = ""
+                if let event = await event(block, filter: filter, api: api) {
+                    text += "id: \(block.height)\nevent: block\ndata: " + String(decoding: try encoder.encode(event), as: UTF8.self) + "\n\n"
+                }
+                // After the block's own event, with the same id: the gateways whose prefund it took below their threshold.
+                for alert in await api.prefundAlerts(at: block.height) where filter.matches(alert) {
+                    text += "id: \(block.height)\nevent: prefund_low\ndata: " + String(decoding: try encoder.encode(alert), as: UTF8.self) + "\n\n"
+                }
+                guard !text.isEmpty else { continue }
                 try await writer.write(ByteBuffer(string: text))
                 quietSince = .now
             }

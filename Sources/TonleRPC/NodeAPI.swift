@@ -43,6 +43,35 @@ public protocol NodeAPI: Sendable {
     func metricsText() -> String
     /// Tells waiters when a new block is stored (long polls and the event stream).
     var commits: CommitNotifier { get }
+    /// The low-prefund alerts block `height` caused, if the node still has them (the event stream).
+    func prefundAlerts(at height: UInt64) async -> [PrefundAlertView]
+}
+
+extension NodeAPI {
+    /// A node that keeps no alerts (test doubles).
+    public func prefundAlerts(at height: UInt64) async -> [PrefundAlertView] { [] }
+}
+
+/// A gateway's prefund fell below the threshold its configuration sets (`prefund_low` events,
+/// docs/api.md#events): in `currency`, after block `height`.
+public struct PrefundAlertView: Codable, Sendable, Equatable {
+    public var gateway: String
+    public var currency: String
+    public var height: UInt64
+    public var balance: String
+    public var threshold: String
+    public var balanceMinor: Int64
+    public var thresholdMinor: Int64
+
+    public init(gateway: InstitutionID, currency: Currency, height: UInt64, balanceMinor: Int64, thresholdMinor: Int64) {
+        (self.gateway, self.currency, self.height, self.balanceMinor, self.thresholdMinor) = (gateway.text, currency.code, height, balanceMinor, thresholdMinor)
+        balance = Amount(balanceMinor, currency).decimalString
+        threshold = Amount(thresholdMinor, currency).decimalString
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case gateway, currency, height, balance, threshold, balanceMinor = "balance_minor", thresholdMinor = "threshold_minor"
+    }
 }
 
 /// A refusal: a stable code (docs/api.md), a message saying what to do, the HTTP status.

@@ -118,7 +118,7 @@ extension ProcessTests {
                       let answer = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                       let groups = (answer["data"] as? [String: Any])?["groups"] as? [[String: Any]] else { return false }
                 rules = groups.flatMap { $0["rules"] as? [[String: Any]] ?? [] }
-                return rules.count == 8 && rules.allSatisfy { ($0["lastEvaluation"] as? String).map { !$0.hasPrefix("0001") } ?? false }
+                return rules.count == 9 && rules.allSatisfy { ($0["lastEvaluation"] as? String).map { !$0.hasPrefix("0001") } ?? false }
             }
             #expect(rulesEvaluated, "\(rules.map { $0["name"] ?? "?" })")
             for rule in rules {

@@ -101,7 +101,8 @@ enum Gen {
         }
         let window = { (r: inout SeededRandom) in UInt16(r.int(0...Int(GatewayConfig.windowDaysMax))) }
         return try! GatewayConfig(gateway: institution(&r), cutoffMilliseconds: UInt32(r.int(0...86_399_999)), limits: limits,
-                                  refundWindowDays: optional(&r, window), reversalWindowDays: optional(&r, window))
+                                  refundWindowDays: optional(&r, window), reversalWindowDays: optional(&r, window),
+                                  prefundAlerts: Currency.allCases.filter { _ in r.chance(50) }.map { Amount(Int64(r.int(1...Int(Int32.max))), $0) })
     }
 
     static func validator(_ r: inout SeededRandom, key: Ed25519.PublicKey) -> Validator {
