@@ -20,7 +20,10 @@ struct PositionsCommand: AsyncParsableCommand {
             try await client.get("/v1/gateways/\(id.text)/positions" + (query.isEmpty ? "" : "?\(query)"), as: GatewayPositionsView.self)
         }
         if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(view))) }
-        print("\(view.gateway) on \(view.businessDate) (ICT, cut-off \(view.cutoffMilliseconds) ms after midnight), as of block \(view.height)\n")
+        print("\(view.gateway) on \(view.businessDate) (ICT, cut-off \(view.cutoffMilliseconds) ms after midnight), as of block \(view.height)")
+        let window = { (days: UInt16?) in days.map { "\($0) business day(s)" } ?? "none" }
+        let alerts = view.prefundAlerts.map { "\($0.threshold) \($0.currency)" }.joined(separator: ", ")
+        print("refund window \(window(view.refundWindowDays)), reversal window \(window(view.reversalWindowDays)), prefund alert below \(alerts.isEmpty ? "none" : alerts)\n")
         var table = Table("CURRENCY", "ENTRIES", "GROSS IN", "GROSS OUT", "REFUNDS", "REVERSALS", "TOP-UPS", "NET SETTLED", "PAYABLE DUE", "NET POSITION", "CLOSED BY")
         for p in view.positions {
             table.add(p.currency, "\(p.count)", p.grossInward, p.grossOutward, p.refunds, p.reversals, p.topUps, p.netSettled, p.payableDue, p.netPosition, p.closedBy ?? "open")

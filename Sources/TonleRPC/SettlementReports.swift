@@ -104,15 +104,29 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case account, currency, balance, balanceMinor = "balance_minor" }
     }
 
+    /// A low-prefund alert threshold of the gateway's configuration.
+    public struct PrefundAlert: Codable, Sendable, Equatable {
+        public var currency: String
+        public var threshold: String
+        public var thresholdMinor: Int64
+
+        enum CodingKeys: String, CodingKey { case currency, threshold, thresholdMinor = "threshold_minor" }
+    }
+
     public var gateway: String
     public var businessDate: String
     public var cutoffMilliseconds: UInt32
+    /// The gateway's correction windows in business days (absent: none) and alert thresholds.
+    public var refundWindowDays: UInt16?
+    public var reversalWindowDays: UInt16?
+    public var prefundAlerts: [PrefundAlert]
     public var height: UInt64
     public var positions: [Position]
     public var balances: [AccountBalance]
 
     enum CodingKeys: String, CodingKey {
-        case gateway, businessDate = "business_date", cutoffMilliseconds = "cutoff_ms", height, positions, balances
+        case gateway, businessDate = "business_date", cutoffMilliseconds = "cutoff_ms", refundWindowDays = "refund_window_days"
+        case reversalWindowDays = "reversal_window_days", prefundAlerts = "prefund_alerts", height, positions, balances
     }
 }
 
@@ -239,7 +253,10 @@ public enum SettlementReports {
             }
         }
         return GatewayPositionsView(
-            gateway: id.text, businessDate: date.description, cutoffMilliseconds: config.cutoffMilliseconds, height: state.height,
+            gateway: id.text, businessDate: date.description, cutoffMilliseconds: config.cutoffMilliseconds, refundWindowDays: config.refundWindowDays,
+            reversalWindowDays: config.reversalWindowDays,
+            prefundAlerts: config.prefundAlerts.map { .init(currency: $0.currency.code, threshold: $0.decimalString, thresholdMinor: $0.minorUnits) },
+            height: state.height,
             positions: positions, balances: balances)
     }
 

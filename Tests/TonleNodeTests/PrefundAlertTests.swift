@@ -34,6 +34,8 @@ extension ProcessTests {
                 try tonle(["settle", "remit", "--gateway", "upi", "--reference", reference, "--to", "srey@wing", "--currency", "USD",
                            "--foreign", "200000", "--foreign-currency", "KRW", "--rate", "0.00068"] + key("upi") + ["--wait", "30"] + node)
             }
+            let shown = try tonle(["positions", "upi", "--json"] + node).json["prefund_alerts"] as? [[String: Any]]
+            #expect(shown?.count == 1 && shown?.first?["currency"] as? String == "USD" && shown?.first?["threshold_minor"] as? Int == threshold, "\(shown ?? [])")
             #expect(try remit("ALERT-1").status == 0)
             let labels = #"gateway="upi",currency="USD""#
             func metric(_ index: Int, _ name: String) async -> Double? {

@@ -115,6 +115,7 @@ extension ProcessTests {
             let after = try tonle(["positions", "upi", "--date", date, "--json"] + node)
             let closedRow = (after.json["positions"] as? [[String: Any]])?.first { $0["currency"] as? String == "KHR" }
             #expect(closedRow?["closed_by"] as? String == "NET-2", "\(after.stdout)")
+            #expect(after.json["reversal_window_days"] as? Int == 0 && after.json["refund_window_days"] == nil, "the configuration shows its windows")
             let balances = after.json["balances"] as? [[String: Any]] ?? []
             #expect(balances.contains { $0["account"] as? String == "payable@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "0" })
             #expect(balances.contains { $0["account"] as? String == "prefund@upi" && $0["currency"] as? String == "KHR" && $0["balance"] as? String == "800056325" })
