@@ -36,12 +36,7 @@ as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -o "-p 28800 -k $pg
 
 echo "== four validators in $dir/net, loaded by tonle bench network --mix mixed $*"
 TONLE_BIN="$bin" bash deploy/local-network.sh start "$dir/net" >/dev/null
-for _ in $(seq 1 120); do
-    peers="$(curl -fsS http://127.0.0.1:28700/v1/status 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))' 2>/dev/null || echo 0)"
-    [ "$peers" = "3" ] && break
-    sleep 0.5
-done
-[ "$peers" = "3" ] || { echo "the validators did not link; see $dir/net/logs" >&2; exit 1; }
+tonle_wait_linked http://127.0.0.1:28700 "$dir/net/logs"
 "$bin/tonle" bench network --network "$dir/net" --rate 0 --mix mixed --transfers 50000 "$@" | tail -1
 tip="$(curl -fsS http://127.0.0.1:28700/v1/status | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"] - 1)')"
 

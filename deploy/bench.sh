@@ -20,12 +20,7 @@ bin="$(swift build -c release --show-bin-path)"
 trap 'bash deploy/local-network.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
 echo "== four validators in $dir"
 TONLE_BIN="$bin" bash deploy/local-network.sh start "$dir" >/dev/null
-for _ in $(seq 1 120); do
-    peers="$(curl -fsS http://127.0.0.1:28700/v1/status 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))' 2>/dev/null || echo 0)"
-    [ "$peers" = "3" ] && break
-    sleep 0.5
-done
-[ "$peers" = "3" ] || { echo "the validators did not link; see $dir/logs" >&2; exit 1; }
+tonle_wait_linked http://127.0.0.1:28700 "$dir/logs"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 for rate in ${TONLE_BENCH_RATES:-2000 5000 0}; do
     echo

@@ -62,3 +62,16 @@ tonle_ensure_dependencies() {
         return 1
     }
 }
+
+# Waits up to a minute until the node at URL (e.g. http://127.0.0.1:26700) links to its three
+# peers; else says where the logs are (LOGS) and fails.
+tonle_wait_linked() {
+    local url="$1" logs="$2" peers=0
+    for _ in $(seq 1 120); do
+        peers="$(curl -fsS "$url/v1/status" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))' 2>/dev/null || echo 0)"
+        [ "$peers" = "3" ] && return 0
+        sleep 0.5
+    done
+    echo "the validators did not link; see $logs" >&2
+    return 1
+}

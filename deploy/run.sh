@@ -34,12 +34,7 @@ echo "== 2. four validators on 127.0.0.1 (logs in $dir/logs)"
 TONLE_BIN="$bin" bash deploy/local-network.sh start "$dir"
 
 node="http://127.0.0.1:$rpc"
-for _ in $(seq 1 120); do
-    peers="$(curl -fsS "$node/v1/status" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))' 2>/dev/null || echo 0)"
-    [ "$peers" = "3" ] && break
-    sleep 0.5
-done
-[ "$peers" = "3" ] || { echo "the validators did not connect; see $dir/logs" >&2; exit 1; }
+tonle_wait_linked "$node" "$dir/logs"
 echo "all four validators are linked"
 
 echo
