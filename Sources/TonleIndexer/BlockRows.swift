@@ -87,7 +87,7 @@ public struct BlockRows: Sendable {
     /// `cutoff` gives a gateway's business-date cut-off before this block.
     public init(_ block: VerifiedBlock, book: inout HoldBook, cutoff: (InstitutionID) -> UInt32) throws(Incomplete) {
         height = block.header.height
-        var cutoffs: [InstitutionID: UInt32] = [:], expiries: [ID128: UInt64] = [:]
+        var configured: [InstitutionID: UInt32] = [:], expiries: [ID128: UInt64] = [:]
         book.clearClosed()
         for (position, (transaction, result)) in zip(block.transactions, block.results).enumerated() {
             let index = Int32(position)  // a block holds at most Limits.blockTransactionsMax
@@ -120,10 +120,10 @@ public struct BlockRows: Sendable {
                 case .createAccount(let create):
                     accounts.append(AccountRow(id: create.id.text, institution: create.id.institution.text, issuance: create.flags.contains(.issuance)))
                 case .configureGateway(let config):
-                    cutoffs[config.gateway] = config.cutoffMilliseconds
-                    self.cutoffs.append((config.gateway.text, config.cutoffMilliseconds))
+                    configured[config.gateway] = config.cutoffMilliseconds
+                    cutoffs.append((config.gateway.text, config.cutoffMilliseconds))
                 case .settlement(let entry):
-                    let date = BusinessCalendar.date(of: block.header.time, cutoffMilliseconds: cutoffs[entry.gateway] ?? cutoff(entry.gateway))
+                    let date = BusinessCalendar.date(of: block.header.time, cutoffMilliseconds: configured[entry.gateway] ?? cutoff(entry.gateway))
                     entries.append(EntryRow(
                         gateway: entry.gateway.text, referenceClass: entry.kind.referenceClass.name, reference: entry.externalReference, kind: entry.kind.name,
                         transactionIndex: index, command: commandNumber, businessDate: date, account: entry.account.text, currency: entry.amount.currency.code,
