@@ -51,7 +51,8 @@ public final class RocksStore: LedgerStore {
         public init() {}
     }
 
-    public static let schemaVersion: UInt64 = 3
+    /// 4: state records of the encodings with UETRs, correction windows and prefund alerts (docs/storage.md).
+    public static let schemaVersion: UInt64 = 4
 
     /// Column families of `log/`, by index.
     private enum Log: Int {

@@ -34,7 +34,8 @@ public final class SQLiteStore: LedgerStore {
     }
 
     /// 2: results Merkle roots instead of hashes, and the validator set of every height.
-    public static let schemaVersion: Int64 = 2
+    /// 3: state records of the encodings with UETRs, correction windows and prefund alerts.
+    public static let schemaVersion: Int64 = 3
 
     public let path: String
     private let connection: SQLiteConnection
