@@ -231,6 +231,14 @@ paths = {
         "responses": {"200": response("The entries", ref("SettlementLookup")), "400": error("`MALFORMED_GATEWAY`, `MALFORMED_REFERENCE` or `MALFORMED_QUERY`"),
                       "404": error("`NOT_FOUND`: not a gateway, or no entry with that reference"), "429": LIMITED,
                       "503": error("`PROOF_NOT_READY` or `NODE_BUSY`", headers=retry_after)}}},
+    "/v1/reference-rates/{unit}/{quoted}": {"get": {
+        "summary": "The central bank's reference rate of a currency pair on a business date, with its tolerance band (docs/settlement.md#reference-rates)",
+        "operationId": "referenceRate",
+        "parameters": [{**path("unit", "unit currency (ISO 4217)", {"type": "string", "pattern": "^[A-Z]{3}$"}), "examples": {"cny": {"value": "CNY"}}},
+                       {**path("quoted", "quoted currency (ISO 4217)", {"type": "string", "pattern": "^[A-Z]{3}$"}), "examples": {"khr": {"value": "KHR"}}},
+                       query("date", "business date (default: today in ICT)", date)],
+        "responses": {"200": response("The rate", ref("ReferenceRate")), "400": error("`MALFORMED_CURRENCY` or `MALFORMED_DATE`"),
+                      "404": error("`NOT_FOUND`: none published for that pair and date"), "429": LIMITED, "503": BUSY}}},
 }
 
 schemas = {
@@ -273,6 +281,8 @@ schemas = {
                               "id": {"type": "string", "pattern": f"^{HEIGHT}$", "description": "the block's height"},
                               "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"oneOf": [ref("BlockEvent"), ref("PrefundLowEvent")]}},
                               "retry": {"type": "integer", "minimum": 0}}, ["event", "id", "data"]),
+    "ReferenceRate": obj({"unit_currency": string, "quoted_currency": string, "business_date": date, "rate": string,
+                          "tolerance_bps": {"type": "integer", "minimum": 1, "maximum": 10000}, "height": height}),
     "PrefundLowEvent": obj({"gateway": string, "currency": currency, "height": height, "balance": decimal_text, "threshold": decimal_text,
                             "balance_minor": {"type": "integer"}, "threshold_minor": {"type": "integer"}},
                            ["gateway", "currency", "height", "balance", "threshold", "balance_minor", "threshold_minor"]),
@@ -306,10 +316,12 @@ schemas = {
                      "entries_digest": hexdigest, "closed_by": {"type": ["string", "null"], "description": "the net settlement's reference once closed; null while open"},
                      **{f"{name}_minor": {"type": "integer", "description": f"{name} in minor units"} for name in
                         ["gross_inward", "gross_outward", "refunds", "reversals", "top_ups", "net_settled", "payable_due", "net_position"]},
+                     "reference_checked": {"type": "integer", "minimum": 0, "description": "entries checked against a reference rate that day"},
+                     "average_deviation_bps": {"type": "integer", "minimum": 0, "description": "their average deviation from it, basis points (absent when none)"},
                      "proof": {**ref("StateProof"), "description": "with proof=true"}},
                     ["currency", "count", "gross_inward", "gross_outward", "refunds", "reversals", "top_ups", "net_settled", "payable_due", "net_position", "entries_digest",
                      "closed_by", "gross_inward_minor", "gross_outward_minor", "refunds_minor", "reversals_minor", "top_ups_minor", "net_settled_minor",
-                     "payable_due_minor", "net_position_minor"]),
+                     "payable_due_minor", "net_position_minor", "reference_checked"]),
     "GatewayPositions": obj({"gateway": string, "business_date": date, "cutoff_ms": u32,
                              "refund_window_days": {"type": "integer", "minimum": 0, "maximum": 3660, "description": "absent: no refund window"},
                              "reversal_window_days": {"type": "integer", "minimum": 0, "maximum": 3660, "description": "absent: no reversal window"},
@@ -326,6 +338,8 @@ schemas = {
                             "returned_minor": {"type": "integer"},
                             "uetr": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
                                      "description": "ISO 20022 UETR, when the entry carries one"},
+                            "reference_rate": {**string, "description": "the central bank's reference rate the quote was checked against, when one was published"},
+                            "deviation_bps": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "the quote's deviation from it, basis points"},
                             "proof": {**ref("StateProof"), "description": "with proof=true (the settlement lookup)"}},
                            ["gateway", "reference", "class", "kind", "amount", "currency", "account", "returned", "business_date", "height", "time_ms", "transaction", "command",
                             "entry_digest", "amount_minor", "returned_minor"]),

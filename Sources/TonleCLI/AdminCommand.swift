@@ -12,7 +12,7 @@ struct AdminCommand: ParsableCommand {
         discussion: "Every admin command is signed with --key files of the central-bank account given as --creator, and is printed, or submitted with --submit/--node/--wait.",
         subcommands: [
             CreateParticipant.self, CreateAccount.self, SetKeysCommand.self, Freeze.self, Unfreeze.self, IssueCommand.self, RedeemCommand.self,
-            SetLimitsCommand.self, AddValidator.self, RemoveValidator.self, ConfigureGateway.self,
+            SetLimitsCommand.self, AddValidator.self, RemoveValidator.self, ConfigureGateway.self, SetReferenceRate.self,
         ])
 
     /// The central-bank account that signs, and the signing options.
@@ -167,6 +167,32 @@ struct AdminCommand: ParsableCommand {
                                   refundWindowDays: refundWindowDays, reversalWindowDays: reversalWindowDays, prefundAlerts: alerts)
             }
             try await signer.run(.configureGateway(config))
+        }
+    }
+
+    struct SetReferenceRate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-reference-rate", abstract: "Publish (or correct) the reference rate of a currency pair for a business date, with its tolerance band.",
+            discussion: "Entries whose FX quote for that pair (in that orientation) lies further from it than the band on that business date are refused with REFERENCE_RATE_DEVIATION. Example: --unit CNY --quoted KHR --rate 563.25 --tolerance-bps 150")
+        @Option(help: "The unit currency (ISO 4217), e.g. CNY.") var unit: String
+        @Option(help: "The quoted currency, e.g. KHR: RATE units of it per unit of --unit.") var quoted: String
+        @Option(help: "The rate: 1-12 digits, optionally '.' and 1-10 digits.") var rate: String
+        @Option(help: "The band around it, in basis points (1-10000; 100 is 1 %).") var toleranceBps: UInt16
+        @Option(help: "Business date YYYY-MM-DD in ICT (default: today).") var date: String?
+        @OptionGroup var signer: Signer
+
+        func run() async throws {
+            let day: BusinessDate
+            if let date {
+                guard let parsed = BusinessDate(date) else { throw CLIError("--date: YYYY-MM-DD") }
+                day = parsed
+            } else {
+                day = BusinessCalendar.date(of: Timestamp(millisecondsSinceEpoch: UInt64(Date().timeIntervalSince1970 * 1000)), cutoffMilliseconds: 0)
+            }
+            let reference = try cli("reference rate") { () throws(DecodeError) in
+                try ReferenceRate(unitCurrency: unit, quotedCurrency: quoted, businessDate: day, rate: rate, toleranceBasisPoints: toleranceBps)
+            }
+            try await signer.run(.setReferenceRate(reference))
         }
     }
 

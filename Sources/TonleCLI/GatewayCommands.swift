@@ -2,6 +2,26 @@ import ArgumentParser
 import Foundation
 import TonleRPC
 
+/// `tonle rate UNIT QUOTED [--date]`: the central bank's reference rate of a pair.
+struct RateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rate", abstract: "The central bank's reference rate of a currency pair on a business date, with its band (exit 2 if none).")
+    @Argument(help: "The unit currency, e.g. CNY.") var unit: String
+    @Argument(help: "The quoted currency, e.g. KHR.") var quoted: String
+    @Option(help: "Business date YYYY-MM-DD in ICT (default: today).") var date: String?
+    @Flag(help: "Print the node's JSON.") var json = false
+    @OptionGroup var node: NodeOptions
+
+    func run() async throws {
+        guard [unit, quoted].allSatisfy({ $0.count == 3 && $0.allSatisfy(\.isLetter) }) else { throw CLIError("UNIT and QUOTED are ISO 4217 letters, e.g. CNY KHR") }
+        let view = try await node.withClient { client in
+            try await client.get("/v1/reference-rates/\(unit.uppercased())/\(quoted.uppercased())" + (date.map { "?date=\($0)" } ?? ""), as: ReferenceRateView.self)
+        }
+        if json { return printJSON(try JSONSerialization.jsonObject(with: JSONEncoder().encode(view))) }
+        print("\(view.unitCurrency)/\(view.quotedCurrency) on \(view.businessDate): \(view.rate) \(view.quotedCurrency) per \(view.unitCurrency), band ± \(view.toleranceBasisPoints) bp (block \(view.height))")
+    }
+}
+
 /// `tonle positions GATEWAY [--date]`: a gateway's positions on a business date.
 struct PositionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

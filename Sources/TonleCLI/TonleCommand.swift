@@ -14,7 +14,7 @@ public struct TonleCommand: AsyncParsableCommand {
         subcommands: [
             Keygen.self, KeyCommand.self, GenesisCommand.self, TxCommand.self, AdminCommand.self, AccountCommand.self, StatementCommand.self, BlockCommand.self,
             BlocksCommand.self, ValidatorsCommand.self, StatusCommand.self, WatchCommand.self, VerifyCommand.self, KHQRCommand.self,
-            SettleCommand.self, PositionsCommand.self, EntriesCommand.self, SettlementCommand.self, BackupCommand.self, RestoreCommand.self,
+            SettleCommand.self, RateCommand.self, PositionsCommand.self, EntriesCommand.self, SettlementCommand.self, BackupCommand.self, RestoreCommand.self,
             IndexCommand.self, BenchCommand.self,
         ])
 

@@ -325,6 +325,7 @@ enum TransactionPrinter {
         case .addValidator(let v): "add validator \(v.publicKey) power \(v.power)"
         case .removeValidator(let key): "remove validator \(key)"
         case .configureGateway(let g): "configure gateway \(g.gateway) (cut-off \(g.cutoffMilliseconds) ms, \(g.limits.count) limit(s))"
+        case .setReferenceRate(let r): "reference rate \(r.unitCurrency)/\(r.quotedCurrency) on \(r.businessDate): \(r.rate) ± \(r.toleranceBasisPoints) bp"
         }
     }
 }

@@ -178,6 +178,7 @@ extension Command {
         case .addValidator: "ADD_VALIDATOR"
         case .removeValidator: "REMOVE_VALIDATOR"
         case .configureGateway: "CONFIGURE_GATEWAY"
+        case .setReferenceRate: "SET_REFERENCE_RATE"
         }
     }
 }

@@ -7,7 +7,7 @@ extension Command {
         switch self {
         case .transfer(let t): [t.source, t.target]
         case .hold(let h): [h.source, h.target]
-        case .postHold, .voidHold, .createParticipant, .addValidator, .removeValidator, .configureGateway: []
+        case .postHold, .voidHold, .createParticipant, .addValidator, .removeValidator, .configureGateway, .setReferenceRate: []
         case .settlement(let s): s.accountsNamed
         case .createAccount(let c): [c.id]
         case .setKeys(let s): [s.account]

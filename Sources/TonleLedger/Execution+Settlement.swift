@@ -16,6 +16,12 @@ extension Execution {
         overlay.set(StateKey.gateway(config.gateway), .gateway(config))
     }
 
+    /// The central bank publishes (or corrects) a pair's reference rate for a business date.
+    mutating func setReferenceRate(_ rate: ReferenceRate) throws(Rejection) {
+        try requireCentralBank()
+        overlay.set(StateKey.referenceRate(rate.unitCurrency, rate.quotedCurrency, rate.businessDate), .referenceRate(ReferenceRateRecord(rate: rate, height: context.height)))
+    }
+
     mutating func settle(_ entry: SettlementEntry) throws(Rejection) {
         try authoriseSettlement(entry)
         try checkShape(entry)
@@ -29,6 +35,7 @@ extension Execution {
         let config = overlay.gatewayConfig(entry.gateway)
         let date = BusinessCalendar.date(of: context.time, cutoffMilliseconds: config?.cutoffMilliseconds ?? 0)
         var position = overlay.position(entry.gateway, entry.amount.currency, date)
+        let reference = try checkReferenceRate(entry, date: date)
         var khqrPaidKey: Digest?
         var original: (key: Digest, record: SettlementRecord)?
 
@@ -52,12 +59,17 @@ extension Execution {
             kind: entry.kind, gateway: entry.gateway, externalReference: entry.externalReference, account: entry.account,
             amount: entry.amount, foreignAmount: entry.foreignAmount, fxRate: entry.fx?.rate, original: entry.original, entryDigest: digest,
             transaction: transactionID, height: context.height, command: command ?? 0, time: context.time, businessDate: date,
-            returned: 0, previous: position.last, uetr: entry.uetr)
+            returned: 0, previous: position.last, uetr: entry.uetr, referenceRate: reference?.rate, deviationBasisPoints: reference?.deviation)
         overlay.set(key, .settlement(record))
         if let uetr = entry.uetr {
             overlay.set(StateKey.uetr(uetr), .uetr(UETRRecord(gateway: entry.gateway, referenceClass: entry.kind.referenceClass, externalReference: entry.externalReference)))
         }
         try add(entry, digest: digest, key: key, to: &position)
+        if let reference {
+            position.referenceChecked += 1
+            let (sum, overflow) = position.deviationBasisPointsSum.addingReportingOverflow(UInt64(reference.deviation))
+            position.deviationBasisPointsSum = overflow ? .max : sum
+        }
         overlay.set(StateKey.position(entry.gateway, entry.amount.currency, date), .position(position))
         if let original {
             var updated = original.record
@@ -124,6 +136,20 @@ extension Execution {
         let (unit, quoted) = fx.unitCurrency == settlementCode ? (settlement, other) : (other, settlement)
         guard let converted = fx.convert(unit.minor, fromExponent: unit.exponent, toExponent: quoted.exponent) else { throw reject(.amountOverflow) }
         guard converted == quoted.minor else { throw reject(.fxMismatch) }
+    }
+
+    /// The entry's quote against the central bank's reference rate for its pair (in the quote's
+    /// orientation) on the entry's business date: within the rate's band, or refused. Returns the
+    /// reference rate and the deviation, or nil where none is published.
+    private mutating func checkReferenceRate(_ entry: SettlementEntry, date: BusinessDate) throws(Rejection) -> (rate: String, deviation: UInt16)? {
+        guard let fx = entry.fx, case .referenceRate(let record)? = overlay.record(StateKey.referenceRate(fx.unitCurrency, fx.quotedCurrency, date)) else {
+            return nil
+        }
+        // checkForeignLeg parsed the quote's rate.
+        guard let deviation = record.rate.deviationBasisPoints(fx.rate), deviation <= UInt64(record.rate.toleranceBasisPoints) else {
+            throw reject(.referenceRateDeviation)
+        }
+        return (record.rate.rate, UInt16(deviation))
     }
 
     /// An inward QR payment pays the code the tourist scanned: it decodes strictly and has not

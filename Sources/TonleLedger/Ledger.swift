@@ -191,6 +191,7 @@ struct Execution {
         case .addValidator(let validator): try addValidator(validator)
         case .removeValidator(let key): try removeValidator(key)
         case .configureGateway(let config): try configureGateway(config)
+        case .setReferenceRate(let rate): try setReferenceRate(rate)
         }
     }
 

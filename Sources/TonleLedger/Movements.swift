@@ -53,7 +53,8 @@ public struct HoldBook: Sendable, Equatable {
             return [Movement(debit: i.issuer, credit: i.target, amount: i.amount)]
         case .redeem(let r):
             return [Movement(debit: r.source, credit: r.issuer, amount: r.amount)]
-        case .createParticipant, .createAccount, .setKeys, .freeze, .unfreeze, .setLimits, .addValidator, .removeValidator, .configureGateway:
+        case .createParticipant, .createAccount, .setKeys, .freeze, .unfreeze, .setLimits, .addValidator, .removeValidator, .configureGateway,
+             .setReferenceRate:
             return []
         }
     }

@@ -68,6 +68,8 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
     case reversalWindowClosed = 89
     /// The entry's UETR is already another entry's.
     case duplicateUETR = 90
+    /// The entry's FX quote lies outside the band of the central bank's reference rate for its pair and business date.
+    case referenceRateDeviation = 91
 
     /// The stable name: `INSUFFICIENT_FUNDS`.
     public var name: String {
@@ -135,6 +137,7 @@ public enum RejectionCode: UInt16, Sendable, CaseIterable, CustomStringConvertib
         case .refundWindowClosed: "refundWindowClosed"
         case .reversalWindowClosed: "reversalWindowClosed"
         case .duplicateUETR: "duplicateUetr"
+        case .referenceRateDeviation: "referenceRateDeviation"
         }
     }
 

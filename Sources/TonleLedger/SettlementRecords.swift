@@ -25,16 +25,22 @@ public struct SettlementRecord: Hashable, Sendable, CanonicalCodable {
     /// The state key of the gateway's previous entry in the same currency and business date.
     public let previous: Digest?
     public let uetr: UETR?
+    /// The central bank's reference rate the entry's quote was checked against, and how far the
+    /// quote lay from it (basis points); nil where none was published for the pair and date.
+    public let referenceRate: String?
+    public let deviationBasisPoints: UInt16?
 
     public init(
         kind: SettlementKind, gateway: InstitutionID, externalReference: String, account: AccountID, amount: Amount,
         foreignAmount: ForeignAmount?, fxRate: String?, original: String?, entryDigest: Digest, transaction: TransactionID, height: UInt64,
-        command: UInt16, time: Timestamp, businessDate: BusinessDate, returned: Int64, previous: Digest?, uetr: UETR? = nil
+        command: UInt16, time: Timestamp, businessDate: BusinessDate, returned: Int64, previous: Digest?, uetr: UETR? = nil,
+        referenceRate: String? = nil, deviationBasisPoints: UInt16? = nil
     ) {
         (self.kind, self.gateway, self.externalReference, self.account, self.amount) = (kind, gateway, externalReference, account, amount)
         (self.foreignAmount, self.fxRate, self.original, self.entryDigest) = (foreignAmount, fxRate, original, entryDigest)
         (self.transaction, self.height, self.command, self.time) = (transaction, height, command, time)
         (self.businessDate, self.returned, self.previous, self.uetr) = (businessDate, returned, previous, uetr)
+        (self.referenceRate, self.deviationBasisPoints) = (referenceRate, deviationBasisPoints)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
@@ -55,6 +61,8 @@ public struct SettlementRecord: Hashable, Sendable, CanonicalCodable {
         writer.i64(returned)
         writer.optional(previous) { w, v in w.bytes32(v.raw) }
         writer.optional(uetr) { w, v in v.encode(to: &w) }
+        writer.optional(referenceRate) { w, v in w.string(v) }
+        writer.optional(deviationBasisPoints) { w, v in w.u16(v) }
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
@@ -72,6 +80,8 @@ public struct SettlementRecord: Hashable, Sendable, CanonicalCodable {
         (businessDate, returned) = (try BusinessDate(from: &reader), try reader.i64("returned"))
         previous = try reader.optional("previous") { (r: inout CanonicalReader) throws(DecodeError) in Digest(try r.bytes32("previous")) }
         uetr = try reader.optional("uetr") { (r: inout CanonicalReader) throws(DecodeError) in try UETR(from: &r) }
+        referenceRate = try reader.optional("reference rate") { (r: inout CanonicalReader) throws(DecodeError) in try r.string("reference rate", max: 23) }
+        deviationBasisPoints = try reader.optional("deviation") { (r: inout CanonicalReader) throws(DecodeError) in try r.u16("deviation") }
     }
 }
 
@@ -92,6 +102,9 @@ public struct PositionRecord: Hashable, Sendable, CanonicalCodable {
     public var entriesDigest: Digest = .zero
     public var last: Digest?
     public var closedBy: String?
+    /// Entries checked against a reference rate, and the sum of their deviations (basis points).
+    public var referenceChecked: UInt64 = 0
+    public var deviationBasisPointsSum: UInt64 = 0
 
     public init(gateway: InstitutionID, currency: Currency, businessDate: BusinessDate) {
         (self.gateway, self.currency, self.businessDate) = (gateway, currency, businessDate)
@@ -103,6 +116,10 @@ public struct PositionRecord: Hashable, Sendable, CanonicalCodable {
     /// The gateway's net position for the date, from its side: positive when the ledger owes it.
     /// Inward payments (net of refunds) were paid from its prefund, outward ones are owed to it.
     public var netPosition: Int64 { (grossOutward - reversals) - (grossInward - refunds) }
+
+    /// The average deviation of the day's checked quotes from the reference rates, in basis points
+    /// (rounded down); nil when none was checked.
+    public var averageDeviationBasisPoints: UInt64? { referenceChecked == 0 ? nil : deviationBasisPointsSum / referenceChecked }
 
     /// The statement a net settlement must carry to close this position.
     public var statement: CycleStatement {
@@ -120,6 +137,8 @@ public struct PositionRecord: Hashable, Sendable, CanonicalCodable {
         writer.bytes32(entriesDigest.raw)
         writer.optional(last) { w, v in w.bytes32(v.raw) }
         writer.optional(closedBy) { w, v in w.string(v) }
+        writer.u64(referenceChecked)
+        writer.u64(deviationBasisPointsSum)
     }
 
     public init(from reader: inout CanonicalReader) throws(DecodeError) {
@@ -132,10 +151,26 @@ public struct PositionRecord: Hashable, Sendable, CanonicalCodable {
         closedBy = try reader.optional("closed by") { (r: inout CanonicalReader) throws(DecodeError) in
             try r.string("closed by", max: Limits.externalReferenceBytesMax)
         }
+        (referenceChecked, deviationBasisPointsSum) = (try reader.u64("reference checked"), try reader.u64("deviation sum"))
     }
 }
 
 /// A dynamic KHQR that has been paid: by which gateway, under which reference.
+/// A published reference rate (under `StateKey.referenceRate`), and the block that published it.
+public struct ReferenceRateRecord: Hashable, Sendable, CanonicalCodable {
+    public let rate: ReferenceRate
+    public let height: UInt64
+
+    public init(rate: ReferenceRate, height: UInt64) { (self.rate, self.height) = (rate, height) }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        rate.encode(to: &writer)
+        writer.u64(height)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) { (rate, height) = (try ReferenceRate(from: &reader), try reader.u64("height")) }
+}
+
 /// The entry that used a UETR (under `StateKey.uetr`): its gateway, class and reference.
 public struct UETRRecord: Hashable, Sendable, CanonicalCodable {
     public let gateway: InstitutionID

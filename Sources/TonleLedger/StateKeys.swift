@@ -17,6 +17,7 @@ public enum StateKey {
     public static let positionNamespace: UInt8 = 0x0B
     public static let khqrPaidNamespace: UInt8 = 0x0C
     public static let uetrNamespace: UInt8 = 0x0D
+    public static let referenceRateNamespace: UInt8 = 0x0E
 
     public static func account(_ id: AccountID) -> Digest { hash(accountNamespace, Array(id.text.utf8)) }
     public static func participant(_ id: InstitutionID) -> Digest { hash(participantNamespace, Array(id.text.utf8)) }
@@ -44,6 +45,10 @@ public enum StateKey {
     /// A dynamic KHQR that has been paid, by the SHA-256 of its payload's UTF-8 bytes.
     public static func khqrPaid(_ payloadDigest: Digest) -> Digest { hash(khqrPaidNamespace, payloadDigest.bytes) }
     public static func uetr(_ uetr: UETR) -> Digest { hash(uetrNamespace, uetr.id.bytes) }
+    /// The reference rate of a pair (unit, quoted: three letters each) on a business date.
+    public static func referenceRate(_ unit: String, _ quoted: String, _ date: BusinessDate) -> Digest {
+        hash(referenceRateNamespace, Array(unit.utf8) + Array(quoted.utf8) + bigEndian(UInt64(date.day)))
+    }
 
     static func hash(_ namespace: UInt8, _ bytes: [UInt8]) -> Digest { SHA256.hash([namespace] + bytes) }
     static func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }

@@ -261,6 +261,7 @@ public enum StateRecord: Hashable, Sendable {
     indirect case position(PositionRecord)
     case khqrPaid(KHQRPaidRecord)
     case uetr(UETRRecord)
+    case referenceRate(ReferenceRateRecord)
 
     public var encoded: [UInt8] {
         var writer = CanonicalWriter()
@@ -278,6 +279,7 @@ public enum StateRecord: Hashable, Sendable {
         case .position(let r): writer.u8(11); r.encode(to: &writer)
         case .khqrPaid(let r): writer.u8(12); r.encode(to: &writer)
         case .uetr(let r): writer.u8(13); r.encode(to: &writer)
+        case .referenceRate(let r): writer.u8(14); r.encode(to: &writer)
         }
         return writer.bytes
     }
@@ -298,6 +300,7 @@ public enum StateRecord: Hashable, Sendable {
         case 11: self = .position(try PositionRecord(from: &reader))
         case 12: self = .khqrPaid(try KHQRPaidRecord(from: &reader))
         case 13: self = .uetr(try UETRRecord(from: &reader))
+        case 14: self = .referenceRate(try ReferenceRateRecord(from: &reader))
         case let tag: throw .unknownTag(field: "record", tag: UInt64(tag))
         }
         try reader.finish()

@@ -77,6 +77,7 @@ public enum RPCServer {
         RouteSpec(method: "GET", path: "/v1/gateways/{id}/positions", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/gateways/{id}/entries", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/v1/settlements/{gateway}/{reference}", statuses: [200, 400, 404, 429, 503]),
+        RouteSpec(method: "GET", path: "/v1/reference-rates/{unit}/{quoted}", statuses: [200, 400, 404, 429, 503]),
         RouteSpec(method: "GET", path: "/explorer", statuses: [200, 429]),
         RouteSpec(method: "GET", path: "/explorer/{file}", statuses: [200, 404, 429]),
     ]
@@ -293,6 +294,17 @@ public enum RPCServer {
             }
             guard let height = view.proofHeight else { return json(view) }
             return json(view.anchored(try await api.stateAnchor(after: height)))
+        }
+        route(.get, "/v1/reference-rates/{unit}/{quoted}") { request, context throws(APIError) in
+            let pair = [context.parameters.get("unit") ?? "", context.parameters.get("quoted") ?? ""]
+            // Any three capitals: a pair nobody published is simply not found.
+            guard pair.allSatisfy({ $0.utf8.count == 3 && $0.utf8.allSatisfy { (65...90).contains($0) } }) else {
+                throw .malformed("CURRENCY", "the pair is two ISO 4217 codes in capitals, e.g. /v1/reference-rates/CNY/KHR")
+            }
+            let date = try businessDate(request.uri.queryParameters.get("date"))
+            return json(try await api.withCommittedState { state in
+                Result { () throws(APIError) in try SettlementReports.referenceRate(state, unit: pair[0], quoted: pair[1], date: date) }
+            })
         }
         return router
     }

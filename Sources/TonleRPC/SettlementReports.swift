@@ -56,6 +56,10 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
         public var netSettledMinor: Int64
         public var payableDueMinor: Int64
         public var netPositionMinor: Int64
+        /// Entries checked against a reference rate that day, and their average deviation from it
+        /// in basis points (absent when none was checked).
+        public var referenceChecked: UInt64
+        public var averageDeviationBasisPoints: UInt64?
         /// With `?proof=true`: the position record's proof (absence: no entry yet on the date).
         public var proof: StateProofView?
 
@@ -66,6 +70,7 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
             (topUps, netSettled, payableDue, netPosition) = (text(p.topUps), text(p.netSettled), text(p.payableDue), text(p.netPosition))
             (grossInwardMinor, grossOutwardMinor, refundsMinor, reversalsMinor) = (p.grossInward, p.grossOutward, p.refunds, p.reversals)
             (topUpsMinor, netSettledMinor, payableDueMinor, netPositionMinor) = (p.topUps, p.netSettled, p.payableDue, p.netPosition)
+            (referenceChecked, averageDeviationBasisPoints) = (p.referenceChecked, p.averageDeviationBasisPoints)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -74,6 +79,7 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
             case closedBy = "closed_by", grossInwardMinor = "gross_inward_minor", grossOutwardMinor = "gross_outward_minor"
             case refundsMinor = "refunds_minor", reversalsMinor = "reversals_minor", topUpsMinor = "top_ups_minor"
             case netSettledMinor = "net_settled_minor", payableDueMinor = "payable_due_minor", netPositionMinor = "net_position_minor", proof
+            case referenceChecked = "reference_checked", averageDeviationBasisPoints = "average_deviation_bps"
         }
 
         /// `closed_by` is always present: null while the cycle is open.
@@ -91,6 +97,8 @@ public struct GatewayPositionsView: Codable, Sendable, Equatable {
                                  (payableDueMinor, .payableDueMinor), (netPositionMinor, .netPositionMinor)] {
                 try c.encode(value, forKey: key)
             }
+            try c.encode(referenceChecked, forKey: .referenceChecked)
+            try c.encodeIfPresent(averageDeviationBasisPoints, forKey: .averageDeviationBasisPoints)
             try c.encodeIfPresent(proof, forKey: .proof)
         }
     }
@@ -157,6 +165,9 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
     public var returnedMinor: Int64
     /// ISO 20022 end-to-end reference (a UUID), when the entry carries one.
     public var uetr: String?
+    /// The central bank's reference rate the quote was checked against, and the deviation from it.
+    public var referenceRate: String?
+    public var deviationBasisPoints: UInt16?
     /// With `?proof=true` (`GET /v1/settlements/{gateway}/{reference}`): the entry record's proof.
     public var proof: StateProofView?
 
@@ -165,6 +176,7 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
         case foreignCurrency = "foreign_currency", fxRate = "fx_rate", original, returned, businessDate = "business_date", height
         case timeMilliseconds = "time_ms", transaction, command, entryDigest = "entry_digest", amountMinor = "amount_minor"
         case foreignAmountMinor = "foreign_amount_minor", returnedMinor = "returned_minor", uetr, proof
+        case referenceRate = "reference_rate", deviationBasisPoints = "deviation_bps"
     }
 
     public init(_ record: SettlementRecord, proof: StateProofView? = nil) {
@@ -190,6 +202,7 @@ public struct SettlementEntryView: Codable, Sendable, Equatable {
         foreignAmountMinor = record.foreignAmount?.minorUnits
         returnedMinor = record.returned
         uetr = record.uetr?.description
+        (referenceRate, deviationBasisPoints) = (record.referenceRate, record.deviationBasisPoints)
         self.proof = proof
     }
 }
@@ -214,8 +227,40 @@ public struct SettlementLookupView: Codable, Sendable, Equatable {
     public var entries: [SettlementEntryView]
 }
 
+/// `GET /v1/reference-rates/{unit}/{quoted}`: the central bank's reference rate of a pair on a
+/// business date.
+public struct ReferenceRateView: Codable, Sendable, Equatable {
+    public var unitCurrency: String
+    public var quotedCurrency: String
+    public var businessDate: String
+    public var rate: String
+    public var toleranceBasisPoints: UInt16
+    /// The block that published it.
+    public var height: UInt64
+
+    public init(_ record: ReferenceRateRecord) {
+        (unitCurrency, quotedCurrency, businessDate) = (record.rate.unitCurrency, record.rate.quotedCurrency, record.rate.businessDate.description)
+        (rate, toleranceBasisPoints, height) = (record.rate.rate, record.rate.toleranceBasisPoints, record.height)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case unitCurrency = "unit_currency", quotedCurrency = "quoted_currency", businessDate = "business_date", rate
+        case toleranceBasisPoints = "tolerance_bps", height
+    }
+}
+
 /// Reads settlement reports out of the committed state (docs/settlement.md#reports).
 public enum SettlementReports {
+    /// The reference rate of `unit`/`quoted` on `date` (default: today's business date, midnight
+    /// cut-off), or 404.
+    public static func referenceRate(_ state: CommittedState, unit: String, quoted: String, date: BusinessDate?) throws(APIError) -> ReferenceRateView {
+        let day = date ?? BusinessCalendar.date(of: state.time, cutoffMilliseconds: 0)
+        guard case .referenceRate(let record) = state.record(StateKey.referenceRate(unit, quoted, day)) else {
+            throw .notFound("no reference rate for \(unit)/\(quoted) on \(day) (published ones: tonle admin set-reference-rate)")
+        }
+        return ReferenceRateView(record)
+    }
+
     static func gateway(_ state: CommittedState, _ id: InstitutionID) throws(APIError) -> GatewayConfig {
         guard case .participant(let participant) = state.record(StateKey.participant(id)), participant.role == .gateway else {
             throw .notFound("\(id) is not a gateway participant")

@@ -20,6 +20,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
     case addValidator(Validator)
     case removeValidator(Ed25519.PublicKey)
     case configureGateway(GatewayConfig)
+    case setReferenceRate(ReferenceRate)
 
     public var tag: UInt8 {
         switch self {
@@ -39,6 +40,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case .addValidator: 24
         case .removeValidator: 25
         case .configureGateway: 26
+        case .setReferenceRate: 27
         }
     }
 
@@ -60,6 +62,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case .addValidator(let c): c.encode(to: &writer)
         case .removeValidator(let key): writer.bytes32(key.raw)
         case .configureGateway(let c): c.encode(to: &writer)
+        case .setReferenceRate(let r): r.encode(to: &writer)
         }
     }
 
@@ -82,6 +85,7 @@ public enum Command: Hashable, Sendable, CanonicalCodable {
         case 24: self = .addValidator(try Validator(from: &reader))
         case 25: self = .removeValidator(Ed25519.PublicKey(try reader.bytes32("validator key")))
         case 26: self = .configureGateway(try GatewayConfig(from: &reader))
+        case 27: self = .setReferenceRate(try ReferenceRate(from: &reader))
         default: throw .unknownTag(field: "command", tag: UInt64(tag))
         }
     }

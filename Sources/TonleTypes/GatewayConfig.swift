@@ -85,3 +85,63 @@ public struct GatewayConfig: Hashable, Sendable, CanonicalCodable {
                       prefundAlerts: alerts)
     }
 }
+
+/// The central bank's reference rate for one currency pair on one business date: `rate` units of
+/// `quotedCurrency` per unit of `unitCurrency` (decimal text, as in an FX quote), and the band
+/// around it, in basis points, within which a settlement entry's quote for that pair and date
+/// must lie (docs/settlement.md, "Reference rates"). One of the two currencies is KHR or USD.
+public struct ReferenceRate: Hashable, Sendable, CanonicalCodable {
+    public let unitCurrency: String
+    public let quotedCurrency: String
+    public let businessDate: BusinessDate
+    public let rate: String
+    public let toleranceBasisPoints: UInt16
+
+    public static let toleranceBasisPointsMax: UInt16 = 10_000
+
+    public init(unitCurrency: String, quotedCurrency: String, businessDate: BusinessDate, rate: String, toleranceBasisPoints: UInt16) throws(DecodeError) {
+        try ISOCurrency.checkCode(unitCurrency, field: "unit currency")
+        try ISOCurrency.checkCode(quotedCurrency, field: "quoted currency")
+        guard unitCurrency != quotedCurrency, [unitCurrency, quotedCurrency].contains(where: { Currency(code: $0) != nil }) else {
+            throw .invalidValue(field: "reference rate pair", reason: "two different currencies, one of them KHR or USD")
+        }
+        guard FXQuote.parse(rate) != nil else {
+            throw .invalidValue(field: "reference rate", reason: "must be 1-12 digits, optionally '.' and 1-10 digits, more than zero")
+        }
+        guard (1...Self.toleranceBasisPointsMax).contains(toleranceBasisPoints) else {
+            throw .invalidValue(field: "reference rate tolerance", reason: "must be 1-\(Self.toleranceBasisPointsMax) basis points")
+        }
+        (self.unitCurrency, self.quotedCurrency, self.businessDate, self.rate) = (unitCurrency, quotedCurrency, businessDate, rate)
+        self.toleranceBasisPoints = toleranceBasisPoints
+    }
+
+    /// How far `quoted` (an FX quote's rate text for the same pair) lies from this rate, in basis
+    /// points of it, rounded down; nil if `quoted` is not a rate.
+    public func deviationBasisPoints(_ quoted: String) -> UInt64? {
+        guard let (mantissa, scale) = FXQuote.parse(quoted), let reference = FXQuote.parse(rate) else { return nil }
+        // Both as integers at 10 decimal places: below 10^22, so the products stay far inside Int128.
+        func scaled(_ value: (mantissa: Int128, scale: Int)) -> Int128 {
+            var result = value.mantissa
+            for _ in value.scale..<10 { result *= 10 }
+            return result
+        }
+        let (a, b) = (scaled((mantissa, scale)), scaled(reference))
+        let deviation = (a > b ? a - b : b - a) * 10_000 / b
+        return UInt64(clamping: deviation)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.string(unitCurrency)
+        writer.string(quotedCurrency)
+        businessDate.encode(to: &writer)
+        writer.string(rate)
+        writer.u16(toleranceBasisPoints)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(DecodeError) {
+        let unit = try reader.string("unit currency", max: 3), quoted = try reader.string("quoted currency", max: 3)
+        let date = try BusinessDate(from: &reader)
+        let rate = try reader.string("reference rate", max: 23)
+        try self.init(unitCurrency: unit, quotedCurrency: quoted, businessDate: date, rate: rate, toleranceBasisPoints: try reader.u16("tolerance"))
+    }
+}

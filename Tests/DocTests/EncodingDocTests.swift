@@ -119,7 +119,7 @@ import TonleTypes
         let namespaces: [UInt8] = [StateKey.accountNamespace, StateKey.participantNamespace, StateKey.holdNamespace, StateKey.requestNamespace,
                                    StateKey.blockRequestsNamespace, StateKey.holdExpiryNamespace, StateKey.metaNamespace, StateKey.validatorsNamespace,
                                    StateKey.gatewayNamespace, StateKey.settlementNamespace, StateKey.positionNamespace, StateKey.khqrPaidNamespace,
-                                   StateKey.uetrNamespace]
+                                   StateKey.uetrNamespace, StateKey.referenceRateNamespace]
         #expect(numbers("State keys") == namespaces)
         #expect(numbers("State records") == namespaces)
         // Each record's first byte is its namespace.

@@ -309,6 +309,45 @@ struct SettlementFixture {
         #expect(throws: DecodeError.self) { try UETR(ID128(high: 0, low: 0)) }
     }
 
+    /// The central bank's reference rate bounds the quotes of its pair and business date: within
+    /// the band an entry records the rate and its deviation, and the position their average;
+    /// outside it is refused. No rate, another date or the other orientation: no check.
+    @Test(arguments: LedgerStoreKind.allCases)
+    func referenceRatesBoundTheQuotes(_ kind: LedgerStoreKind) throws {
+        var f = SettlementFixture(kind)
+        let today = BusinessCalendar.date(of: Timestamp(millisecondsSinceEpoch: f.h.time + 1_000), cutoffMilliseconds: 0)
+        func remit(_ ref: String, khr: Int64, cny: Int64, rate: String) -> SettlementEntry {
+            let quote = try! FXQuote(quoteID: ref, unitCurrency: "CNY", quotedCurrency: "KHR", rate: rate, rounding: .halfEven,
+                                     quotedAt: Timestamp(millisecondsSinceEpoch: f.h.time), expiresAt: Timestamp(millisecondsSinceEpoch: f.h.time + 600_000))
+            return try! SettlementEntry(kind: .inwardRemittance, gateway: SettlementFixture.upi, externalReference: ref, amount: Amount(khr, .khr),
+                                        account: H.id("sokha@aclb"), foreignAmount: ForeignAmount(currency: "CNY", minorUnits: cny), fx: quote)
+        }
+        #expect(f.gateway(remit("rr-0", khr: 60_000, cny: 10_000, rate: "600")) == .applied, "no reference rate published: no check")
+        let reference = try ReferenceRate(unitCurrency: "CNY", quotedCurrency: "KHR", businessDate: today, rate: "563.25", toleranceBasisPoints: 100)
+        #expect(f.h.run("prefund@upi", [.setReferenceRate(reference)], signers: [SettlementFixture.upiKey]) == rejected(.notCentralBank))
+        #expect(f.h.run("admin@nbc", [.setReferenceRate(reference)], signers: [H.admin]) == .applied)
+        // 568.00 is 84 bp above 563.25 (4.75 / 563.25); 569.00 is 102 bp above: outside 100 bp.
+        #expect(f.gateway(remit("rr-1", khr: 56_800, cny: 10_000, rate: "568")) == .applied)
+        #expect(f.record(.payment, "rr-1")?.referenceRate == "563.25" && f.record(.payment, "rr-1")?.deviationBasisPoints == 84)
+        #expect(f.gateway(remit("rr-2", khr: 56_900, cny: 10_000, rate: "569")) == rejected(.referenceRateDeviation))
+        #expect(f.gateway(remit("rr-3", khr: 55_800, cny: 10_000, rate: "558")) == .applied, "93 bp below")
+        #expect(f.gateway(remit("rr-4", khr: 56_325, cny: 10_000, rate: "563.25")) == .applied)
+        let position = try #require(f.position())
+        #expect(position.referenceChecked == 3 && position.averageDeviationBasisPoints == (84 + 93 + 0) / 3, "\(position)")
+        #expect(f.h.balance("sokha@aclb", .khr).balance == 1_000_000 + 60_000 + 56_800 + 55_800 + 56_325, "the refused entry moved nothing")
+        // A correction of the rate replaces it; the next business date has none.
+        let wider = try ReferenceRate(unitCurrency: "CNY", quotedCurrency: "KHR", businessDate: today, rate: "563.25", toleranceBasisPoints: 200)
+        #expect(f.h.run("admin@nbc", [.setReferenceRate(wider)], signers: [H.admin]) == .applied)
+        #expect(f.gateway(remit("rr-2", khr: 56_900, cny: 10_000, rate: "569")) == .applied, "102 bp is inside 200 bp")
+        f.h.block([], advance: 86_400_000)
+        #expect(f.gateway(remit("rr-5", khr: 70_000, cny: 10_000, rate: "700")) == .applied, "tomorrow has no rate yet")
+        // Shapes the command refuses: one pair side must be a ledger currency; the band is 1-10,000 bp.
+        #expect(throws: DecodeError.self) { try ReferenceRate(unitCurrency: "CNY", quotedCurrency: "THB", businessDate: today, rate: "5", toleranceBasisPoints: 10) }
+        #expect(throws: DecodeError.self) { try ReferenceRate(unitCurrency: "CNY", quotedCurrency: "KHR", businessDate: today, rate: "5", toleranceBasisPoints: 0) }
+        #expect(throws: DecodeError.self) { try ReferenceRate(unitCurrency: "CNY", quotedCurrency: "KHR", businessDate: today, rate: "-5", toleranceBasisPoints: 10) }
+        #expect(reference.deviationBasisPoints("563.25") == 0 && reference.deviationBasisPoints("0.0000000001") == 9_999)
+    }
+
     @Test func gatewayLimitsPerTransactionAndDailyGross() {
         var f = SettlementFixture()
         let limit = GatewayLimit(currency: .khr, perTransactionMax: 50_000, dailyInwardMax: 80_000, dailyOutwardMax: 30_000)

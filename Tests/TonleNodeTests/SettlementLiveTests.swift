@@ -20,6 +20,14 @@ extension ProcessTests {
             let node = ["--node", "http://127.0.0.1:\(network.rpcPorts[2])"]
             let key = { (name: String) in ["--key", "\(dir)/keys/\(name).key"] }
 
+            // The central bank's reference rate for today: riel to yuan, ± 1 %.
+            let published = try tonle(["admin", "set-reference-rate", "--unit", "KHR", "--quoted", "CNY", "--rate", "0.0017753", "--tolerance-bps", "100",
+                                       "--creator", "admin@nbc"] + key("nbc") + ["--wait", "30"] + node)
+            #expect(published.status == 0, "\(published.stdout)\(published.stderr)")
+            let rate = try tonle(["rate", "KHR", "CNY"] + node)
+            #expect(rate.status == 0 && rate.stdout.contains("0.0017753 CNY per KHR, band ± 100 bp"), "\(rate.stdout)\(rate.stderr)")
+            #expect(try tonle(["rate", "THB", "KHR"] + node).status == 2, "none published")
+
             // The Python client: a KHQR it made itself, an inward QR payment, the replay, a transfer.
             let client = try python(["docs/examples/gateway_client.py", "--node", "http://127.0.0.1:\(network.rpcPorts[0])",
                                      "--gateway-key", "\(dir)/keys/alipay.key", "--payer-key", "\(dir)/keys/aba.key", "--reference", "ALP-PY-1"])
@@ -29,6 +37,9 @@ extension ProcessTests {
             #expect(payment["result"] as? String == "applied" && (summary["transfer"] as? [String: Any])?["result"] as? String == "applied")
             #expect(replay["status_code"] as? Int == 200 && replay["original"] as? String == payment["id"] as? String, "the node answers a replay with the original")
             #expect(payment["recorded"] as? String == "99.99", "56325 riel at 0.0017753 CNY per riel, half-even")
+            // The payment was checked against the reference rate; a remittance 5 % off it was refused.
+            let deviant = summary["reference_rate"] as? [String: Any] ?? [:]
+            #expect(deviant["result"] as? String == "REFERENCE_RATE_DEVIATION" && deviant["reference"] as? String == "0.0017753", "\(deviant)")
             // The payment's UETR is recorded; a remittance reusing it is refused in its block.
             let uetr = summary["uetr"] as? [String: Any] ?? [:]
             #expect(uetr["recorded"] as? String == uetr["value"] as? String && uetr["value"] != nil && uetr["reused"] as? String == "DUPLICATE_UETR", "\(uetr)")
@@ -39,7 +50,11 @@ extension ProcessTests {
             #expect((retry["committed"] as? [Any])?.dropFirst().first as? String == "committed" && retry["id"] as? String != transferID, "\(retry)")
             #expect(retry["moved_khr"] as? Int == 1_000, "the money moved once: \(retry)")
             let lookup = try tonle(["settlement", "alipay", "ALP-PY-1", "--json"] + node)
-            #expect(lookup.status == 0 && (lookup.json["entries"] as? [[String: Any]])?.first?["kind"] as? String == "INWARD_QR_PAYMENT", "\(lookup.stderr)")
+            let looked = (lookup.json["entries"] as? [[String: Any]])?.first ?? [:]
+            #expect(lookup.status == 0 && looked["kind"] as? String == "INWARD_QR_PAYMENT", "\(lookup.stderr)")
+            #expect(looked["reference_rate"] as? String == "0.0017753" && looked["deviation_bps"] as? Int == 0, "\(looked)")
+            let alipayDay = (try tonle(["positions", "alipay", "--json"] + node).json["positions"] as? [[String: Any]])?.first { $0["currency"] as? String == "KHR" }
+            #expect(alipayDay?["reference_checked"] as? Int == 1 && alipayDay?["average_deviation_bps"] as? Int == 0, "\(alipayDay ?? [:])")
 
             // An outward payment through UnionPay: 100.00 CNY at 563.25 KHR per CNY, signed by the gateway and the payer's bank.
             let outward = ["settle", "outward", "--gateway", "upi", "--reference", "UPI-OUT-1", "--from", "sokha@aba", "--currency", "KHR",

@@ -64,6 +64,12 @@ final class FakeNode: NodeAPI, @unchecked Sendable {
         let upi = try! InstitutionID("upi")
         var transactions = [tx("admin@nbc", try! SettlementEntry(kind: .prefundTopUp, gateway: upi, externalReference: "wire-1", amount: Amount(1_000_000, .khr),
                                                                  account: AccountID("issuance@nbc")), 0)]
+        // The day's CNY/KHR reference rate, ± 1 %: the remittances below are checked against it.
+        let rate = try! ReferenceRate(unitCurrency: "CNY", quotedCurrency: "KHR", businessDate: BusinessCalendar.date(of: time, cutoffMilliseconds: 0),
+                                      rate: "563.25", toleranceBasisPoints: 100)
+        let rateBody = try! TransactionBody(chainID: chainID, creator: AccountID("admin@nbc"), clientID: ID128(high: 9, low: 99),
+                                            expiry: Timestamp(millisecondsSinceEpoch: settlementTime + 60_000), commands: [.setReferenceRate(rate)])
+        transactions.append(try! Transaction.signing(rateBody, with: [key]))
         for n in 1...3 {
             let quote = try! FXQuote(quoteID: "q\(n)", unitCurrency: "CNY", quotedCurrency: "KHR", rate: "563.25", rounding: .halfEven,
                                      quotedAt: time, expiresAt: Timestamp(millisecondsSinceEpoch: settlementTime + 60_000))

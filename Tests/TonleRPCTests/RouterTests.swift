@@ -34,7 +34,7 @@ import TonleTypes
             let batch = try await rpc.request(.POST, "/v1/transactions/batch", json: ["transactions": [base64(busy.transaction("sokha@aba"))]])
             #expect(batch.status == 503 && batch.json["code"] as? String == "NODE_BUSY")
             #expect(try await rpc.request(.GET, "/v1/validators").status == 503)
-            for path in ["/v1/gateways/upi/positions", "/v1/gateways/upi/entries", "/v1/settlements/upi/upi-1"] {
+            for path in ["/v1/gateways/upi/positions", "/v1/gateways/upi/entries", "/v1/settlements/upi/upi-1", "/v1/reference-rates/CNY/KHR"] {
                 let answer = try await rpc.request(.GET, path)
                 #expect(answer.status == 503 && answer.json["code"] as? String == "NODE_BUSY", "\(path)")
             }
@@ -373,6 +373,16 @@ import TonleTypes
         #expect(try await rpc.request(.GET, "/v1/gateways/UPI/positions").json["code"] as? String == "MALFORMED_GATEWAY")
         #expect(try await rpc.request(.GET, "/v1/gateways/aba/positions").status == 404, "a bank is not a gateway")
 
+        #expect(khr?["reference_checked"] as? Int == 3 && khr?["average_deviation_bps"] as? Int == 0, "the remittances were checked against the reference rate")
+
+        // The reference rate of the day; none on another; malformed pairs refused.
+        let rate = try await rpc.request(.GET, "/v1/reference-rates/CNY/KHR")
+        #expect(rate.status == 200 && rate.json["rate"] as? String == "563.25" && rate.json["tolerance_bps"] as? Int == 100 && rate.json["business_date"] as? String == date)
+        #expect(try await rpc.request(.GET, "/v1/reference-rates/CNY/KHR?date=2020-01-01").status == 404)
+        #expect(try await rpc.request(.GET, "/v1/reference-rates/AAA/AAA").status == 404)
+        #expect(try await rpc.request(.GET, "/v1/reference-rates/cny/KHR").json["code"] as? String == "MALFORMED_CURRENCY")
+        #expect(try await rpc.request(.GET, "/v1/reference-rates/CNY/KHR?date=tomorrow").json["code"] as? String == "MALFORMED_DATE")
+
         // Entries, newest first, two per page.
         let first = try await rpc.request(.GET, "/v1/gateways/upi/entries?limit=2")
         #expect(first.status == 200)
@@ -380,6 +390,7 @@ import TonleTypes
         let row = (first.json["entries"] as? [[String: Any]])?.first
         #expect(row?["kind"] as? String == "INWARD_REMITTANCE" && row?["amount"] as? String == "168975" && row?["foreign_amount"] as? String == "300.00")
         #expect(row?["foreign_currency"] as? String == "CNY" && row?["fx_rate"] as? String == "563.25" && row?["account"] as? String == "sokha@aba")
+        #expect(row?["reference_rate"] as? String == "563.25" && row?["deviation_bps"] as? Int == 0)
         let next = try #require(first.json["next"] as? String)
         let second = try await rpc.request(.GET, "/v1/gateways/upi/entries?limit=2&before=\(next)")
         #expect((second.json["entries"] as? [[String: Any]])?.map { $0["reference"] as? String } == ["upi-1", "wire-1"])

@@ -110,7 +110,7 @@ enum Gen {
     }
 
     static func command(_ r: inout SeededRandom) -> Command {
-        switch r.int(1...16) {
+        switch r.int(1...17) {
         case 1: .transfer(try! Transfer(source: account(&r), target: account(&r), amount: amount(&r), reference: text(&r, max: Limits.referenceBytesMax)))
         case 2: .hold(try! Hold(id: id128(&r), source: account(&r), target: account(&r), amount: amount(&r), timeoutMilliseconds: r.next(), reference: text(&r, max: 140)))
         case 3: .postHold(PostHold(id: id128(&r), amount: optional(&r, amount)))
@@ -126,6 +126,10 @@ enum Gen {
         case 13: .setLimits(SetLimits(account: account(&r), currency: r.pick(Currency.allCases), perTransactionMax: optional(&r) { Int64(bitPattern: $0.next()) }, dailyDebitMax: optional(&r) { Int64(bitPattern: $0.next()) }))
         case 14: .addValidator(validator(&r, key: publicKey(&r)))
         case 16: .configureGateway(gatewayConfig(&r))
+        case 17:
+            .setReferenceRate(try! ReferenceRate(
+                unitCurrency: r.pick(["CNY", "THB", "KRW", "USD"]), quotedCurrency: "KHR", businessDate: BusinessDate(day: UInt32(r.int(0...100_000))),
+                rate: "\(r.int(1...999_999)).\(r.int(0...9_999))", toleranceBasisPoints: UInt16(r.int(1...10_000))))
         default: .removeValidator(publicKey(&r))
         }
     }

@@ -6,7 +6,8 @@ It plays Alipay+ settling a tourist's payment: it makes the Cambodian merchant's
 the merchant's terminal would), builds and signs an INWARD_QR_PAYMENT settlement entry with the
 CNY leg, an exact FX quote and the payment's ISO 20022 UETR, submits it, waits for its block,
 submits the same entry again (the node answers with the original), sends a remittance that reuses
-the UETR (its block refuses it with DUPLICATE_UETR), then builds, signs and submits an ordinary transfer, rebuilds
+the UETR (its block refuses it with DUPLICATE_UETR) and, when the central bank published a KHR/CNY
+reference rate for today, one quoted 5 % off it (REFERENCE_RATE_DEVIATION), then builds, signs and submits an ordinary transfer, rebuilds
 it as a client does after a lost answer (same client id, a new expiry) and submits that twice (both
 answers name the original, and the money moves once), and prints the gateway's position for the day.
 
@@ -232,6 +233,22 @@ def main():
     duplicate = node.wait(hashlib.sha256(remit_body).hexdigest()) if remit_code in (200, 202) else {"result": remit_answer.get("code")}
     log(f"remittance reusing UETR {payment_uetr} -> {remit_code}: {duplicate.get('result')}")
 
+    # 4c. Where the central bank published a reference rate for KHR/CNY today, a remittance quoted
+    # 5 % off it: its block refuses it with REFERENCE_RATE_DEVIATION (docs/settlement.md, "Reference rates").
+    ref_code, reference_rate = node.call("GET", "/v1/reference-rates/KHR/CNY")
+    deviant = None
+    if ref_code == 200:
+        off_rate = f"{float(reference_rate['rate']) * 1.05:.7f}"
+        off_quote = (f"Q-{reference}-X", "KHR", "CNY", off_rate, 1, now - 60_000, now + 600_000)
+        off_entry = settlement_command(3, args.gateway, f"{reference}-X", remit_khr, KHR, args.merchant,
+                                       foreign=("CNY", convert_half_even(remit_khr, off_rate, 0, 2)), quote=off_quote,
+                                       country="CN", purpose="GP2P")
+        off_body = transaction_body(chain, f"prefund@{args.gateway}", os.urandom(16), now + 600_000, [off_entry])
+        off_code, off_answer = node.submit(signed_transaction(off_body, [gateway_key]))
+        off = node.wait(hashlib.sha256(off_body).hexdigest()) if off_code in (200, 202) else {"result": off_answer.get("code")}
+        deviant = {"reference": reference_rate["rate"], "band_bps": reference_rate["tolerance_bps"], "quoted": off_rate, "result": off.get("result")}
+        log(f"remittance at {off_rate} against the reference {reference_rate['rate']} +/- {reference_rate['tolerance_bps']} bp -> {off.get('result')}")
+
     # 5. An ordinary transfer, signed by the payer's bank key, under a client id the bank keeps.
     def khr_balance(account):
         _, view = node.call("GET", f"/v1/accounts/{account}")
@@ -272,6 +289,7 @@ def main():
         "payment": {"id": payment_id, "status": payment.get("status"), "result": payment.get("result"), "reference": reference,
                     "foreign_fen": cny_fen, "recorded": recorded.get("entries", [{}])[0].get("foreign_amount")},
         "replay": {"status_code": replay_code, "original": replayed.get("id")},
+        "reference_rate": deviant,
         "uetr": {"value": str(payment_uetr), "recorded": recorded.get("entries", [{}])[0].get("uetr"), "reused": duplicate.get("result")},
         "transfer": {"id": transfer_id, "status": transfer.get("status"), "result": transfer.get("result")},
         "retry": {"id": retry_id, "waiting": [retry_code, retried.get("status"), retried.get("id")],
@@ -281,6 +299,7 @@ def main():
     print(json.dumps(summary, sort_keys=True))
     ok = (payment.get("result") == "applied" and transfer.get("result") == "applied" and replayed.get("id") == payment_id
           and duplicate.get("result") == "DUPLICATE_UETR" and recorded.get("entries", [{}])[0].get("uetr") == str(payment_uetr)
+          and (deviant is None or deviant["result"] == "REFERENCE_RATE_DEVIATION")
           and retried.get("id") == transfer_id and late.get("id") == transfer_id and moved == args.transfer_khr)
     sys.exit(0 if ok else 1)
 
