@@ -55,6 +55,9 @@ public struct BlockRows: Sendable {
         public var counterpartyCountry: String?
         public var purpose: String?
         public var uetr: String?
+        /// The reference rate the quote was checked against, and the deviation (as the ledger computes them).
+        public var referenceRate: String?
+        public var deviationBasisPoints: Int32?
         public var transaction: String
         public var entryDigest: String
     }
@@ -74,6 +77,8 @@ public struct BlockRows: Sendable {
     public private(set) var cutoffs: [(gateway: String, milliseconds: UInt32)] = []
     /// Refunds and reversals: the original payment and the amount returned against it.
     public private(set) var returns: [(gateway: String, reference: String, amount: Int64)] = []
+    /// Reference rates the central bank published (or corrected) in this block.
+    public private(set) var rates: [ReferenceRate] = []
     /// The holds this block opened, posted or voided, each once with what is left of it after the
     /// block (nil: gone), sorted by id.
     public private(set) var holds: [(id: ID128, hold: HoldBook.Hold?, expiresMilliseconds: UInt64)] = []
@@ -83,11 +88,18 @@ public struct BlockRows: Sendable {
         public let description: String
     }
 
+    /// A reference rate's key: unit, quoted, business date.
+    public struct RateKey: Hashable, Sendable {
+        public let unit: String, quoted: String, date: BusinessDate
+        public init(_ unit: String, _ quoted: String, _ date: BusinessDate) { (self.unit, self.quoted, self.date) = (unit, quoted, date) }
+    }
+
     /// The rows of `block`. `book` holds every live hold the block may post (it is updated);
-    /// `cutoff` gives a gateway's business-date cut-off before this block.
-    public init(_ block: VerifiedBlock, book: inout HoldBook, cutoff: (InstitutionID) -> UInt32) throws(Incomplete) {
+    /// `cutoff` gives a gateway's business-date cut-off before this block, `rate` a reference rate
+    /// published before it.
+    public init(_ block: VerifiedBlock, book: inout HoldBook, cutoff: (InstitutionID) -> UInt32, rate: (RateKey) -> ReferenceRate? = { _ in nil }) throws(Incomplete) {
         height = block.header.height
-        var configured: [InstitutionID: UInt32] = [:], expiries: [ID128: UInt64] = [:]
+        var configured: [InstitutionID: UInt32] = [:], expiries: [ID128: UInt64] = [:], published: [RateKey: ReferenceRate] = [:]
         book.clearClosed()
         for (position, (transaction, result)) in zip(block.transactions, block.results).enumerated() {
             let index = Int32(position)  // a block holds at most Limits.blockTransactionsMax
@@ -117,6 +129,9 @@ public struct BlockRows: Sendable {
                 case .hold(let hold):
                     let (expiry, overflow) = block.header.time.millisecondsSinceEpoch.addingReportingOverflow(hold.timeoutMilliseconds)
                     expiries[hold.id] = overflow ? .max : expiry
+                case .setReferenceRate(let reference):
+                    published[RateKey(reference.unitCurrency, reference.quotedCurrency, reference.businessDate)] = reference
+                    rates.append(reference)
                 case .createAccount(let create):
                     accounts.append(AccountRow(id: create.id.text, institution: create.id.institution.text, issuance: create.flags.contains(.issuance)))
                 case .configureGateway(let config):
@@ -124,12 +139,19 @@ public struct BlockRows: Sendable {
                     cutoffs.append((config.gateway.text, config.cutoffMilliseconds))
                 case .settlement(let entry):
                     let date = BusinessCalendar.date(of: block.header.time, cutoffMilliseconds: configured[entry.gateway] ?? cutoff(entry.gateway))
+                    // The ledger applied the entry, so its quote lay within the band of this rate, if any.
+                    let reference = entry.fx.flatMap { fx in
+                        let key = RateKey(fx.unitCurrency, fx.quotedCurrency, date)
+                        return published[key] ?? rate(key)
+                    }
+                    let deviation = entry.fx.flatMap { fx in reference?.deviationBasisPoints(fx.rate) }
                     entries.append(EntryRow(
                         gateway: entry.gateway.text, referenceClass: entry.kind.referenceClass.name, reference: entry.externalReference, kind: entry.kind.name,
                         transactionIndex: index, command: commandNumber, businessDate: date, account: entry.account.text, currency: entry.amount.currency.code,
                         amount: entry.amount.minorUnits, foreignCurrency: entry.foreignAmount?.currency, foreignAmount: entry.foreignAmount?.minorUnits,
                         fxRate: entry.fx?.rate, quoteID: entry.fx?.quoteID, original: entry.original, counterparty: entry.counterparty,
                         counterpartyCountry: entry.counterpartyCountry, purpose: entry.purposeCode, uetr: entry.uetr?.description,
+                        referenceRate: reference?.rate, deviationBasisPoints: deviation.map { Int32(clamping: $0) },
                         transaction: transaction.id.digest.hex,
                         entryDigest: entry.digest.hex))
                     if let original = entry.original, entry.kind == .refund || entry.kind == .reversal {

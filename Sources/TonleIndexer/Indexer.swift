@@ -168,6 +168,15 @@ public struct Indexer: Sendable {
         }
         var book = HoldBook(try await sink.holds(posted.sorted()))
         let cutoffs = try await sink.cutoffs(gateways.sorted())
-        return try BlockRows(block, book: &book) { cutoffs[$0] ?? 0 }
+        // The reference rates the entries' quotes may have been checked against: their pairs, on
+        // the business dates around the block's (a cut-off moves the date by at most one).
+        let today = BusinessCalendar.date(of: block.header.time, cutoffMilliseconds: 0).day
+        var keys: Set<BlockRows.RateKey> = []
+        for case .settlement(let entry) in block.transactions.flatMap(\.body.commands) {
+            guard let fx = entry.fx else { continue }
+            for day in [today, today &+ 1] { keys.insert(BlockRows.RateKey(fx.unitCurrency, fx.quotedCurrency, BusinessDate(day: day))) }
+        }
+        let rates = try await sink.referenceRates(Array(keys))
+        return try BlockRows(block, book: &book, cutoff: { cutoffs[$0] ?? 0 }, rate: { rates[$0] })
     }
 }

@@ -69,7 +69,7 @@ public final class PostgresSink: Sendable {
             account text NOT NULL, currency text NOT NULL, amount_minor bigint NOT NULL, foreign_currency text,
             foreign_amount_minor bigint, fx_rate numeric, quote_id text, original text, counterparty text, counterparty_country text,
             purpose text, returned_minor bigint NOT NULL DEFAULT 0, transaction_id text NOT NULL, entry_digest text NOT NULL, uetr uuid UNIQUE,
-            PRIMARY KEY (gateway, reference_class, reference))
+            reference_rate numeric, deviation_bps integer, PRIMARY KEY (gateway, reference_class, reference))
         """,
         "CREATE INDEX IF NOT EXISTS settlement_entries_day ON tonle.settlement_entries (gateway, business_date, currency)",
         "CREATE INDEX IF NOT EXISTS settlement_entries_account ON tonle.settlement_entries (account, height)",
@@ -78,6 +78,11 @@ public final class PostgresSink: Sendable {
             id text PRIMARY KEY, institution text NOT NULL, issuance boolean NOT NULL, opened_height bigint NOT NULL)
         """,
         "CREATE TABLE IF NOT EXISTS tonle.gateways (gateway text PRIMARY KEY, cutoff_ms integer NOT NULL, height bigint NOT NULL)",
+        """
+        CREATE TABLE IF NOT EXISTS tonle.reference_rates (
+            unit_currency text NOT NULL, quoted_currency text NOT NULL, business_date date NOT NULL, rate numeric NOT NULL,
+            tolerance_bps integer NOT NULL, height bigint NOT NULL, PRIMARY KEY (unit_currency, quoted_currency, business_date))
+        """,
         """
         CREATE TABLE IF NOT EXISTS tonle.holds (
             id text PRIMARY KEY, source text NOT NULL, target text NOT NULL, currency text NOT NULL, amount_minor bigint NOT NULL,
@@ -167,6 +172,23 @@ public final class PostgresSink: Sendable {
         return found
     }
 
+    /// The reference rates published for `keys` (the pairs and dates a block's entries quote).
+    public func referenceRates(_ keys: [BlockRows.RateKey]) async throws -> [BlockRows.RateKey: ReferenceRate] {
+        guard !keys.isEmpty else { return [:] }
+        let rows = try await connection.query("""
+            SELECT unit_currency, quoted_currency, business_date::text, rate::text, tolerance_bps FROM tonle.reference_rates
+            WHERE (unit_currency || '/' || quoted_currency || '/' || business_date::text) = ANY(\(keys.map { "\($0.unit)/\($0.quoted)/\($0.date)" }))
+            """, logger: logger)
+        var found: [BlockRows.RateKey: ReferenceRate] = [:]
+        for try await (unit, quoted, day, rate, tolerance) in rows.decode((String, String, String, String, Int32).self) {
+            guard let date = BusinessDate(day), let bps = UInt16(exactly: tolerance),
+                  let stored = try? ReferenceRate(unitCurrency: unit, quotedCurrency: quoted, businessDate: date, rate: rate, toleranceBasisPoints: bps)
+            else { throw Mismatch(description: "tonle.reference_rates holds a row that does not decode") }
+            found[BlockRows.RateKey(unit, quoted, date)] = stored
+        }
+        return found
+    }
+
     /// Writes `block` and its rows in one SQL transaction, after `previous` (which the stored
     /// position must still be: a second indexer that got there first makes this one stop).
     public func write(_ block: VerifiedBlock, _ rows: BlockRows, after previous: IndexerPosition) async throws {
@@ -194,6 +216,14 @@ public final class PostgresSink: Sendable {
                 try await connection.query("""
                     INSERT INTO tonle.gateways VALUES (\(gateway), \(Int32(cutoff)), \(height))
                     ON CONFLICT (gateway) DO UPDATE SET cutoff_ms = EXCLUDED.cutoff_ms, height = EXCLUDED.height
+                    """, logger: logger)
+            }
+            for rate in rows.rates {
+                try await connection.query("""
+                    INSERT INTO tonle.reference_rates VALUES (\(rate.unitCurrency), \(rate.quotedCurrency), \(rate.businessDate.description)::date,
+                    \(rate.rate)::numeric, \(Int32(rate.toleranceBasisPoints)), \(height))
+                    ON CONFLICT (unit_currency, quoted_currency, business_date) DO UPDATE
+                    SET rate = EXCLUDED.rate, tolerance_bps = EXCLUDED.tolerance_bps, height = EXCLUDED.height
                     """, logger: logger)
             }
             for (gateway, reference, amount) in rows.returns {
@@ -247,14 +277,15 @@ public final class PostgresSink: Sendable {
         try await connection.query("""
             INSERT INTO tonle.settlement_entries SELECT g, rc, r, k, h, i, c, to_timestamp(\(time)::double precision / 1000), bd::date, a, cur, amt,
                 NULLIF(fc, ''), NULLIF(fa, -1), NULLIF(fx, '')::numeric, NULLIF(q, ''), NULLIF(o, ''), NULLIF(cp, ''), NULLIF(cc, ''), NULLIF(pu, ''),
-                0, t, dg, NULLIF(ue, '')::uuid
+                0, t, dg, NULLIF(ue, '')::uuid, NULLIF(rr, '')::numeric, NULLIF(dv, -1)
             FROM unnest(\(e.map(\.gateway))::text[], \(e.map(\.referenceClass))::text[], \(e.map(\.reference))::text[], \(e.map(\.kind))::text[],
                 \(height)::bigint[], \(e.map(\.transactionIndex))::integer[], \(e.map(\.command))::integer[], \(e.map(\.businessDate.description))::text[],
                 \(e.map(\.account))::text[], \(e.map(\.currency))::text[], \(e.map(\.amount))::bigint[], \(e.map { $0.foreignCurrency ?? "" })::text[],
                 \(e.map { $0.foreignAmount ?? -1 })::bigint[], \(e.map { $0.fxRate ?? "" })::text[], \(e.map { $0.quoteID ?? "" })::text[],
                 \(e.map { $0.original ?? "" })::text[], \(e.map { $0.counterparty ?? "" })::text[], \(e.map { $0.counterpartyCountry ?? "" })::text[],
-                \(e.map { $0.purpose ?? "" })::text[], \(e.map(\.transaction))::text[], \(e.map(\.entryDigest))::text[], \(e.map { $0.uetr ?? "" })::text[])
-            AS u(g, rc, r, k, h, i, c, bd, a, cur, amt, fc, fa, fx, q, o, cp, cc, pu, t, dg, ue) ON CONFLICT DO NOTHING
+                \(e.map { $0.purpose ?? "" })::text[], \(e.map(\.transaction))::text[], \(e.map(\.entryDigest))::text[], \(e.map { $0.uetr ?? "" })::text[],
+                \(e.map { $0.referenceRate ?? "" })::text[], \(e.map { $0.deviationBasisPoints ?? -1 })::integer[])
+            AS u(g, rc, r, k, h, i, c, bd, a, cur, amt, fc, fa, fx, q, o, cp, cc, pu, t, dg, ue, rr, dv) ON CONFLICT DO NOTHING
             """, logger: logger)
     }
 

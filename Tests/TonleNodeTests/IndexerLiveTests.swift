@@ -33,6 +33,10 @@ extension ProcessTests {
             // A day's business: an inward QR payment (the Python client), an outward payment, a
             // remittance, a partial refund, holds posted in part, in full and voided, a gateway cut-off,
             // and a burst of transfers.
+            // Today's KHR/CNY reference rate: the payment below is checked against it (and the client's
+            // remittance 5 % off it is refused).
+            try expectApplied(["admin", "set-reference-rate", "--unit", "KHR", "--quoted", "CNY", "--rate", "0.0017753", "--tolerance-bps", "100",
+                               "--creator", "admin@nbc"] + key("nbc"), "reference rate")
             let client = try python(["docs/examples/gateway_client.py", "--node", "http://127.0.0.1:\(network.rpcPorts[0])",
                                      "--gateway-key", "\(dir)/keys/alipay.key", "--payer-key", "\(dir)/keys/aba.key", "--reference", "ALP-IDX-1"])
             #expect(client.status == 0, "\(client.stdout)\(client.stderr)")
@@ -137,7 +141,9 @@ extension ProcessTests {
                 SELECT reference, kind, amount_minor FROM tonle.settlement_entries WHERE gateway = 'upi' AND business_date = '\(date)' AND currency = 'KHR'
                 ORDER BY reference
                 """) == reported.sorted() && !reported.isEmpty, "\(reported)")
-            try #expect(postgres.query("clean", "SELECT returned_minor, fx_rate FROM tonle.settlement_entries WHERE reference = 'ALP-IDX-1'") == ["1000|0.0017753"])
+            try #expect(postgres.query("clean", "SELECT returned_minor, fx_rate, reference_rate, deviation_bps FROM tonle.settlement_entries WHERE reference = 'ALP-IDX-1'")
+                        == ["1000|0.0017753|0.0017753|0"], "the refund counted, and the reference rate the ledger checked the quote against")
+            try #expect(postgres.query("clean", "SELECT unit_currency, quoted_currency, rate, tolerance_bps FROM tonle.reference_rates") == ["KHR|CNY|0.0017753|100"])
             try #expect(postgres.query("clean", "SELECT count(*), min(source), min(target) FROM tonle.holds") == ["0||"], "posted and voided holds are gone")
             try #expect(postgres.query("clean", "SELECT cutoff_ms FROM tonle.gateways WHERE gateway = 'upi'") == ["63000000"], "17:30 ICT")
 
