@@ -45,6 +45,10 @@ struct EdgeTests {
         }
         add("GET /v1/validators", "height") { get("/v1/validators?height=\(e($0))") }
         add("GET /v1/blocks/{height}", "height") { get("/v1/blocks/\(e($0))") }
+        add("GET /v1/blocks/{height}", "transactions") { get("/v1/blocks/1?transactions=\(e($0))") }
+        add("GET /v1/reference-rates/{unit}/{quoted}", "unit") { get("/v1/reference-rates/\(e($0))/KHR") }
+        add("GET /v1/reference-rates/{unit}/{quoted}", "date year") { get("/v1/reference-rates/CNY/KHR?date=\(e($0))-01-01") }
+        add("GET /v1/reference-rates/{unit}/{quoted}", "date") { get("/v1/reference-rates/CNY/KHR?date=\(e($0))") }
         add("GET /v1/blocks", "from") { get("/v1/blocks?from=\(e($0))") }
         add("GET /v1/blocks", "limit") { get("/v1/blocks?limit=\(e($0))") }
         add("GET /v1/transactions/{id}", "id") { get("/v1/transactions/\(e($0))") }
