@@ -187,7 +187,9 @@ struct AdminCommand: ParsableCommand {
                 guard let parsed = BusinessDate(date) else { throw CLIError("--date: YYYY-MM-DD") }
                 day = parsed
             } else {
-                day = BusinessCalendar.date(of: Timestamp(millisecondsSinceEpoch: UInt64(Date().timeIntervalSince1970 * 1000)), cutoffMilliseconds: 0)
+                // Today by this machine's clock (one set before 1970 counts as 1970, never a trap).
+                let now = UInt64(exactly: (Date().timeIntervalSince1970 * 1000).rounded(.down)) ?? 0
+                day = BusinessCalendar.date(of: Timestamp(millisecondsSinceEpoch: now), cutoffMilliseconds: 0)
             }
             let reference = try cli("reference rate") { () throws(DecodeError) in
                 try ReferenceRate(unitCurrency: unit, quotedCurrency: quoted, businessDate: day, rate: rate, toleranceBasisPoints: toleranceBps)
